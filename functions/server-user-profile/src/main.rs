@@ -1,0 +1,15 @@
+//! GET /server/user/profile/{user_id}: one user with IM credentials.
+
+use shared::prelude::*;
+
+async fn profile(call: Call) -> ApiResult<UserProfile> {
+    call.users().profile(&call.path_user_id()?).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(Auth::Server, profile).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Who is calling: app servers with Qiniu AK/SK signatures.
+
+pub mod qiniu;

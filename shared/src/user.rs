@@ -1,0 +1,537 @@
+//! The user: field rules, the values a request may carry, and the views a response shows.
+//! Nothing here knows about HTTP or DynamoDB.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+pub const USER_ID_MAX_CHARS: usize = 64;
+pub const NICK_MAX_CHARS: usize = 128;
+pub const AVATAR_MAX_CHARS: usize = 1024;
+pub const EXTENDS_MAX_KEYS: usize = 64;
+pub const EXTENDS_KEY_MAX_CHARS: usize = 64;
+pub const EXTENDS_VALUE_MAX_CHARS: usize = 1024;
+/// Ids per batch read and users per batch register.
+pub const BATCH_MAX: usize = 200;
+pub const IM_PASSWORD_CHARS: usize = 24;
+
+pub type Extends = BTreeMap<String, String>;
+
+/// What anyone may see of a user (info, infos, client user/users/imusers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    pub user_id: String,
+    pub nick: String,
+    pub avatar: String,
+    pub extends: Extends,
+    pub im_userid: i64,
+}
+
+/// What the user itself and the app server see: the public view plus IM login credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserProfile {
+    #[serde(flatten)]
+    pub info: UserInfo,
+    pub im_username: String,
+    pub im_password: String,
+}
+
+/// A validated registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub user_id: String,
+    pub nick: String,
+    pub avatar: String,
+    pub extends: Extends,
+}
+
+/// The IM account every user gets at creation, never without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImIdentity {
+    pub im_userid: i64,
+    pub im_username: String,
+    pub im_password: String,
+}
+
+impl std::fmt::Debug for ImIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImIdentity")
+            .field("im_userid", &self.im_userid)
+            .field("im_username", &self.im_username)
+            .field("im_password", &"***")
+            .finish()
+    }
+}
+
+impl ImIdentity {
+    /// `im_userid` comes from the store's counter; the password from the OS CSPRNG.
+    pub fn new(im_userid: i64, prefix: &str, user_id: &str) -> ApiResult<Self> {
+        Ok(ImIdentity {
+            im_userid,
+            im_username: format!("{prefix}{user_id}"),
+            im_password: random_password(IM_PASSWORD_CHARS)?,
+        })
+    }
+}
+
+fn random_password(len: usize) -> ApiResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // Rejection sampling keeps every character equally likely: 248 = 4 * 62.
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf).map_err(|e| ApiError::Internal(format!("CSPRNG: {e}")))?;
+        for b in buf {
+            if b < 248 && out.len() < len {
+                out.push(ALPHABET[usize::from(b) % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An update: absent, null or empty `nick`/`avatar` leave the value alone; `extends` merges
+/// key by key and a `null` value removes the key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub nick: Option<String>,
+    pub avatar: Option<String>,
+    pub set_extends: Extends,
+    pub remove_extends: Vec<String>,
+}
+
+impl UserUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.nick.is_none()
+            && self.avatar.is_none()
+            && self.set_extends.is_empty()
+            && self.remove_extends.is_empty()
+    }
+
+    pub fn from_json(body: &Value) -> ApiResult<Self> {
+        let obj = as_object(body, "body")?;
+        let mut update = UserUpdate {
+            nick: optional_text(obj, "nick", NICK_MAX_CHARS)?.filter(|s| !s.is_empty()),
+            avatar: optional_text(obj, "avatar", AVATAR_MAX_CHARS)?.filter(|s| !s.is_empty()),
+            ..Default::default()
+        };
+        match obj.get("extends") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                check_extends_size(map.len())?;
+                for (key, value) in map {
+                    check_extends_key(key)?;
+                    match value {
+                        Value::Null => update.remove_extends.push(key.clone()),
+                        Value::String(v) => {
+                            check_extends_value(key, v)?;
+                            update.set_extends.insert(key.clone(), v.clone());
+                        }
+                        _ => {
+                            return Err(ApiError::invalid(
+                                format!("extends.{key}"),
+                                "value must be a string, or null to remove the key",
+                            ));
+                        }
+                    }
+                }
+            }
+            Some(_) => return Err(ApiError::invalid("extends", "must be an object of strings")),
+        }
+        Ok(update)
+    }
+}
+
+impl NewUser {
+    /// `field` names the value in errors: `body` for a single register, `[3]` in a batch.
+    pub fn from_json(value: &Value, field: &str) -> ApiResult<Self> {
+        let obj = as_object(value, field)?;
+        let named = |name: &str| {
+            if field == "body" {
+                name.to_string()
+            } else {
+                format!("{field}.{name}")
+            }
+        };
+        let user_id = match obj.get("user_id") {
+            None | Some(Value::Null) => {
+                return Err(ApiError::invalid(named("user_id"), "is required"));
+            }
+            Some(Value::String(id)) => validate_user_id(&named("user_id"), id)?,
+            Some(_) => return Err(ApiError::invalid(named("user_id"), "must be a string")),
+        };
+        let text = |name: &str, max: usize| -> ApiResult<String> {
+            optional_text(obj, name, max)
+                .map(Option::unwrap_or_default)
+                .map_err(|e| prefix_error(e, field))
+        };
+        let nick = text("nick", NICK_MAX_CHARS)?;
+        let avatar = text("avatar", AVATAR_MAX_CHARS)?;
+        let extends = match obj.get("extends") {
+            None | Some(Value::Null) => Extends::new(),
+            Some(Value::Object(map)) => {
+                check_extends_size(map.len()).map_err(|e| prefix_error(e, field))?;
+                let mut extends = Extends::new();
+                for (key, value) in map {
+                    check_extends_key(key).map_err(|e| prefix_error(e, field))?;
+                    let Value::String(v) = value else {
+                        return Err(ApiError::invalid(
+                            named(&format!("extends.{key}")),
+                            "value must be a string",
+                        ));
+                    };
+                    check_extends_value(key, v).map_err(|e| prefix_error(e, field))?;
+                    extends.insert(key.clone(), v.clone());
+                }
+                extends
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    named("extends"),
+                    "must be an object of strings",
+                ));
+            }
+        };
+        Ok(NewUser {
+            user_id,
+            nick,
+            avatar,
+            extends,
+        })
+    }
+}
+
+fn prefix_error(e: ApiError, field: &str) -> ApiError {
+    match e {
+        ApiError::Invalid(m) if field != "body" => ApiError::Invalid(format!("{field}.{m}")),
+        other => other,
+    }
+}
+
+fn as_object<'a>(value: &'a Value, field: &str) -> ApiResult<&'a Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| ApiError::invalid(field, "must be a JSON object"))
+}
+
+fn optional_text(obj: &Map<String, Value>, name: &str, max: usize) -> ApiResult<Option<String>> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() > max => Err(ApiError::invalid(
+            name,
+            format!("must be at most {max} characters"),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::invalid(name, "must be a string")),
+    }
+}
+
+fn check_extends_size(keys: usize) -> ApiResult<()> {
+    if keys > EXTENDS_MAX_KEYS {
+        return Err(ApiError::invalid(
+            "extends",
+            format!("must have at most {EXTENDS_MAX_KEYS} keys"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_extends_key(key: &str) -> ApiResult<()> {
+    let n = key.chars().count();
+    if n == 0 || n > EXTENDS_KEY_MAX_CHARS {
+        return Err(ApiError::invalid(
+            "extends",
+            format!("keys must be 1 to {EXTENDS_KEY_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_extends_value(key: &str, value: &str) -> ApiResult<()> {
+    if value.chars().count() > EXTENDS_VALUE_MAX_CHARS {
+        return Err(ApiError::invalid(
+            format!("extends.{key}"),
+            format!("value must be at most {EXTENDS_VALUE_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// 1..64 characters, no whitespace or control characters; case-sensitive.
+pub fn validate_user_id(field: &str, id: &str) -> ApiResult<String> {
+    let n = id.chars().count();
+    if n == 0 {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if n > USER_ID_MAX_CHARS {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {USER_ID_MAX_CHARS} characters"),
+        ));
+    }
+    if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain whitespace or control characters",
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// Ids of a batch read: 1..200 of them, each valid, duplicates collapsed, request order kept.
+pub fn parse_user_ids<'a>(
+    field: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut count = 0;
+    for (i, id) in ids.into_iter().enumerate() {
+        count += 1;
+        if count > BATCH_MAX {
+            return Err(ApiError::invalid(
+                field,
+                format!("at most {BATCH_MAX} ids per request"),
+            ));
+        }
+        let id = validate_user_id(&format!("{field}[{i}]"), id)?;
+        if seen.insert(id.clone()) {
+            out.push(id);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid(field, "at least one id is required"));
+    }
+    Ok(out)
+}
+
+/// Ids from a JSON array body (`["u1", "u2"]`), with the same rules as [`parse_user_ids`].
+pub fn parse_user_id_array(body: &Value) -> ApiResult<Vec<String>> {
+    let items = body
+        .as_array()
+        .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of user ids"))?;
+    let mut ids = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        ids.push(
+            item.as_str()
+                .ok_or_else(|| ApiError::invalid(format!("body[{i}]"), "must be a string"))?,
+        );
+    }
+    parse_user_ids("body", ids)
+}
+
+/// Puts `found` in the order of `ids`, dropping ids that were not found.
+pub fn in_request_order<T>(ids: &[String], found: Vec<T>, id_of: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut by_id: std::collections::HashMap<String, T> = found
+        .into_iter()
+        .map(|u| (id_of(&u).to_string(), u))
+        .collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn invalid_message(r: ApiResult<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(ApiError::Invalid(m)) => m,
+            other => panic!("expected 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn register_body_is_validated_with_the_field_named() {
+        let ok = NewUser::from_json(
+            &json!({"user_id": "user-1", "nick": "用户", "extends": {"age": "18"}}),
+            "body",
+        )
+        .unwrap();
+        assert_eq!(ok.user_id, "user-1");
+        assert_eq!(ok.extends.get("age").map(String::as_str), Some("18"));
+        assert_eq!(ok.avatar, "");
+
+        let cases = [
+            (json!({}), "user_id: is required"),
+            (json!({"user_id": 5}), "user_id: must be a string"),
+            (json!({"user_id": ""}), "user_id: must not be empty"),
+            (
+                json!({"user_id": "a b"}),
+                "user_id: must not contain whitespace",
+            ),
+            (
+                json!({"user_id": "a\u{7}"}),
+                "user_id: must not contain whitespace or control",
+            ),
+            (
+                json!({"user_id": "x".repeat(65)}),
+                "user_id: must be at most 64",
+            ),
+            (json!({"user_id": "u", "nick": 1}), "nick: must be a string"),
+            (
+                json!({"user_id": "u", "nick": "n".repeat(129)}),
+                "nick: must be at most 128",
+            ),
+            (
+                json!({"user_id": "u", "avatar": "a".repeat(1025)}),
+                "avatar: must be at most 1024",
+            ),
+            (
+                json!({"user_id": "u", "extends": {"age": 18}}),
+                "extends.age: value must be a string",
+            ),
+            (
+                json!({"user_id": "u", "extends": ["a"]}),
+                "extends: must be an object",
+            ),
+            (
+                json!({"user_id": "u", "extends": {"": "v"}}),
+                "extends: keys must be 1 to 64",
+            ),
+            (
+                json!({"user_id": "u", "extends": {"k": "v".repeat(1025)}}),
+                "extends.k: value must be at most 1024",
+            ),
+            (json!([1]), "body: must be a JSON object"),
+        ];
+        for (body, expected) in cases {
+            let m = invalid_message(NewUser::from_json(&body, "body"));
+            assert!(m.starts_with(expected), "{body}: {m}");
+        }
+        let many: Map<String, Value> = (0..65).map(|i| (format!("k{i}"), json!("v"))).collect();
+        let m = invalid_message(NewUser::from_json(
+            &json!({"user_id": "u", "extends": many}),
+            "body",
+        ));
+        assert_eq!(m, "extends: must have at most 64 keys");
+    }
+
+    #[test]
+    fn batch_entries_name_their_position() {
+        let m = invalid_message(NewUser::from_json(
+            &json!({"user_id": "u", "nick": 3}),
+            "[2]",
+        ));
+        assert_eq!(m, "[2].nick: must be a string");
+        let m = invalid_message(NewUser::from_json(&json!({}), "[0]"));
+        assert_eq!(m, "[0].user_id: is required");
+    }
+
+    #[test]
+    fn limits_count_characters_not_bytes() {
+        let nick: String = "风".repeat(128);
+        assert!(
+            NewUser::from_json(&json!({"user_id": "用户".repeat(32), "nick": nick}), "body")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn update_treats_absent_null_and_empty_as_unchanged_and_null_extends_as_remove() {
+        let u = UserUpdate::from_json(
+            &json!({"nick": "", "avatar": null, "extends": {"a": "1", "b": null, "c": ""}}),
+        )
+        .unwrap();
+        assert_eq!(u.nick, None);
+        assert_eq!(u.avatar, None);
+        assert_eq!(
+            u.set_extends,
+            Extends::from([("a".into(), "1".into()), ("c".into(), "".into())])
+        );
+        assert_eq!(u.remove_extends, vec!["b".to_string()]);
+        assert!(UserUpdate::from_json(&json!({})).unwrap().is_empty());
+        let m = invalid_message(UserUpdate::from_json(&json!({"extends": {"a": 1}})));
+        assert!(
+            m.starts_with("extends.a: value must be a string, or null"),
+            "{m}"
+        );
+        let m = invalid_message(UserUpdate::from_json(&json!("x")));
+        assert_eq!(m, "body: must be a JSON object");
+    }
+
+    #[test]
+    fn batch_ids_collapse_duplicates_keep_order_and_stop_at_200() {
+        let ids = parse_user_ids("user_ids", ["b", "a", "b", "c"]).unwrap();
+        assert_eq!(ids, ["b", "a", "c"]);
+        let m = invalid_message(parse_user_ids("user_ids", std::iter::empty()));
+        assert_eq!(m, "user_ids: at least one id is required");
+        let many: Vec<String> = (0..201).map(|i| format!("u{i}")).collect();
+        let m = invalid_message(parse_user_ids("user_ids", many.iter().map(String::as_str)));
+        assert_eq!(m, "user_ids: at most 200 ids per request");
+        let ok: Vec<String> = (0..200).map(|i| format!("u{i}")).collect();
+        assert_eq!(
+            parse_user_ids("user_ids", ok.iter().map(String::as_str))
+                .unwrap()
+                .len(),
+            200
+        );
+        let m = invalid_message(parse_user_ids("user_ids", ["ok", ""]));
+        assert_eq!(m, "user_ids[1]: must not be empty");
+    }
+
+    #[test]
+    fn id_array_bodies_follow_the_same_rules() {
+        assert_eq!(
+            parse_user_id_array(&json!(["a", "b", "a"])).unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            invalid_message(parse_user_id_array(&json!(["a", 1]))),
+            "body[1]: must be a string"
+        );
+        assert_eq!(
+            invalid_message(parse_user_id_array(&json!({"ids": []}))),
+            "body: must be a JSON array of user ids"
+        );
+        assert_eq!(
+            invalid_message(parse_user_id_array(&json!([]))),
+            "body: at least one id is required"
+        );
+    }
+
+    #[test]
+    fn results_follow_request_order_and_omit_unknown_ids() {
+        let ids: Vec<String> = ["c", "x", "a"].iter().map(|s| s.to_string()).collect();
+        let found = vec!["a", "c"];
+        assert_eq!(in_request_order(&ids, found, |s| s), vec!["c", "a"]);
+    }
+
+    #[test]
+    fn im_identity_has_prefixed_name_and_a_fresh_strong_password() {
+        let a = ImIdentity::new(7, "ql", "user-1").unwrap();
+        let b = ImIdentity::new(8, "ql", "user-1").unwrap();
+        assert_eq!(a.im_username, "qluser-1");
+        assert_eq!(a.im_password.len(), IM_PASSWORD_CHARS);
+        assert!(a.im_password.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a.im_password, b.im_password);
+        assert!(!format!("{a:?}").contains(&a.im_password));
+    }
+
+    #[test]
+    fn public_view_has_no_im_credentials_and_profile_view_has_them() {
+        let info = UserInfo {
+            user_id: "u".into(),
+            nick: "n".into(),
+            avatar: "".into(),
+            extends: Extends::new(),
+            im_userid: 3,
+        };
+        let profile = UserProfile {
+            info: info.clone(),
+            im_username: "qlu".into(),
+            im_password: "p".repeat(24),
+        };
+        let public = serde_json::to_value(&info).unwrap();
+        assert_eq!(
+            public,
+            json!({"user_id": "u", "nick": "n", "avatar": "", "extends": {}, "im_userid": 3})
+        );
+        let full = serde_json::to_value(&profile).unwrap();
+        assert_eq!(full["im_username"], "qlu");
+        assert_eq!(full["im_userid"], 3);
+    }
+}

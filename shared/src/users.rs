@@ -1,0 +1,157 @@
+//! The user operations of the API, in its own words: register, update, info, profile.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{UserTable, UserView};
+use crate::user::{
+    BATCH_MAX, ImIdentity, NewUser, UserInfo, UserProfile, UserUpdate, in_request_order,
+};
+
+/// Why one user of a batch register was not created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub code: u32,
+    pub message: String,
+}
+
+impl From<&ApiError> for Failure {
+    fn from(e: &ApiError) -> Self {
+        Failure {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// `user_id -> failure` for each user a batch did not create; `None` when all were created.
+pub type BatchFailures = Option<BTreeMap<String, Failure>>;
+
+#[derive(Clone, Debug)]
+pub struct Users {
+    table: UserTable,
+    im_username_prefix: String,
+}
+
+impl Users {
+    pub fn new(table: UserTable, im_username_prefix: impl Into<String>) -> Self {
+        Users {
+            table,
+            im_username_prefix: im_username_prefix.into(),
+        }
+    }
+
+    pub fn table(&self) -> &UserTable {
+        &self.table
+    }
+
+    /// Creates one user with its IM identity; an existing id is 10001.
+    pub async fn register(&self, user: NewUser) -> ApiResult<()> {
+        let ids = self.table.allocate_im_ids(1).await?;
+        let im = ImIdentity::new(*ids.start(), &self.im_username_prefix, &user.user_id)?;
+        self.table.create(&user, &im, now()).await
+    }
+
+    /// Creates every valid new user of a JSON array of 1..200; reports each one it did not.
+    /// Entries that are invalid or whose `user_id` appears more than once are not created.
+    pub async fn register_batch(&self, body: &Value) -> ApiResult<BatchFailures> {
+        let entries = body
+            .as_array()
+            .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
+        if entries.is_empty() || entries.len() > BATCH_MAX {
+            return Err(ApiError::invalid(
+                "body",
+                format!("must hold 1 to {BATCH_MAX} users"),
+            ));
+        }
+        let mut failures = BTreeMap::new();
+        let mut occurrences: HashMap<&str, usize> = HashMap::new();
+        for entry in entries {
+            if let Some(id) = entry.get("user_id").and_then(Value::as_str) {
+                *occurrences.entry(id).or_default() += 1;
+            }
+        }
+        let mut valid = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let id = entry.get("user_id").and_then(Value::as_str);
+            let key = id.map_or_else(|| format!("[{i}]"), str::to_string);
+            if id.is_some_and(|id| occurrences[id] > 1) {
+                let e = ApiError::invalid(
+                    format!("[{i}].user_id"),
+                    "appears more than once in the request",
+                );
+                failures.entry(key).or_insert_with(|| Failure::from(&e));
+                continue;
+            }
+            match NewUser::from_json(entry, &format!("[{i}]")) {
+                Ok(user) => valid.push(user),
+                Err(e) => {
+                    failures.entry(key).or_insert_with(|| Failure::from(&e));
+                }
+            }
+        }
+        if !valid.is_empty() {
+            let ids = self.table.allocate_im_ids(valid.len()).await?;
+            let mut users = Vec::with_capacity(valid.len());
+            for (user, im_userid) in valid.into_iter().zip(ids) {
+                let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;
+                users.push((user, im));
+            }
+            let outcomes = self.table.create_many(&users, now()).await;
+            let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+            for (user_id, result) in outcomes {
+                if let Err(e) = result {
+                    // Nothing created and the store failed: say so for the whole request.
+                    if created == 0 && matches!(e, ApiError::Busy(_) | ApiError::Internal(_)) {
+                        return Err(e);
+                    }
+                    failures.insert(user_id, Failure::from(&e));
+                }
+            }
+        }
+        Ok((!failures.is_empty()).then_some(failures))
+    }
+
+    pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
+        self.table.update(user_id, &update, now()).await
+    }
+
+    pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
+        self.one(user_id).await
+    }
+
+    pub async fn profile(&self, user_id: &str) -> ApiResult<UserProfile> {
+        self.one(user_id).await
+    }
+
+    /// Public views in request order; unknown ids are left out.
+    pub async fn infos(&self, user_ids: &[String]) -> ApiResult<Vec<UserInfo>> {
+        self.many(user_ids).await
+    }
+
+    pub async fn profiles(&self, user_ids: &[String]) -> ApiResult<Vec<UserProfile>> {
+        self.many(user_ids).await
+    }
+
+    async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {
+        self.table
+            .get::<V>(user_id)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))
+    }
+
+    async fn many<V: UserView>(&self, user_ids: &[String]) -> ApiResult<Vec<V>> {
+        let found = self.table.get_many::<V>(user_ids).await?;
+        Ok(in_request_order(user_ids, found, |u| u.user_id()))
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
