@@ -86,14 +86,18 @@ impl Call {
         &self.app.users
     }
 
-    /// The `{user_id}` path parameter, validated like any user id.
+    /// The `{user_id}` path parameter, validated like any user id. API Gateway HTTP APIs
+    /// decode path parameters, `cargo lambda watch` does not: decoding once serves both.
     pub fn path_user_id(&self) -> ApiResult<String> {
         let raw = self
             .request
             .path_parameters_ref()
             .and_then(|p| p.first("user_id"))
             .ok_or_else(|| ApiError::invalid("user_id", "path parameter is required"))?;
-        validate_user_id("user_id", raw)
+        let decoded = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| ApiError::invalid("user_id", "must be UTF-8"))?;
+        validate_user_id("user_id", &decoded)
     }
 
     /// Every value of a repeated query parameter (`user_ids=a&user_ids=b`).

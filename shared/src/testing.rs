@@ -372,7 +372,22 @@ impl TestRequest {
             query_map.entry(k.clone()).or_default().push(v.clone());
         }
         request
-            .with_path_parameters(self.path_params.clone())
+            // Percent-encoded, as `cargo lambda watch` passes them.
+            .with_path_parameters(
+                self.path_params
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            percent_encoding::utf8_percent_encode(
+                                v,
+                                percent_encoding::NON_ALPHANUMERIC,
+                            )
+                            .to_string(),
+                        )
+                    })
+                    .collect::<HashMap<_, _>>(),
+            )
             .with_query_string_parameters(query_map)
             .with_raw_http_path(path)
     }
