@@ -64,6 +64,7 @@ def stack(tmp_path_factory):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     s = Stack(f"http://127.0.0.1:{port}", local_env())
+    s.port, s.dynamodb = port, f"http://127.0.0.1:{ddb_port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     try:
         while True:

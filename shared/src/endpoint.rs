@@ -235,10 +235,9 @@ fn request_id(request: &Request) -> String {
         .headers()
         .get("x-reqid")
         .and_then(|v| v.to_str().ok())
+        && sane(id)
     {
-        if sane(id) {
-            return id.to_string();
-        }
+        return id.to_string();
     }
     let gateway = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),

@@ -89,6 +89,8 @@ fn start_dynamodb_local() -> String {
         jar = dir.join("DynamoDBLocal.jar").display(),
         parent = std::process::id(),
     );
+    // Not waited on: the watchdog outlives this call by design and reaps the JVM itself.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .arg("-c")
         .arg(script)

@@ -48,10 +48,11 @@ impl<'a> SignedParts<'a> {
         let mut qiniu_headers: Vec<(String, &[u8])> = Vec::new();
         for name in headers.keys() {
             let lower = name.as_str();
-            if lower.len() > "x-qiniu-".len() && lower.starts_with("x-qiniu-") {
-                if let Some(value) = headers.get(name) {
-                    qiniu_headers.push((canonical_header_name(lower), value.as_bytes()));
-                }
+            if lower.len() > "x-qiniu-".len()
+                && lower.starts_with("x-qiniu-")
+                && let Some(value) = headers.get(name)
+            {
+                qiniu_headers.push((canonical_header_name(lower), value.as_bytes()));
             }
         }
         qiniu_headers.sort();
@@ -219,10 +220,10 @@ impl QiniuVerifier {
         let mut ok = signature_matches(secret, &data_for(parts.path), &presented);
         if !ok {
             // The Go SDK signs the percent-decoded path.
-            if let Ok(decoded) = percent_encoding::percent_decode_str(parts.path).decode_utf8() {
-                if decoded != parts.path {
-                    ok = signature_matches(secret, &data_for(&decoded), &presented);
-                }
+            if let Ok(decoded) = percent_encoding::percent_decode_str(parts.path).decode_utf8()
+                && decoded != parts.path
+            {
+                ok = signature_matches(secret, &data_for(&decoded), &presented);
             }
         }
         if !ok {

@@ -1,0 +1,105 @@
+"""Every function is wired everywhere a user meets it, and the table `make dev` creates is
+the table `template.yaml` deploys."""
+
+import json
+import os
+import pathlib
+import subprocess
+import tomllib
+
+import requests
+from cfnlint.decode import decode
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+
+
+def template():
+    tpl, errors = decode(str(ROOT / "template.yaml"))
+    assert not errors, errors
+    return tpl
+
+
+def template_routes():
+    routes = set()
+    for res in template()["Resources"].values():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        function = pathlib.PurePath(res["Properties"]["CodeUri"]).name
+        for event in res["Properties"]["Events"].values():
+            assert event["Type"] == "HttpApi"
+            routes.add((event["Properties"]["Method"], event["Properties"]["Path"], function))
+    return routes
+
+
+def router_routes():
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    return {(r["method"], path, r["function"]) for path, rs in router.items() for r in rs}
+
+
+def test_template_router_events_and_functions_agree():
+    functions = {p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").exists()}
+    routes = template_routes()
+    assert routes == router_routes()
+    assert {f for _, _, f in routes} == functions
+    for method, path, function in routes:
+        event = json.loads((ROOT / "events" / f"{function}.json").read_text())
+        assert event["routeKey"] == f"{method} {path}", function
+        assert event["requestContext"]["http"]["method"] == method
+
+
+def test_read_only_functions_hold_no_write_permission():
+    for res in template()["Resources"].values():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        methods = {e["Properties"]["Method"] for e in res["Properties"]["Events"].values()}
+        actions = {a for p in res["Properties"]["Policies"] for st in p["Statement"] for a in st["Action"]}
+        assert not any(a.endswith("*") for a in actions)
+        if methods == {"GET"} and "auth/token" not in json.dumps(res["Properties"]["Events"]):
+            assert actions <= READ_ACTIONS, (res["Properties"]["CodeUri"], actions)
+
+
+def describe_table(endpoint, name):
+    r = requests.post(endpoint, timeout=30, data=json.dumps({"TableName": name}), headers={
+        "X-Amz-Target": "DynamoDB_20120810.DescribeTable",
+        "Content-Type": "application/x-amz-json-1.0",
+        # DynamoDB Local wants the shape of SigV4, not a valid signature.
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host, Signature=0",
+    })
+    assert r.status_code == 200, r.text
+    return r.json()["Table"]
+
+
+def test_local_table_matches_the_template(stack):
+    declared = template()["Resources"]["UsersTable"]["Properties"]
+    live = describe_table(stack.dynamodb, stack.env["TABLE_NAME"])
+    key = lambda items: sorted((i["AttributeName"], i.get("AttributeType") or i.get("KeyType")) for i in items)
+    assert key(live["AttributeDefinitions"]) == key(declared["AttributeDefinitions"])
+    assert key(live["KeySchema"]) == key(declared["KeySchema"])
+    assert len(live["GlobalSecondaryIndexes"]) == len(declared["GlobalSecondaryIndexes"]) == 1
+    live_gsi, gsi = live["GlobalSecondaryIndexes"][0], declared["GlobalSecondaryIndexes"][0]
+    assert live_gsi["IndexName"] == gsi["IndexName"]
+    assert key(live_gsi["KeySchema"]) == key(gsi["KeySchema"])
+    assert live_gsi["Projection"]["ProjectionType"] == gsi["Projection"]["ProjectionType"]
+    assert sorted(live_gsi["Projection"]["NonKeyAttributes"]) == sorted(gsi["Projection"]["NonKeyAttributes"])
+    assert live["BillingModeSummary"]["BillingMode"] == declared["BillingMode"]
+
+
+def test_sample_events_invoke_cleanly(stack):
+    """`cargo lambda invoke <function> --data-file events/<function>.json` works as the README says."""
+    order = ["server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
+             "server-user-infos", "server-user-profile", "server-user-profiles"]
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    for function in order:
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", function, "--data-file", f"events/{function}.json",
+             "--invoke-port", str(stack.port), "--invoke-address", "127.0.0.1"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        )
+        assert out.returncode == 0, out.stderr
+        response = json.loads(out.stdout)
+        body = json.loads(response["body"])
+        assert response["statusCode"] == 200, (function, body)
+        assert body["code"] == 0 and body["request_id"] == f"sample-{function}", (function, body)
