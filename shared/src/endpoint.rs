@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
+use crate::auth::token::{Claims, IssuedToken, TokenKeys, TokenRequest};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::store::UserTable;
@@ -26,6 +27,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct App {
     pub users: Users,
     qiniu: QiniuVerifier,
+    tokens: TokenKeys,
+    token_max_ttl_seconds: i64,
 }
 
 impl App {
@@ -40,6 +43,8 @@ impl App {
                 config.date_skew_seconds,
                 config.require_qiniu_date,
             ),
+            tokens: TokenKeys::new(&config.token_secrets),
+            token_max_ttl_seconds: config.token_max_ttl_seconds,
         }
     }
 
@@ -65,12 +70,15 @@ impl App {
 pub enum Auth {
     /// App servers: Qiniu AK/SK signature.
     Server,
+    /// Mobile and web clients: a token from `/server/auth/token`.
+    Client,
 }
 
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Server { access_key: String },
+    Client(Claims),
 }
 
 /// One authenticated request, as a handler sees it.
@@ -84,6 +92,35 @@ pub struct Call {
 impl Call {
     pub fn users(&self) -> &'static Users {
         &self.app.users
+    }
+
+    /// The user a client token speaks for.
+    pub fn client_user_id(&self) -> ApiResult<&str> {
+        match &self.caller {
+            Caller::Client(claims) => Ok(&claims.user_id),
+            Caller::Server { .. } => Err(ApiError::Internal(
+                "client endpoint served a server caller".into(),
+            )),
+        }
+    }
+
+    /// The token endpoint: the caller asked for `user_id`, which now exists, with its IM
+    /// identity, exactly as a register would have made it.
+    pub async fn issue_token(&self) -> ApiResult<IssuedToken> {
+        let request = TokenRequest::from_query(
+            |name| self.query_first(name),
+            now(),
+            self.app.token_max_ttl_seconds,
+        )?;
+        self.app.users.ensure(&request.user_id).await?;
+        self.app.tokens.issue(&request)
+    }
+
+    /// The first value of a query parameter.
+    pub fn query_first(&self, name: &str) -> Option<&str> {
+        self.request
+            .query_string_parameters_ref()
+            .and_then(|q| q.first(name))
     }
 
     /// The `{user_id}` path parameter, validated like any user id. API Gateway HTTP APIs
@@ -212,6 +249,7 @@ fn authenticate(app: &App, auth: Auth, request: &Request) -> ApiResult<Caller> {
                 access_key: access_key.to_string(),
             })
         }
+        Auth::Client => Ok(Caller::Client(app.tokens.verify(authorization)?)),
     }
 }
 

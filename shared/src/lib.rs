@@ -17,9 +17,12 @@ pub mod testing;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {
+    pub use crate::auth::token::IssuedToken;
     pub use crate::endpoint::{Auth, Call, run};
     pub use crate::error::{ApiError, ApiResult};
-    pub use crate::user::{NewUser, UserInfo, UserProfile, UserUpdate, parse_user_ids};
+    pub use crate::user::{
+        NewUser, UserInfo, UserProfile, UserUpdate, parse_im_user_ids, parse_user_ids,
+    };
     pub use crate::users::BatchFailures;
     pub use lambda_http::Error;
 }

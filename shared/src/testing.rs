@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
-use crate::config::Config;
+use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
+use crate::config::{Config, Secret};
 use crate::endpoint::{App, Auth, Call, respond};
 use crate::error::ApiResult;
 use crate::store::create_table;
@@ -33,6 +34,8 @@ pub const TEST_AK: &str = "test-ak";
 pub const TEST_SK: &str = "test-sk-0123456789";
 pub const SECOND_AK: &str = "rotated-ak";
 pub const SECOND_SK: &str = "rotated-sk-abcdef";
+pub const TOKEN_SECRET: &str = "test-token-secret-0123456789";
+pub const SECOND_TOKEN_SECRET: &str = "test-token-secret-rotated-0123";
 
 /// The DynamoDB Local endpoint for this test process: `DYNAMODB_ENDPOINT` when set, else an
 /// in-memory instance started once on a free port and stopped when this process exits.
@@ -131,6 +134,10 @@ pub fn test_config(table: &str) -> Config {
             "ACCESS_KEYS",
             format!("{TEST_AK}:{TEST_SK},{SECOND_AK}:{SECOND_SK}"),
         ),
+        (
+            "TOKEN_SECRETS",
+            format!("{TOKEN_SECRET},{SECOND_TOKEN_SECRET}"),
+        ),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }
@@ -196,6 +203,38 @@ impl TestApp {
     /// A request to `route` (`/server/user/info/{user_id}`), signed as app servers sign.
     pub fn server(&self, method: Method, route: &str) -> TestRequest {
         TestRequest::new(self.app, Auth::Server, method, route)
+    }
+
+    /// A client request carrying `Authorization: <token>` for `user_id`, valid for an hour.
+    pub fn client(&self, method: Method, route: &str, user_id: &str) -> TestRequest {
+        let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
+        TestRequest::new(self.app, Auth::Client, method, route).authorization(Some(&token))
+    }
+}
+
+/// A client token as `/server/auth/token` issues them, signed with `secret`.
+pub fn client_token(user_id: &str, secret: &str, exp: i64) -> String {
+    let claims = Claims {
+        app_id: "test-app".into(),
+        user_id: user_id.into(),
+        device_id: "test-device".into(),
+        role: USER_ROLE.into(),
+        exp,
+    };
+    TokenKeys::new(&[Secret::new(secret.as_bytes())])
+        .sign(&claims)
+        .expect("sign test token")
+}
+
+impl TestApp {
+    /// A client endpoint called with an arbitrary Authorization header (or none).
+    pub fn client_raw(
+        &self,
+        method: Method,
+        route: &str,
+        authorization: Option<&str>,
+    ) -> TestRequest {
+        TestRequest::new(self.app, Auth::Client, method, route).authorization(authorization)
     }
 }
 
@@ -446,6 +485,17 @@ impl TestResponse {
 
     pub fn data(&self) -> &Value {
         &self.body["data"]
+    }
+
+    /// The `user_id`s of a successful list response, in order.
+    #[track_caller]
+    pub fn user_ids(&self) -> Vec<&str> {
+        self.assert_ok()
+            .as_array()
+            .expect("data is a list")
+            .iter()
+            .map(|u| u["user_id"].as_str().expect("every user has a user_id"))
+            .collect()
     }
 
     /// Asserts the envelope: HTTP status, code, and that the message contains `needle`.

@@ -308,6 +308,34 @@ pub fn parse_user_ids<'a>(
     Ok(out)
 }
 
+/// IM ids of an imusers request: 1..200 integers, duplicates collapsed, request order kept.
+pub fn parse_im_user_ids<'a>(
+    field: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<Vec<i64>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, raw) in ids.into_iter().enumerate() {
+        if i >= BATCH_MAX {
+            return Err(ApiError::invalid(
+                field,
+                format!("at most {BATCH_MAX} ids per request"),
+            ));
+        }
+        let id: i64 = raw
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("{field}[{i}]"), "must be an integer"))?;
+        if seen.insert(id) {
+            out.push(id);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid(field, "at least one id is required"));
+    }
+    Ok(out)
+}
+
 /// Ids from a JSON array body (`["u1", "u2"]`), with the same rules as [`parse_user_ids`].
 pub fn parse_user_id_array(body: &Value) -> ApiResult<Vec<String>> {
     let items = body
@@ -471,6 +499,34 @@ mod tests {
         );
         let m = invalid_message(parse_user_ids("user_ids", ["ok", ""]));
         assert_eq!(m, "user_ids[1]: must not be empty");
+    }
+
+    #[test]
+    fn im_ids_must_be_integers() {
+        assert_eq!(
+            parse_im_user_ids("im_user_ids", ["3", "1", "3"]).unwrap(),
+            [3, 1]
+        );
+        assert_eq!(
+            invalid_message(parse_im_user_ids("im_user_ids", ["1", "abc"])),
+            "im_user_ids[1]: must be an integer"
+        );
+        assert_eq!(
+            invalid_message(parse_im_user_ids("im_user_ids", ["1.5"])),
+            "im_user_ids[0]: must be an integer"
+        );
+        assert_eq!(
+            invalid_message(parse_im_user_ids("im_user_ids", std::iter::empty())),
+            "im_user_ids: at least one id is required"
+        );
+        let many: Vec<String> = (0..201).map(|i| i.to_string()).collect();
+        assert_eq!(
+            invalid_message(parse_im_user_ids(
+                "im_user_ids",
+                many.iter().map(String::as_str)
+            )),
+            "im_user_ids: at most 200 ids per request"
+        );
     }
 
     #[test]

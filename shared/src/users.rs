@@ -115,6 +115,30 @@ impl Users {
         Ok((!failures.is_empty()).then_some(failures))
     }
 
+    /// Makes sure `user_id` exists, registering it (with its IM identity) if not. Concurrent
+    /// calls for one new id create one user: the conditional create decides.
+    pub async fn ensure(&self, user_id: &str) -> ApiResult<()> {
+        if self.table.get::<UserInfo>(user_id).await?.is_some() {
+            return Ok(());
+        }
+        let user = NewUser {
+            user_id: user_id.to_string(),
+            nick: String::new(),
+            avatar: String::new(),
+            extends: Default::default(),
+        };
+        match self.register(user).await {
+            Ok(()) | Err(ApiError::UserExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Public views by IM id, in request order; ids without a user are left out. Served by
+    /// the eventually consistent GSI: a user created a moment ago may be missing briefly.
+    pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {
+        self.table.find_by_im_ids(im_user_ids).await
+    }
+
     pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
         self.table.update(user_id, &update, now()).await
     }

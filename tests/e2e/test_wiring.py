@@ -90,7 +90,10 @@ def test_local_table_matches_the_template(stack):
 def test_sample_events_invoke_cleanly(stack):
     """`cargo lambda invoke <function> --data-file events/<function>.json` works as the README says."""
     order = ["server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
-             "server-user-infos", "server-user-profile", "server-user-profiles"]
+             "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
+             "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
+             "client-user-imusers"]
+    assert sorted(order) == sorted(p.stem for p in (ROOT / "events").glob("*.json"))
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     for function in order:
         out = subprocess.run(

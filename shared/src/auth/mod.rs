@@ -1,3 +1,4 @@
-//! Who is calling: app servers with Qiniu AK/SK signatures.
+//! Who is calling: app servers with Qiniu AK/SK signatures, clients with short-lived tokens.
 
 pub mod qiniu;
+pub mod token;

@@ -1,0 +1,16 @@
+//! PUT /client/user/user: the caller updates itself (same body and merge rules as the server update).
+
+use shared::prelude::*;
+
+async fn update(call: Call) -> ApiResult<()> {
+    let update = UserUpdate::from_json(&call.json()?)?;
+    call.users().update(call.client_user_id()?, update).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(Auth::Client, update).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! GET /client/user/user/{user_id}: the public view of another user.
+
+use shared::prelude::*;
+
+async fn user(call: Call) -> ApiResult<UserInfo> {
+    call.users().info(&call.path_user_id()?).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(Auth::Client, user).await
+}
+
+#[cfg(test)]
+mod tests;

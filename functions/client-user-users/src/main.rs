@@ -1,0 +1,16 @@
+//! GET /client/user/users?user_ids=a&user_ids=b: public views in request order.
+
+use shared::prelude::*;
+
+async fn users(call: Call) -> ApiResult<Vec<UserInfo>> {
+    let user_ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
+    call.users().infos(&user_ids).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(Auth::Client, users).await
+}
+
+#[cfg(test)]
+mod tests;

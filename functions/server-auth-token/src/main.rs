@@ -1,0 +1,16 @@
+//! GET /server/auth/token?app_id=..&user_id=..[&device_id=..][&expires_at=..]: a client token
+//! for the user, registering the user (with its IM identity) if it is new.
+
+use shared::prelude::*;
+
+async fn token(call: Call) -> ApiResult<IssuedToken> {
+    call.issue_token().await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(Auth::Server, token).await
+}
+
+#[cfg(test)]
+mod tests;
