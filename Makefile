@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt
+.PHONY: dev test tools lint unit e2e template fmt build deploy invoke
 
 dev: tools
 	tests/local-stack.sh
@@ -47,8 +47,24 @@ unit:
 
 template:
 	cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} sam validate --lint
 
 # End-to-end: the real stack (tests/local-stack.sh) driven over HTTP by the official Qiniu SDK.
 e2e:
 	cargo build --workspace --bins
+	cargo build -p shared --features cli --bin userctl
 	timeout 1500 $(PY) -m pytest -q -p no:cacheprovider tests
+
+# Deployment artefacts for every function (arm64, release, through cargo-lambda + Zig).
+build: tools
+	rustup target add aarch64-unknown-linux-gnu
+	SAM_CLI_TELEMETRY=0 sam build
+
+# Deploys the built stack with samconfig.toml; the first time: `make deploy ARGS=--guided`.
+deploy:
+	SAM_CLI_TELEMETRY=0 sam deploy $(ARGS)
+
+# One function with its sample event, against `make dev` (PORT as there): make invoke FN=server-user-info
+invoke: tools
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
+	cargo lambda invoke $(FN) --data-file events/$(FN).json --invoke-port $${PORT:-9000} --invoke-address 127.0.0.1

@@ -31,7 +31,7 @@ for _ in $(seq 1 120); do
   kill -0 "$ddb_pid" 2>/dev/null || { echo "DynamoDB Local exited (port ${DYNAMODB_PORT} busy?)" >&2; exit 1; }
   sleep 0.5
 done
-cargo run -q -p shared --bin userctl -- create-table
+cargo run -q -p shared --features cli --bin userctl -- create-table
 
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
 cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency 4 --ignore-changes &

@@ -38,10 +38,17 @@ def router_routes():
     return {(r["method"], path, r["function"]) for path, rs in router.items() for r in rs}
 
 
-def test_template_router_events_and_functions_agree():
+def openapi_routes():
+    import yaml
+    doc = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    return {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+
+
+def test_template_router_openapi_events_and_functions_agree():
     functions = {p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").exists()}
     routes = template_routes()
     assert routes == router_routes()
+    assert {(m, p) for m, p, _ in routes} == openapi_routes()
     assert {f for _, _, f in routes} == functions
     for method, path, function in routes:
         event = json.loads((ROOT / "events" / f"{function}.json").read_text())
@@ -106,3 +113,32 @@ def test_sample_events_invoke_cleanly(stack):
         body = json.loads(response["body"])
         assert response["statusCode"] == 200, (function, body)
         assert body["code"] == 0 and body["request_id"] == f"sample-{function}", (function, body)
+
+
+def test_secrets_come_from_secrets_manager_and_nothing_secret_is_committed():
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    for name in ("ACCESS_KEYS", "TOKEN_SECRETS"):
+        value = json.dumps(env[name])
+        assert "{{resolve:secretsmanager:${SecretName}:SecretString:" + name + "}}" in value, value
+    params = template()["Parameters"]
+    assert not any("Default" in p and p.get("NoEcho") for p in params.values())
+    samconfig = (ROOT / "samconfig.toml").read_text()
+    local = dict(line.split("=", 1) for line in (ROOT / "local.env").read_text().splitlines()
+                 if "=" in line and not line.startswith("#"))
+    for name in ("ACCESS_KEYS", "TOKEN_SECRETS"):
+        for piece in local[name].replace(":", ",").split(","):
+            assert piece not in samconfig and piece not in (ROOT / "template.yaml").read_text()
+
+
+def test_every_function_logs_to_a_group_with_retention():
+    resources = template()["Resources"]
+    for name, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        group = res["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert "RetentionInDays" in resources[group]["Properties"], name
+    api = resources["Api"]["Properties"]
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] and api["AccessLogSettings"]["DestinationArn"]
+    fmt = api["AccessLogSettings"]["Format"]
+    assert "authorization" not in fmt.lower() and "$context.requestId" in fmt

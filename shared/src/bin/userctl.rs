@@ -1,29 +1,44 @@
-//! Operator tool for the local stack and for calling a deployed API from a shell.
+//! Operator tool: call the API from a shell (local or deployed) and prepare the local table.
 //!
 //! ```text
-//! userctl create-table                      create TABLE_NAME (idempotent) at AWS_ENDPOINT_URL_DYNAMODB
-//! userctl sign METHOD URL [BODY]            print an Authorization header value for curl
+//! userctl call METHOD URL [JSON_BODY] [--token TOKEN]   sign (or send TOKEN), send, print the response
+//! userctl sign METHOD URL [JSON_BODY]                   print an Authorization value for curl
+//! userctl token BASE_URL USER_ID [APP_ID]               print a client token for USER_ID
+//! userctl create-table                                  create TABLE_NAME if missing (DynamoDB Local)
 //! ```
-//! Keys come from `ACCESS_KEYS` (the first pair signs), else from `./local.env`.
+//! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
+//! A body is sent as `application/json`. Nothing secret is printed except what was asked for.
 
 use std::process::ExitCode;
 
-use shared::auth::qiniu::{SignedParts, sign};
-use shared::config::Config;
+use shared::auth::qiniu::{SignedParts, format_qiniu_date, sign};
+use shared::config::AccessKey;
 use shared::store::create_table;
 
+const USAGE: &str = "usage: userctl call METHOD URL [JSON_BODY] [--token TOKEN]
+       userctl sign METHOD URL [JSON_BODY]
+       userctl token BASE_URL USER_ID [APP_ID]
+       userctl create-table";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("create-table") => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-            .and_then(|rt| rt.block_on(create())),
-        Some("sign") if args.len() == 3 || args.len() == 4 => {
-            sign_request(&args[1], &args[2], args.get(3).map(String::as_str))
-        }
-        _ => Err("usage: userctl create-table | userctl sign METHOD URL [JSON_BODY]".into()),
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let token = take_flag(&mut args, "--token");
+    let result = match (args.first().map(String::as_str), args.len()) {
+        (Some("call"), 3 | 4) => call(
+            &args[1],
+            &args[2],
+            args.get(3).map(String::as_str),
+            token.as_deref(),
+        ),
+        (Some("sign"), 3 | 4) => signed(&args[1], &args[2], args.get(3).map(String::as_str), false)
+            .map(|(a, _)| println!("{a}")),
+        (Some("token"), 3 | 4) => client_token(
+            &args[1],
+            &args[2],
+            args.get(3).map_or("userctl", String::as_str),
+        ),
+        (Some("create-table"), 1) => create(),
+        _ => Err(USAGE.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,36 +49,47 @@ fn main() -> ExitCode {
     }
 }
 
-/// The environment, with `./local.env` filling in what it lacks.
-fn config() -> Result<Config, String> {
-    let file = std::fs::read_to_string("local.env").unwrap_or_default();
-    let from_file = |name: &str| {
+fn take_flag(args: &mut Vec<String>, flag: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == flag)?;
+    args.remove(i);
+    (i < args.len()).then(|| args.remove(i))
+}
+
+/// A variable from the environment, else from `./local.env` (development values).
+fn setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().or_else(|| {
+        let file = std::fs::read_to_string("local.env").ok()?;
         file.lines()
-            .filter_map(|l| l.trim().split_once('='))
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
             .find(|(k, _)| k.trim() == name)
             .map(|(_, v)| v.trim().trim_matches('"').to_string())
-    };
-    Config::from_lookup(|name| std::env::var(name).ok().or_else(|| from_file(name)))
-        .map_err(|e| e.to_string())
+    })
 }
 
-async fn create() -> Result<(), String> {
-    let config = config()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    create_table(&client, &config.table_name)
-        .await
-        .map_err(|e| format!("{e}: {}", e.detail().unwrap_or("")))?;
-    println!("table {} ready", config.table_name);
-    Ok(())
+fn signing_key() -> Result<AccessKey, String> {
+    let raw =
+        setting("ACCESS_KEYS").ok_or("ACCESS_KEYS is not set (environment or ./local.env)")?;
+    let (ak, sk) = raw
+        .split(',')
+        .next()
+        .and_then(|p| p.trim().split_once(':'))
+        .ok_or("ACCESS_KEYS must be ak:sk[,ak:sk...]")?;
+    Ok(AccessKey {
+        access_key: ak.to_string(),
+        secret_key: shared::config::Secret::new(sk.as_bytes()),
+    })
 }
 
-/// Signs as the official SDKs do (Qiniu v2); a body is sent as `application/json`.
-fn sign_request(method: &str, url: &str, body: Option<&str>) -> Result<(), String> {
-    let config = config()?;
-    let key = &config.access_keys[0];
+/// `Qiniu <AK>:<sign>` over the request as the SDKs build it; with `dated`, the signature
+/// covers a fresh `X-Qiniu-Date`, returned for the caller to send.
+fn signed(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    dated: bool,
+) -> Result<(String, Option<String>), String> {
+    let key = signing_key()?;
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (host, path_and_query) = rest
         .find('/')
@@ -79,10 +105,112 @@ fn sign_request(method: &str, url: &str, body: Option<&str>) -> Result<(), Strin
             "application/json".parse().expect("static header"),
         );
     }
-    let body = body.unwrap_or("").as_bytes();
+    let date = dated.then(|| format_qiniu_date(shared::users::now()));
+    if let Some(d) = &date {
+        headers.insert("x-qiniu-date", d.parse().expect("ascii date"));
+    }
     let method = method.to_ascii_uppercase();
-    let parts = SignedParts::new(&method, path, query, &headers, body);
+    let parts = SignedParts::new(
+        &method,
+        path,
+        query,
+        &headers,
+        body.unwrap_or("").as_bytes(),
+    );
     let signature = sign(key.secret_key.expose(), &parts.v2_data(path));
-    println!("Qiniu {}:{signature}", key.access_key);
+    Ok((format!("Qiniu {}:{signature}", key.access_key), date))
+}
+
+/// Sends the request; prints the HTTP status on stderr and the body on stdout.
+fn call(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> Result<(), String> {
+    let (status, text) = send(method, url, body, token)?;
+    eprintln!("HTTP {status}");
+    println!("{text}");
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("request failed with HTTP {status}"))
+    }
+}
+
+fn send(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<(u16, String), String> {
+    let method = method.to_ascii_uppercase();
+    let (authorization, date) = match token {
+        Some(t) => (t.to_string(), None),
+        None => signed(&method, url, body, true)?,
+    };
+    let mut request = ureq::http::Request::builder()
+        .method(method.as_str())
+        .uri(url)
+        .header("Authorization", authorization);
+    if let Some(d) = date {
+        request = request.header("X-Qiniu-Date", d);
+    }
+    if body.is_some() {
+        request = request.header("Content-Type", "application/json");
+    }
+    let request = request
+        .body(body.unwrap_or("").to_string())
+        .map_err(|e| format!("bad request: {e}"))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut response = agent.run(request).map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("reading the response: {e}"))?;
+    Ok((status, text))
+}
+
+/// Asks the token endpoint for a client token and prints only the token.
+fn client_token(base: &str, user_id: &str, app_id: &str) -> Result<(), String> {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let url = format!(
+        "{}/server/auth/token?app_id={}&user_id={}",
+        base.trim_end_matches('/'),
+        enc(app_id),
+        enc(user_id)
+    );
+    let (status, text) = send("GET", &url, None, None)?;
+    let envelope: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| format!("HTTP {status}: {text}"))?;
+    match envelope["data"]["access_token"].as_str() {
+        Some(token) => {
+            println!("{token}");
+            Ok(())
+        }
+        None => Err(format!("HTTP {status}: {text}")),
+    }
+}
+
+fn create() -> Result<(), String> {
+    let table =
+        setting("TABLE_NAME").ok_or("TABLE_NAME is not set (environment or ./local.env)")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&client, &table)
+            .await
+            .map_err(|e| format!("{e}: {}", e.detail().unwrap_or("")))
+    })?;
+    println!("table {table} ready");
     Ok(())
 }
