@@ -172,6 +172,14 @@ impl TestApp {
         TestApp { app, client, table }
     }
 
+    /// An [`App`] over a given client (e.g. one scripted with `aws-smithy-mocks`); no table
+    /// is created.
+    pub fn over(client: Client) -> TestApp {
+        let table = "mocked".to_string();
+        let app: &'static App = Box::leak(Box::new(App::new(&test_config(&table), client.clone())));
+        TestApp { app, client, table }
+    }
+
     /// Registers a user through the domain operation (arranging a test, not testing it).
     pub async fn given_user(&self, user_id: &str, nick: &str, extends: &[(&str, &str)]) {
         let user = NewUser {

@@ -68,10 +68,10 @@ async fn unknown_user_is_404_and_nothing_is_created() {
 }
 
 #[tokio::test]
-async fn twenty_concurrent_updates_of_different_keys_all_survive() {
+async fn fifty_concurrent_updates_of_different_keys_all_survive() {
     let t = TestApp::new().await;
     t.given_user("busy", "n", &[]).await;
-    let writers = (0..20).map(|i| {
+    let writers = (0..50).map(|i| {
         t.server(Method::PUT, ROUTE)
             .param("user_id", "busy")
             .json(&json!({"extends": {format!("k{i}"): format!("v{i}")}}))
@@ -81,8 +81,8 @@ async fn twenty_concurrent_updates_of_different_keys_all_survive() {
         r.assert_ok();
     }
     let extends = t.stored("busy").await.unwrap().info.extends;
-    assert_eq!(extends.len(), 20);
-    for i in 0..20 {
+    assert_eq!(extends.len(), 50);
+    for i in 0..50 {
         assert_eq!(extends.get(&format!("k{i}")), Some(&format!("v{i}")));
     }
 }

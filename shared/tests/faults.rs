@@ -1,0 +1,261 @@
+//! Faults DynamoDB Local cannot produce, injected at the SDK boundary with aws-smithy-mocks.
+//! They run on top of the real-engine tests of every function, never instead of them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ErrorMetadata;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::error::{
+    ConditionalCheckFailedException, InternalServerError, ProvisionedThroughputExceededException,
+    TransactionCanceledException,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, KeysAndAttributes};
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use serde_json::json;
+use shared::endpoint::Call;
+use shared::error::ApiResult;
+use shared::testing::{Method, TestApp};
+use shared::user::NewUser;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+/// The stored item of `user_id`, as the table would return it.
+fn stored_user(user_id: &str, im_userid: i64) -> Item {
+    HashMap::from([
+        ("user_id".to_string(), s(user_id)),
+        ("nick".to_string(), s(&format!("nick of {user_id}"))),
+        ("avatar".to_string(), s("")),
+        ("extends".to_string(), AttributeValue::M(HashMap::new())),
+        (
+            "im_userid".to_string(),
+            AttributeValue::N(im_userid.to_string()),
+        ),
+    ])
+}
+
+fn user_id_of(key: &Item) -> String {
+    key["pk"]
+        .as_s()
+        .unwrap()
+        .trim_start_matches("USER#")
+        .to_string()
+}
+
+/// The counter answers `ADD :n` with a growing value, as the real one does.
+fn counter() -> Rule {
+    let value = Arc::new(AtomicUsize::new(0));
+    mock!(Client::update_item).then_compute_output(move |req| {
+        let n: usize = req.expression_attribute_values().unwrap()[":n"]
+            .as_n()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let last = value.fetch_add(n, Ordering::SeqCst) + n;
+        UpdateItemOutput::builder()
+            .attributes("value", AttributeValue::N(last.to_string()))
+            .build()
+    })
+}
+
+async fn register(call: Call) -> ApiResult<()> {
+    let user = NewUser::from_json(&call.json()?, "body")?;
+    call.users().register(user).await
+}
+
+async fn info(call: Call) -> ApiResult<shared::user::UserInfo> {
+    call.users().info(&call.path_user_id()?).await
+}
+
+#[tokio::test]
+async fn unprocessed_keys_for_several_rounds_still_give_the_full_ordered_result() {
+    // Each round answers one key and hands the rest back as UnprocessedKeys.
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let counted = rounds.clone();
+    let batch_get = mock!(Client::batch_get_item).then_compute_output(move |req| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let (table, wanted) = req.request_items().unwrap().iter().next().unwrap();
+        let keys = wanted.keys().to_vec();
+        let (first, rest) = keys.split_first().unwrap();
+        let id = user_id_of(first);
+        let im: i64 = id.trim_start_matches('u').parse().unwrap();
+        let mut out = BatchGetItemOutput::builder().responses(table, vec![stored_user(&id, im)]);
+        if !rest.is_empty() {
+            let unprocessed = KeysAndAttributes::builder()
+                .set_keys(Some(rest.to_vec()))
+                .set_projection_expression(wanted.projection_expression().map(str::to_string))
+                .set_expression_attribute_names(wanted.expression_attribute_names().cloned())
+                .build()
+                .unwrap();
+            out = out.unprocessed_keys(table, unprocessed);
+        }
+        out.build()
+    });
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&batch_get]
+    ));
+    let ids: Vec<String> = ["u4", "u2", "u3", "u1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let users = t
+        .app
+        .users
+        .infos(&ids)
+        .await
+        .expect("retries until every key is read");
+    let got: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
+    assert_eq!(got, ["u4", "u2", "u3", "u1"]);
+    assert_eq!(
+        rounds.load(Ordering::SeqCst),
+        4,
+        "one round per unprocessed remainder"
+    );
+}
+
+#[tokio::test]
+async fn throttling_past_the_sdk_retries_is_503_service_busy() {
+    let throttled = mock!(Client::get_item).then_error(|| {
+        GetItemError::ProvisionedThroughputExceededException(
+            // The SDK's parser always records the wire error code in the metadata.
+            ProvisionedThroughputExceededException::builder()
+                .message("Rate exceeded")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .message("Rate exceeded")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&throttled]
+    ));
+    let r = t
+        .server(Method::GET, "/server/user/info/{user_id}")
+        .param("user_id", "u1")
+        .send(info)
+        .await;
+    r.assert_error(503, 503, "service busy, retry later");
+    assert!(
+        !r.body.to_string().contains("Rate exceeded"),
+        "details stay in the logs"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_transaction_reports_the_existing_user_and_creates_the_rest() {
+    // First try: the second put's condition fails and cancels all three. Second try: the
+    // other two go through.
+    let tries = Arc::new(Mutex::new(Vec::new()));
+    let seen = tries.clone();
+    let transact = mock!(Client::transact_write_items).then_compute_response(move |req| {
+        let items = req.transact_items();
+        let ids: Vec<String> = items
+            .iter()
+            .map(|i| user_id_of(i.put().unwrap().item()))
+            .collect();
+        seen.lock().unwrap().push(ids);
+        if items.len() == 3 {
+            let reason = |code: &str| CancellationReason::builder().code(code).build();
+            MockResponse::Error(TransactWriteItemsError::TransactionCanceledException(
+                TransactionCanceledException::builder()
+                    .message("Transaction cancelled")
+                    .cancellation_reasons(reason("None"))
+                    .cancellation_reasons(reason("ConditionalCheckFailed"))
+                    .cancellation_reasons(reason("None"))
+                    .build(),
+            ))
+        } else {
+            MockResponse::Output(TransactWriteItemsOutput::builder().build())
+        }
+    });
+    let counter = counter();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counter, &transact]);
+    let t = TestApp::over(client);
+    let failures = t
+        .app
+        .users
+        .register_batch(&json!([{"user_id": "a"}, {"user_id": "exists"}, {"user_id": "c"}]))
+        .await
+        .expect("a partial success is a success")
+        .expect("one user was not created");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures["exists"].code, 10001);
+    assert_eq!(
+        *tries.lock().unwrap(),
+        vec![vec!["a", "exists", "c"], vec!["a", "c"]]
+    );
+    assert_eq!(
+        counter.num_calls(),
+        1,
+        "the batch's IM ids came from one counter call"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_in_the_middle_of_a_create_leaves_no_half_user_and_a_retry_settles_it() {
+    // The counter answers, the put fails with its outcome unknown to us (DynamoDB's "request
+    // timed out" InternalServerError), and the caller gets a 5xx. The item is written whole or not at all, so no user can exist
+    // without its IM identity; the caller's retry is told the user exists (the write had
+    // landed) or creates it.
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let put = mock!(Client::put_item).then_compute_response(move |req| {
+        let item = req.item().unwrap();
+        for name in ["im_userid", "im_username", "im_password", "extends"] {
+            assert!(item.contains_key(name), "every create carries {name}");
+        }
+        match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => MockResponse::Error(PutItemError::InternalServerError(
+                InternalServerError::builder()
+                    .message("request timed out")
+                    .meta(ErrorMetadata::builder().code("InternalServerError").build())
+                    .build(),
+            )),
+            1 => MockResponse::Error(PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .message("exists")
+                    .build(),
+            )),
+            _ => MockResponse::Output(PutItemOutput::builder().build()),
+        }
+    });
+    let counter = counter();
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&counter, &put]
+    ));
+    let first = t
+        .server(Method::POST, "/server/user/register")
+        .json(&json!({"user_id": "u1"}))
+        .send(register)
+        .await;
+    assert!(matches!(first.status, 500 | 503), "{}", first.body);
+    assert!(first.body.get("data").is_none());
+    let retry = t
+        .server(Method::POST, "/server/user/register")
+        .json(&json!({"user_id": "u1"}))
+        .send(register)
+        .await;
+    retry.assert_error(400, 10001, "user already exists: u1");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+}
