@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt build deploy invoke
+.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz
 
 dev: tools
 	tests/local-stack.sh
@@ -54,6 +54,11 @@ e2e:
 	cargo build --workspace --bins
 	cargo build -p shared --features cli --bin userctl
 	timeout 1500 $(PY) -m pytest -q -p no:cacheprovider tests
+
+# The schemathesis run of `make test` with many more examples per operation.
+fuzz: tools
+	cargo build --workspace --bins
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} timeout 3000 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
 
 # Deployment artefacts for every function (arm64, release, through cargo-lambda + Zig).
 build: tools

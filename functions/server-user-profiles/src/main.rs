@@ -5,10 +5,16 @@ use shared::prelude::*;
 use shared::user::parse_user_id_array;
 
 async fn profiles(call: Call) -> ApiResult<Vec<UserProfile>> {
-    let user_ids = if call.has_body() {
-        parse_user_id_array(&call.json()?)?
-    } else {
-        parse_user_ids("user_ids", call.query_all("user_ids"))?
+    let from_query = call.query_all("user_ids");
+    let user_ids = match (call.has_body(), from_query.is_empty()) {
+        (true, true) => parse_user_id_array(&call.json()?)?,
+        (false, _) => parse_user_ids("user_ids", from_query)?,
+        (true, false) => {
+            return Err(ApiError::invalid(
+                "user_ids",
+                "send ids in the body or the query, not both",
+            ));
+        }
     };
     call.users().profiles(&user_ids).await
 }
