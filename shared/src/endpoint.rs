@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
-use crate::auth::token::{Claims, IssuedToken, TokenKeys, TokenRequest};
+use crate::auth::token::{Claims, TokenKeys, TokenRequest};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::store::UserTable;
@@ -104,16 +104,18 @@ impl Call {
         }
     }
 
-    /// The token endpoint: the caller asked for `user_id`, which now exists, with its IM
-    /// identity, exactly as a register would have made it.
-    pub async fn issue_token(&self) -> ApiResult<IssuedToken> {
-        let request = TokenRequest::from_query(
+    /// The token request in the query (`app_id`, `user_id`, `device_id`, `expires_at`).
+    pub fn token_request(&self) -> ApiResult<TokenRequest> {
+        TokenRequest::from_query(
             |name| self.query_first(name),
             now(),
             self.app.token_max_ttl_seconds,
-        )?;
-        self.app.users.ensure(&request.user_id).await?;
-        self.app.tokens.issue(&request)
+        )
+    }
+
+    /// Client token signing and verification keys.
+    pub fn tokens(&self) -> &'static TokenKeys {
+        &self.app.tokens
     }
 
     /// The first value of a query parameter.

@@ -113,8 +113,14 @@ fn start_dynamodb_local() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// An SDK client for DynamoDB Local with dummy credentials.
+/// An SDK client for DynamoDB Local with dummy credentials and bounded timeouts, so no test
+/// can hang on a dead endpoint.
 pub async fn local_client(endpoint: &str) -> Client {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(20))
+        .build();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
@@ -122,6 +128,7 @@ pub async fn local_client(endpoint: &str) -> Client {
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "test",
         ))
+        .timeout_config(timeouts)
         .build();
     Client::from_conf(config)
 }

@@ -40,7 +40,9 @@ async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
         .await
 }
 async fn token(call: Call) -> ApiResult<shared::auth::token::IssuedToken> {
-    call.issue_token().await
+    let request = call.token_request()?;
+    call.users().ensure(&request.user_id).await?;
+    call.tokens().issue(&request)
 }
 async fn own_profile(call: Call) -> ApiResult<UserProfile> {
     call.users().profile(call.client_user_id()?).await

@@ -4,7 +4,10 @@
 use shared::prelude::*;
 
 async fn token(call: Call) -> ApiResult<IssuedToken> {
-    call.issue_token().await
+    let request = call.token_request()?;
+    // A new user gets its IM identity exactly as a register would give it.
+    call.users().ensure(&request.user_id).await?;
+    call.tokens().issue(&request)
 }
 
 #[tokio::main(flavor = "current_thread")]
