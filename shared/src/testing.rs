@@ -7,11 +7,14 @@ use std::future::Future;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, RequestExt};
 use serde::Serialize;
@@ -133,6 +136,41 @@ pub async fn local_client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
+/// Counts DynamoDB round trips (every attempt on the wire, retries included) by operation,
+/// through an SDK interceptor.
+#[derive(Debug, Clone, Default)]
+pub struct RoundTrips(Arc<Mutex<Vec<String>>>);
+
+impl RoundTrips {
+    /// The operations sent since the last call, in order; the record starts afresh.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("round trip record"))
+    }
+}
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // `X-Amz-Target: DynamoDB_20120810.GetItem` names the operation.
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_string();
+        self.0.lock().expect("round trip record").push(operation);
+        Ok(())
+    }
+}
+
 /// The configuration tests run with: two active access keys, prefix `ql`.
 pub fn test_config(table: &str) -> Config {
     let vars = HashMap::from([
@@ -159,6 +197,30 @@ pub struct TestApp {
 impl TestApp {
     pub async fn new() -> TestApp {
         Self::with_config(|_| {}).await
+    }
+
+    /// A fresh table and an [`App`] whose client reports every round trip to the returned
+    /// counter (the table is created before counting starts).
+    pub async fn counting_round_trips() -> (TestApp, RoundTrips) {
+        let t = Self::new().await;
+        let trips = RoundTrips::default();
+        let config = t
+            .client
+            .config()
+            .to_builder()
+            .interceptor(trips.clone())
+            .build();
+        let client = Client::from_conf(config);
+        let app: &'static App =
+            Box::leak(Box::new(App::new(&test_config(&t.table), client.clone())));
+        (
+            TestApp {
+                app,
+                client,
+                table: t.table,
+            },
+            trips,
+        )
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
