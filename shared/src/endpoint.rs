@@ -310,7 +310,12 @@ fn route(request: &Request) -> String {
                 c.resource_path.clone().unwrap_or_default()
             )
         }
-        _ => request.method().to_string(),
+        // cargo lambda watch sends no route key: the function names the route.
+        _ => format!(
+            "{} {}",
+            request.method(),
+            std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default()
+        ),
     }
 }
 
