@@ -205,18 +205,19 @@ impl UserTable {
                             aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
                             _ => Vec::new(),
                         };
-                        let mut conflict = false;
+                        let mut settled = false;
                         for (pos, &i) in pending.iter().enumerate() {
-                            match reasons.get(pos).and_then(|r| r.code()) {
-                                Some("ConditionalCheckFailed") => {
-                                    outcome[i] =
-                                        Some(Err(ApiError::UserExists(users[i].0.user_id.clone())));
-                                }
-                                Some("None") | None => {}
-                                Some(_) => conflict = true,
+                            if reasons.get(pos).and_then(|r| r.code())
+                                == Some("ConditionalCheckFailed")
+                            {
+                                outcome[i] =
+                                    Some(Err(ApiError::UserExists(users[i].0.user_id.clone())));
+                                settled = true;
                             }
                         }
-                        conflict
+                        // Existing users are settled: retry the rest at once. Anything else
+                        // (conflicts, throttling, no reasons at all) waits, within the deadline.
+                        !settled
                     }
                     Some(se) if se.code() == Some("TransactionConflictException") => true,
                     _ => {

@@ -259,3 +259,35 @@ async fn a_timeout_in_the_middle_of_a_create_leaves_no_half_user_and_a_retry_set
     retry.assert_error(400, 10001, "user already exists: u1");
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn cancellations_that_settle_nothing_back_off_and_end_as_503() {
+    // A cancellation naming no failed condition (conflicts, or no reasons at all) must not be
+    // retried in a hot loop: it backs off and gives up at the deadline.
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .message("Transaction cancelled")
+                .build(),
+        )
+    });
+    let counter = counter();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counter, &transact]);
+    let t = TestApp::over(client);
+    let started = std::time::Instant::now();
+    let result = t
+        .app
+        .users
+        .register_batch(&json!([{"user_id": "a"}, {"user_id": "b"}]))
+        .await;
+    assert!(
+        matches!(result, Err(shared::error::ApiError::Busy(_))),
+        "{result:?}"
+    );
+    assert!(
+        transact.num_calls() < 50,
+        "backed off: {} calls",
+        transact.num_calls()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
