@@ -135,35 +135,21 @@ async fn stored_extends_never_exceed_64_keys() {
         .collect();
     let pairs: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     t.given_user("full", "n", &pairs).await;
-    let r = t
-        .server(Method::PUT, ROUTE)
-        .param("user_id", "full")
-        .json(&json!({"extends": {"one-more": "v"}}))
-        .send(update)
-        .await;
-    r.assert_error(400, 400, "extends: a user may have at most 64 keys");
+    let put = |extends: serde_json::Value| {
+        t.server(Method::PUT, ROUTE)
+            .param("user_id", "full")
+            .json(&json!({ "extends": extends }))
+            .send(update)
+    };
+    put(json!({"one-more": "v"})).await.assert_error(
+        400,
+        400,
+        "extends: a user may have at most 64 keys",
+    );
     // Overwriting existing keys, or removing one and adding another later, is fine.
-    let r = t
-        .server(Method::PUT, ROUTE)
-        .param("user_id", "full")
-        .json(&json!({"extends": {"k0": "changed"}}))
-        .send(update)
-        .await;
-    r.assert_ok();
-    let r = t
-        .server(Method::PUT, ROUTE)
-        .param("user_id", "full")
-        .json(&json!({"extends": {"k1": null}}))
-        .send(update)
-        .await;
-    r.assert_ok();
-    let r = t
-        .server(Method::PUT, ROUTE)
-        .param("user_id", "full")
-        .json(&json!({"extends": {"one-more": "v"}}))
-        .send(update)
-        .await;
-    r.assert_ok();
+    put(json!({"k0": "changed"})).await.assert_ok();
+    put(json!({"k1": null})).await.assert_ok();
+    put(json!({"one-more": "v"})).await.assert_ok();
     let extends = t.stored("full").await.unwrap().info.extends;
     assert_eq!(extends.len(), 64);
     assert_eq!(extends["k0"], "changed");
