@@ -7,11 +7,12 @@ VENV := .venv
 DDB := .tools/dynamodb
 DDB_VERSION := 10.3.0
 PY := $(VENV)/bin/python
+FUNCTIONS := $(notdir $(wildcard functions/*))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz
+.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench
 
 dev: tools
 	tests/local-stack.sh
@@ -73,3 +74,12 @@ deploy:
 invoke: tools
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
 	cargo lambda invoke $(FN) --data-file events/$(FN).json --invoke-port $${PORT:-9000} --invoke-address 127.0.0.1
+
+# The benchmark suite: prints one table and writes BENCHMARKS.md. Host release builds for
+# timing (functions, the bare lambda_http baseline, the harness: one cargo invocation), the
+# deployment build (arm64 zips) for package sizes. Bounded: each step has a timeout.
+bench: tools
+	rustup target add aarch64-unknown-linux-gnu
+	timeout 1200 cargo build --release --workspace --bins
+	timeout 1200 cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	timeout 900 target/release/bench

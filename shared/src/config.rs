@@ -41,6 +41,52 @@ pub struct Config {
     pub token_secrets: Vec<Secret>,
     /// The furthest `expires_at` a token request may ask for, in seconds from now.
     pub token_max_ttl_seconds: i64,
+    /// Open the DynamoDB connection during init (one read) so the first request need not.
+    pub warm_up_on_init: bool,
+}
+
+/// Where and as whom the DynamoDB client connects: the variables Lambda sets for every
+/// function (`AWS_REGION` and the execution role's `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), plus `AWS_ENDPOINT_URL_DYNAMODB` (or
+/// `AWS_ENDPOINT_URL`) for DynamoDB Local or LocalStack. Read directly rather than through
+/// aws-config's default chain (profiles, SSO, STS, IMDS): on Lambda the chain ends at these
+/// variables anyway, and its code would be loaded at every cold start for nothing.
+#[derive(Clone, Debug)]
+pub struct AwsEnvironment {
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsEnvironment {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let region = set("AWS_REGION")
+            .or_else(|| set("AWS_DEFAULT_REGION"))
+            .ok_or_else(|| ConfigError("AWS_REGION is required (Lambda sets it)".into()))?;
+        let (Some(access_key_id), Some(secret)) =
+            (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(ConfigError(
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required (Lambda sets them \
+                 from the function's role; locally any value works with DynamoDB Local)"
+                    .into(),
+            ));
+        };
+        Ok(AwsEnvironment {
+            region,
+            access_key_id,
+            secret_access_key: Secret::new(secret),
+            session_token: set("AWS_SESSION_TOKEN").map(Secret::new),
+            endpoint_url: set("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| set("AWS_ENDPOINT_URL")),
+        })
+    }
 }
 
 /// Client tokens live 7 days unless the request asks otherwise.
@@ -66,7 +112,9 @@ impl Config {
         let date_skew_seconds = positive(&lookup, "DATE_SKEW_SECONDS", 900)?;
         let token_max_ttl_seconds = positive(&lookup, "TOKEN_MAX_TTL_SECONDS", 30 * 24 * 3600)?;
         let token_secrets = parse_token_secrets(&lookup("TOKEN_SECRETS").unwrap_or_default())?;
-        let require_qiniu_date = parse_bool("REQUIRE_QINIU_DATE", lookup("REQUIRE_QINIU_DATE"))?;
+        let require_qiniu_date =
+            parse_bool("REQUIRE_QINIU_DATE", lookup("REQUIRE_QINIU_DATE"), false)?;
+        let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         Ok(Config {
             table_name,
             access_keys,
@@ -75,6 +123,7 @@ impl Config {
             require_qiniu_date,
             token_secrets,
             token_max_ttl_seconds,
+            warm_up_on_init,
         })
     }
 }
@@ -118,9 +167,9 @@ fn parse_token_secrets(raw: &str) -> Result<Vec<Secret>, ConfigError> {
     Ok(secrets)
 }
 
-fn parse_bool(name: &str, value: Option<String>) -> Result<bool, ConfigError> {
+fn parse_bool(name: &str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
     match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(false),
+        None | Some("") => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
         Some(_) => Err(ConfigError(format!("{name} must be true or false"))),
@@ -182,6 +231,7 @@ mod tests {
         assert_eq!(c.token_max_ttl_seconds, 30 * 24 * 3600);
         assert_eq!(c.date_skew_seconds, 900);
         assert!(!c.require_qiniu_date);
+        assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
     }
 
@@ -191,6 +241,7 @@ mod tests {
             ("TABLE_NAME", "users"),
             ("ACCESS_KEYS", "old:sk-old, new:sk-new"),
             ("REQUIRE_QINIU_DATE", "true"),
+            ("WARM_UP_ON_INIT", "false"),
             ("DATE_SKEW_SECONDS", "60"),
             (
                 "TOKEN_SECRETS",
@@ -206,6 +257,7 @@ mod tests {
         assert_eq!(aks, ["old", "new"]);
         assert_eq!(c.access_keys[1].secret_key.expose(), b"sk-new");
         assert!(c.require_qiniu_date);
+        assert!(!c.warm_up_on_init);
         assert_eq!(c.date_skew_seconds, 60);
         assert_eq!(c.token_secrets.len(), 2);
         assert_eq!(c.token_secrets[0].expose(), b"first-secret-0123456");
@@ -249,5 +301,56 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("ak1"));
         assert!(!shown.contains("verysecret") && !shown.contains(TS));
+    }
+
+    fn aws(vars: &[(&str, &str)]) -> Result<AwsEnvironment, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AwsEnvironment::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn the_sdk_client_is_configured_from_the_variables_lambda_sets() {
+        let env = aws(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "role-secret-key"),
+            ("AWS_SESSION_TOKEN", "role-session-token"),
+        ])
+        .unwrap();
+        assert_eq!(env.region, "eu-west-1");
+        assert_eq!(env.access_key_id, "ASIAEXAMPLE");
+        assert_eq!(
+            env.session_token.as_ref().unwrap().expose(),
+            b"role-session-token"
+        );
+        assert_eq!(env.endpoint_url, None);
+        let shown = format!("{env:?}");
+        assert!(!shown.contains("role-secret-key") && !shown.contains("role-session-token"));
+    }
+
+    #[test]
+    fn a_local_endpoint_and_the_default_region_are_honoured() {
+        let env = aws(&[
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+        ])
+        .unwrap();
+        assert_eq!(env.region, "us-east-1");
+        assert_eq!(env.endpoint_url.as_deref(), Some("http://127.0.0.1:8000"));
+        assert!(env.session_token.is_none());
+    }
+
+    #[test]
+    fn missing_region_or_credentials_are_named() {
+        let err = aws(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]).unwrap_err();
+        assert!(err.to_string().contains("AWS_REGION"));
+        let err = aws(&[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a")]).unwrap_err();
+        assert!(err.to_string().contains("AWS_SECRET_ACCESS_KEY"));
     }
 }

@@ -5,6 +5,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
@@ -13,7 +16,7 @@ use serde_json::Value;
 
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::token::{Claims, TokenKeys, TokenRequest};
-use crate::config::Config;
+use crate::config::{AwsEnvironment, Config};
 use crate::error::{ApiError, ApiResult};
 use crate::store::UserTable;
 use crate::user::validate_user_id;
@@ -48,21 +51,75 @@ impl App {
         }
     }
 
-    /// Configuration from the environment and one SDK client for the process. The endpoint
-    /// comes from `AWS_ENDPOINT_URL_DYNAMODB` when set (DynamoDB Local, LocalStack).
+    /// Configuration from the environment and one SDK client for the process, warmed up
+    /// unless `WARM_UP_ON_INIT=false`: the first request then finds the connection open (see
+    /// [`UserTable::warm_up`] and BENCHMARKS.md for what it costs and saves).
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(2))
-                    .operation_timeout(Duration::from_secs(6))
-                    .build(),
-            )
-            .load()
-            .await;
-        Ok(App::new(&config, Client::new(&sdk)))
+        let app = App::new(&config, dynamodb_client(&AwsEnvironment::from_env()?));
+        if config.warm_up_on_init {
+            app.users.table().warm_up().await;
+        }
+        Ok(app)
     }
+}
+
+/// Amazon Trust Services roots: every AWS endpoint's certificate chains to one of them.
+const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
+
+/// The DynamoDB client, built once per process. Against AWS it trusts Amazon's roots only, so
+/// no system certificate bundle is read and parsed on the first connection; an `https://`
+/// custom endpoint (LocalStack, a proxy) keeps the system roots, an `http://` one (DynamoDB
+/// Local) gets no TLS at all. Standard retries (3 attempts)
+/// inside bounded timeouts, so a request never outlives the function's own timeout.
+pub fn dynamodb_client(aws: &AwsEnvironment) -> Client {
+    let endpoint = aws.endpoint_url.as_deref();
+    let http = if endpoint.is_some_and(|url| url.starts_with("http://")) {
+        // DynamoDB Local: plain HTTP, no TLS set-up at all.
+        aws_smithy_http_client::Builder::new().build_http()
+    } else {
+        let trust = match endpoint {
+            None => TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(AMAZON_ROOTS),
+            Some(_) => TrustStore::default(),
+        };
+        let tls = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .expect("a trust store without extra server names is valid");
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(tls)
+            .build_https()
+    };
+    let credentials = Credentials::new(
+        &aws.access_key_id,
+        String::from_utf8_lossy(aws.secret_access_key.expose()),
+        aws.session_token
+            .as_ref()
+            .map(|t| String::from_utf8_lossy(t.expose()).into_owned()),
+        None,
+        "lambda-environment",
+    );
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(aws.region.clone()))
+        .credentials_provider(credentials)
+        .http_client(http)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(6))
+                .build(),
+        );
+    if let Some(url) = &aws.endpoint_url {
+        config = config.endpoint_url(url);
+    }
+    Client::from_conf(config.build())
 }
 
 /// Who may call an endpoint.

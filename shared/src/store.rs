@@ -38,6 +38,9 @@ const COUNTER_SK: &str = "COUNTER";
 const KEYS_PER_CALL: usize = 100;
 /// How long a batch keeps retrying UnprocessedKeys or conflicts before giving up.
 const RETRY_DEADLINE: Duration = Duration::from_secs(5);
+/// How long init may spend opening the connection before it gives up and lets the first
+/// request connect.
+const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Concurrent GSI queries for one imusers request.
 const INDEX_QUERY_CONCURRENCY: usize = 16;
 
@@ -101,6 +104,27 @@ impl UserTable {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Opens the connection to DynamoDB (DNS, TCP, TLS) and settles everything a first call
+    /// needs (credentials, endpoint, signing) with one cheap read of the counter item, while
+    /// the function initialises: Lambda runs init with boosted CPU, and the first request
+    /// then costs what a warm one does instead of paying for the handshake. Best effort and
+    /// bounded: if it fails, the first request simply connects itself.
+    pub async fn warm_up(&self) {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(COUNTER_PK))
+            .key("sk", s(COUNTER_SK))
+            .projection_expression("pk")
+            .send();
+        match tokio::time::timeout(WARM_UP_TIMEOUT, read).await {
+            Ok(Ok(_)) => tracing::debug!("connection to DynamoDB warmed up"),
+            Ok(Err(e)) => tracing::warn!(error = %DisplayErrorContext(&e), "warm-up read failed"),
+            Err(_) => tracing::warn!("warm-up read timed out"),
+        }
     }
 
     /// Reserves `n` consecutive IM ids from the atomic counter (ids are never reused).

@@ -1,6 +1,8 @@
 //! The user operations of the API, in its own words: register, update, info, profile.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -30,10 +32,17 @@ impl From<&ApiError> for Failure {
 /// `user_id -> failure` for each user a batch did not create; `None` when all were created.
 pub type BatchFailures = Option<BTreeMap<String, Failure>>;
 
+/// IM ids reserved beyond what a request needs, so that most registrations cost one write
+/// (the user) instead of two (counter, then user). Ids are still unique and never reused: a
+/// process that ends with some unused leaves a gap.
+pub const IM_ID_BLOCK: usize = 32;
+
 #[derive(Clone, Debug)]
 pub struct Users {
     table: UserTable,
     im_username_prefix: String,
+    /// Reserved IM ids this process has not handed out yet.
+    reserved_im_ids: Arc<Mutex<Range<i64>>>,
 }
 
 impl Users {
@@ -41,7 +50,38 @@ impl Users {
         Users {
             table,
             im_username_prefix: im_username_prefix.into(),
+            reserved_im_ids: Arc::new(Mutex::new(0..0)),
         }
+    }
+
+    /// `n` unused IM ids: from this process's reserve when it holds enough, else from the
+    /// counter, reserving [`IM_ID_BLOCK`] more for the registrations that follow.
+    async fn im_ids(&self, n: usize) -> ApiResult<Range<i64>> {
+        let wanted =
+            i64::try_from(n).map_err(|_| ApiError::Internal("id count overflow".into()))?;
+        let take = |reserve: &mut Range<i64>| {
+            (reserve.end - reserve.start >= wanted).then(|| {
+                let taken = reserve.start..reserve.start + wanted;
+                reserve.start += wanted;
+                taken
+            })
+        };
+        if let Some(ids) = take(&mut self.reserve()) {
+            return Ok(ids);
+        }
+        let fresh = self.table.allocate_im_ids(n + IM_ID_BLOCK).await?;
+        let mut fresh = *fresh.start()..*fresh.end() + 1;
+        let ids = take(&mut fresh).expect("a fresh reservation holds n + IM_ID_BLOCK ids");
+        // What was left of the old reserve is dropped, never reused.
+        *self.reserve() = fresh;
+        Ok(ids)
+    }
+
+    fn reserve(&self) -> std::sync::MutexGuard<'_, Range<i64>> {
+        // The range is always consistent, so a panic elsewhere cannot have broken it.
+        self.reserved_im_ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn table(&self) -> &UserTable {
@@ -50,8 +90,8 @@ impl Users {
 
     /// Creates one user with its IM identity; an existing id is 10001.
     pub async fn register(&self, user: NewUser) -> ApiResult<()> {
-        let ids = self.table.allocate_im_ids(1).await?;
-        let im = ImIdentity::new(*ids.start(), &self.im_username_prefix, &user.user_id)?;
+        let ids = self.im_ids(1).await?;
+        let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
         self.table.create(&user, &im, now()).await
     }
 
@@ -94,7 +134,7 @@ impl Users {
             }
         }
         if !valid.is_empty() {
-            let ids = self.table.allocate_im_ids(valid.len()).await?;
+            let ids = self.im_ids(valid.len()).await?;
             let mut users = Vec::with_capacity(valid.len());
             for (user, im_userid) in valid.into_iter().zip(ids) {
                 let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;

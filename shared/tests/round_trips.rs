@@ -4,6 +4,7 @@
 use serde_json::json;
 use shared::testing::{RoundTrips, TestApp};
 use shared::user::{NewUser, UserInfo, UserProfile, UserUpdate};
+use shared::users::IM_ID_BLOCK;
 
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("u{i}")).collect()
@@ -42,23 +43,46 @@ async fn reads_cost_one_call_per_user_or_per_100_ids() {
     }
 }
 
-#[tokio::test]
-async fn writes_cost_the_fewest_calls_the_guarantees_allow() {
-    let (t, trips) = TestApp::counting_round_trips().await;
-
-    // Register: reserve an IM id (atomic counter), then one conditional put. Two calls: the
-    // id must exist before the item that carries it is written.
-    let user = NewUser {
-        user_id: "solo".into(),
+fn new_user(user_id: &str) -> NewUser {
+    NewUser {
+        user_id: user_id.into(),
         nick: String::new(),
         avatar: String::new(),
         extends: Default::default(),
-    };
-    t.app.users.register(user).await.unwrap();
-    assert_eq!(trips.take(), ["UpdateItem", "PutItem"], "register");
+    }
+}
 
-    // Batch register of n: one counter call for the whole range, one transaction per 100.
-    for (n, transactions) in [(1, 1), (100, 1), (150, 2), (200, 2)] {
+#[tokio::test]
+async fn register_costs_one_put_and_the_counter_once_per_block() {
+    let (t, trips) = TestApp::counting_round_trips().await;
+
+    // The first registration reserves its IM id and a block for the ones after it (one
+    // counter call), then writes the user; the next IM_ID_BLOCK registrations only write.
+    t.app.users.register(new_user("first")).await.unwrap();
+    assert_eq!(trips.take(), ["UpdateItem", "PutItem"], "first register");
+    for i in 0..IM_ID_BLOCK {
+        t.app
+            .users
+            .register(new_user(&format!("u{i}")))
+            .await
+            .unwrap();
+        assert_eq!(trips.take(), ["PutItem"], "register {i} from the reserve");
+    }
+    t.app.users.register(new_user("next-block")).await.unwrap();
+    assert_eq!(trips.take(), ["UpdateItem", "PutItem"], "reserve used up");
+
+    // A token for an existing user reads it once; for a new one it also registers it.
+    t.app.users.ensure("first").await.unwrap();
+    assert_eq!(trips.take(), ["GetItem"], "token, existing user");
+    t.app.users.ensure("newcomer").await.unwrap();
+    assert_eq!(trips.take(), ["GetItem", "PutItem"], "token, new user");
+}
+
+#[tokio::test]
+async fn batch_register_costs_one_transaction_per_100_and_at_most_one_counter_call() {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    // Larger than the reserve: one counter call for the whole range, one transaction per 100.
+    for (n, transactions) in [(100, 1), (150, 2), (200, 2)] {
         let body = json!(
             (0..n)
                 .map(|i| json!({"user_id": format!("b{n}-{i}")}))
@@ -69,22 +93,24 @@ async fn writes_cost_the_fewest_calls_the_guarantees_allow() {
         expected.extend(vec!["TransactWriteItems"; transactions]);
         assert_eq!(trips.take(), expected, "batch register of {n}");
     }
-
-    // Update: one UpdateItem, whatever it touches.
-    let update =
-        UserUpdate::from_json(&json!({"nick": "n", "extends": {"a": "1", "b": null}})).unwrap();
-    t.app.users.update("solo", update).await.unwrap();
-    assert_eq!(trips.take(), ["UpdateItem"], "update");
-
-    // A token for an existing user reads it once; for a new one it also registers it.
-    t.app.users.ensure("solo").await.unwrap();
-    assert_eq!(trips.take(), ["GetItem"], "token, existing user");
-    t.app.users.ensure("newcomer").await.unwrap();
+    // A small batch the reserve covers needs no counter call.
+    let body = json!([{"user_id": "small-1"}, {"user_id": "small-2"}]);
+    assert_eq!(t.app.users.register_batch(&body).await.unwrap(), None);
     assert_eq!(
         trips.take(),
-        ["GetItem", "UpdateItem", "PutItem"],
-        "token, new user"
+        ["TransactWriteItems"],
+        "batch of 2 from the reserve"
     );
+}
+
+#[tokio::test]
+async fn update_costs_one_call() {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    given(&t, &trips, 1).await;
+    let update =
+        UserUpdate::from_json(&json!({"nick": "n", "extends": {"a": "1", "b": null}})).unwrap();
+    t.app.users.update("u0", update).await.unwrap();
+    assert_eq!(trips.take(), ["UpdateItem"], "update");
 }
 
 #[tokio::test]

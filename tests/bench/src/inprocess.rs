@@ -1,0 +1,607 @@
+//! In-process measurements against DynamoDB Local: each endpoint's handler (through
+//! `shared::endpoint::respond`, the code the function runs per request) against the raw SDK
+//! calls its operation needs, round trips per operation, and bulk registration.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::json;
+use shared::endpoint::{Auth, Call, respond};
+use shared::prelude::*;
+use shared::testing::{Method, RoundTrips, TestApp, TestRequest};
+use shared::users::IM_ID_BLOCK;
+
+/// Users every read finds; reads cycle through them.
+const SEEDED: usize = 200;
+const WARMUP: usize = 20;
+
+/// The handlers of `functions/*/src/main.rs`, one line each, as the bench cannot link binaries.
+mod handlers {
+    use shared::prelude::*;
+
+    pub async fn register(call: Call) -> ApiResult<()> {
+        call.users()
+            .register(NewUser::from_json(&call.json()?, "body")?)
+            .await
+    }
+    pub async fn register_batch(call: Call) -> ApiResult<BatchFailures> {
+        call.users().register_batch(&call.json()?).await
+    }
+    pub async fn update(call: Call) -> ApiResult<()> {
+        let user_id = call.path_user_id()?;
+        call.users()
+            .update(&user_id, UserUpdate::from_json(&call.json()?)?)
+            .await
+    }
+    pub async fn info(call: Call) -> ApiResult<UserInfo> {
+        call.users().info(&call.path_user_id()?).await
+    }
+    pub async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
+        let ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
+        call.users().infos(&ids).await
+    }
+    pub async fn profile(call: Call) -> ApiResult<UserProfile> {
+        call.users().profile(&call.path_user_id()?).await
+    }
+    pub async fn profiles(call: Call) -> ApiResult<Vec<UserProfile>> {
+        let ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
+        call.users().profiles(&ids).await
+    }
+    pub async fn token(call: Call) -> ApiResult<IssuedToken> {
+        let request = call.token_request()?;
+        call.users().ensure(&request.user_id).await?;
+        call.tokens().issue(&request)
+    }
+    pub async fn client_profile(call: Call) -> ApiResult<UserProfile> {
+        call.users().profile(call.client_user_id()?).await
+    }
+    pub async fn client_update(call: Call) -> ApiResult<()> {
+        let update = UserUpdate::from_json(&call.json()?)?;
+        call.users().update(call.client_user_id()?, update).await
+    }
+    pub async fn imusers(call: Call) -> ApiResult<Vec<UserInfo>> {
+        let ids = parse_im_user_ids("im_user_ids", call.query_all("im_user_ids"))?;
+        call.users().imusers(&ids).await
+    }
+}
+
+/// Latencies of one endpoint's handler and of the raw SDK calls it needs, same iterations.
+pub struct Overhead {
+    pub function: &'static str,
+    pub handler: Vec<Duration>,
+    pub raw: Vec<Duration>,
+}
+
+/// The raw SDK calls each operation needs, made directly on the client.
+#[derive(Clone)]
+struct Raw {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn key(user_id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        ("pk".into(), s(format!("USER#{user_id}"))),
+        ("sk".into(), s("USER")),
+    ]
+    .into()
+}
+
+fn item(user_id: &str, im_userid: i64) -> std::collections::HashMap<String, AttributeValue> {
+    let mut item = key(user_id);
+    item.extend([
+        ("user_id".into(), s(user_id)),
+        ("nick".into(), s("")),
+        ("avatar".into(), s("")),
+        ("extends".into(), AttributeValue::M(Default::default())),
+        ("im_userid".into(), AttributeValue::N(im_userid.to_string())),
+        ("im_username".into(), s(format!("ql{user_id}"))),
+        ("im_password".into(), s("p".repeat(24))),
+        ("created_at".into(), AttributeValue::N("0".into())),
+        ("updated_at".into(), AttributeValue::N("0".into())),
+    ]);
+    item
+}
+
+impl Raw {
+    async fn get(self, user_id: String) {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_id)))
+            .consistent_read(true)
+            .projection_expression("user_id, nick, avatar, #e, im_userid")
+            .expression_attribute_names("#e", "extends")
+            .send()
+            .await
+            .expect("raw GetItem");
+    }
+
+    async fn batch_get(self, user_ids: Vec<String>) {
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(user_ids.iter().map(|id| key(id)).collect()))
+            .consistent_read(true)
+            .projection_expression("user_id, nick, avatar, #e, im_userid")
+            .expression_attribute_names("#e", "extends")
+            .build()
+            .expect("keys set");
+        self.client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .expect("raw BatchGetItem");
+    }
+
+    async fn update(self, user_id: String, n: usize) {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_id)))
+            .update_expression("SET updated_at = :now, nick = :n, #e.#k = :v")
+            .condition_expression(
+                "attribute_exists(pk) AND (size(#e) <= :room OR (attribute_exists(#e.#k)))",
+            )
+            .expression_attribute_names("#e", "extends")
+            .expression_attribute_names("#k", "k")
+            .expression_attribute_values(":n", s(format!("n{n}")))
+            .expression_attribute_values(":v", s(format!("v{n}")))
+            .expression_attribute_values(":now", AttributeValue::N(n.to_string()))
+            .expression_attribute_values(":room", AttributeValue::N("63".into()))
+            .send()
+            .await
+            .expect("raw UpdateItem");
+    }
+
+    async fn reserve(&self, n: usize) -> i64 {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s("COUNTER#raw"))
+            .key("sk", s("COUNTER"))
+            .update_expression("ADD #v :n")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .expect("raw counter");
+        out.attributes()
+            .and_then(|a| a.get("value"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("counter value")
+    }
+
+    /// Like the domain operation, one counter call per block of IM ids, then the put.
+    async fn register(self, user_id: String, n: usize) {
+        if n.is_multiple_of(IM_ID_BLOCK + 1) {
+            self.reserve(IM_ID_BLOCK + 1).await;
+        }
+        let id = n as i64;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&user_id, id)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .expect("raw PutItem");
+    }
+
+    async fn register_many(self, user_ids: Vec<String>, n: usize) {
+        let per_block = IM_ID_BLOCK / user_ids.len() + 1;
+        if n.is_multiple_of(per_block) {
+            self.reserve(IM_ID_BLOCK + user_ids.len()).await;
+        }
+        let first = (n * user_ids.len()) as i64;
+        let puts = user_ids.iter().zip(first..).map(|(id, im)| {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(id, im)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("put set");
+            TransactWriteItem::builder().put(put).build()
+        });
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(puts.collect()))
+            .send()
+            .await
+            .expect("raw TransactWriteItems");
+    }
+
+    async fn query(self, im_ids: Vec<i64>) {
+        join_all(im_ids.into_iter().map(|id| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(shared::store::IM_INDEX)
+                .key_condition_expression("im_userid = :id")
+                .projection_expression("user_id, nick, avatar, #e, im_userid")
+                .expression_attribute_names("#e", "extends")
+                .expression_attribute_values(":id", AttributeValue::N(id.to_string()))
+                .limit(1)
+                .send()
+        }))
+        .await
+        .into_iter()
+        .for_each(|r| {
+            r.expect("raw Query");
+        });
+    }
+}
+
+/// Runs `handler` on `request(i)` and `raw(i)` alternately (which goes first alternates
+/// too), timing each; requests are built and signed outside the timing.
+async fn compare<F, Fut, T, R, RFut>(
+    t: &TestApp,
+    function: &'static str,
+    iterations: usize,
+    auth: Auth,
+    request: impl Fn(&TestApp, usize) -> TestRequest,
+    handler: F,
+    raw: R,
+) -> Overhead
+where
+    F: Fn(Call) -> Fut + Copy,
+    Fut: Future<Output = ApiResult<T>>,
+    T: Serialize,
+    R: Fn(usize) -> RFut,
+    RFut: Future<Output = ()>,
+{
+    let mut result = Overhead {
+        function,
+        handler: Vec::with_capacity(iterations),
+        raw: Vec::with_capacity(iterations),
+    };
+    for i in 0..WARMUP + iterations {
+        let req = request(t, i).build();
+        let (h, r) = if i % 2 == 0 {
+            let h = time(respond(t.app, auth, handler, req)).await;
+            (h, time(raw(i)).await)
+        } else {
+            let r = time(raw(i)).await;
+            (time(respond(t.app, auth, handler, req)).await, r)
+        };
+        let (took, response) = h;
+        assert_eq!(
+            response.status(),
+            200,
+            "{function}: {:?}",
+            std::str::from_utf8(response.body().as_ref())
+        );
+        if i >= WARMUP {
+            result.handler.push(took);
+            result.raw.push(r.0);
+        }
+    }
+    result
+}
+
+async fn time<T>(f: impl Future<Output = T>) -> (Duration, T) {
+    let started = Instant::now();
+    let out = f.await;
+    (started.elapsed(), out)
+}
+
+fn seeded(i: usize) -> String {
+    format!("u{}", i % SEEDED)
+}
+
+async fn seed(t: &TestApp) {
+    let users: Vec<_> = (0..SEEDED).map(|i| json!({"user_id": seeded(i)})).collect();
+    assert_eq!(
+        t.app.users.register_batch(&json!(users)).await.unwrap(),
+        None
+    );
+}
+
+/// Every endpoint, handler against raw SDK calls, `iterations` each.
+pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
+    let t = TestApp::new().await;
+    seed(&t).await;
+    let raw = Raw {
+        client: t.client.clone(),
+        table: t.table.clone(),
+    };
+    let two = |i: usize| vec![seeded(i), seeded(i + 1)];
+    let im_two = |i: usize| vec![(i % SEEDED) as i64 + 1, ((i + 1) % SEEDED) as i64 + 1];
+    let n = iterations;
+    use Auth::{Client as C, Server as S};
+    let post = Method::POST;
+    vec![
+        compare(
+            &t,
+            "server-user-register",
+            n,
+            S,
+            |t, i| {
+                t.server(post.clone(), "/server/user/register")
+                    .json(&json!({"user_id": format!("h{i}")}))
+            },
+            handlers::register,
+            |i| raw.clone().register(format!("r{i}"), i),
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-register-batch",
+            n,
+            S,
+            |t, i| {
+                t.server(post.clone(), "/server/user/register/batch")
+                    .json(&json!([{"user_id": format!("hb{i}a")}, {"user_id": format!("hb{i}b")}]))
+            },
+            handlers::register_batch,
+            |i| {
+                raw.clone()
+                    .register_many(vec![format!("rb{i}a"), format!("rb{i}b")], i)
+            },
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-update",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::PUT, "/server/user/{user_id}")
+                    .param("user_id", &seeded(i))
+                    .json(&json!({"nick": format!("n{i}"), "extends": {"k": format!("v{i}")}}))
+            },
+            handlers::update,
+            |i| raw.clone().update(seeded(i + 7), i),
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-info",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::GET, "/server/user/info/{user_id}")
+                    .param("user_id", &seeded(i))
+            },
+            handlers::info,
+            |i| raw.clone().get(seeded(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-infos",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::GET, "/server/user/infos")
+                    .query("user_ids", &seeded(i))
+                    .query("user_ids", &seeded(i + 1))
+            },
+            handlers::infos,
+            |i| raw.clone().batch_get(two(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-profile",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::GET, "/server/user/profile/{user_id}")
+                    .param("user_id", &seeded(i))
+            },
+            handlers::profile,
+            |i| raw.clone().get(seeded(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "server-user-profiles",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::GET, "/server/user/profiles")
+                    .query("user_ids", &seeded(i))
+                    .query("user_ids", &seeded(i + 1))
+            },
+            handlers::profiles,
+            |i| raw.clone().batch_get(two(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "server-auth-token",
+            n,
+            S,
+            |t, i| {
+                t.server(Method::GET, "/server/auth/token")
+                    .query("app_id", "bench")
+                    .query("user_id", &seeded(i))
+            },
+            handlers::token,
+            |i| raw.clone().get(seeded(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "client-user-profile",
+            n,
+            C,
+            |t, i| t.client(Method::GET, "/client/user/profile", &seeded(i)),
+            handlers::client_profile,
+            |i| raw.clone().get(seeded(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "client-user-user",
+            n,
+            C,
+            |t, i| {
+                t.client(Method::GET, "/client/user/user/{user_id}", &seeded(i))
+                    .param("user_id", &seeded(i + 1))
+            },
+            handlers::info,
+            |i| raw.clone().get(seeded(i + 1)),
+        )
+        .await,
+        compare(
+            &t,
+            "client-user-users",
+            n,
+            C,
+            |t, i| {
+                t.client(Method::GET, "/client/user/users", &seeded(i))
+                    .query("user_ids", &seeded(i))
+                    .query("user_ids", &seeded(i + 1))
+            },
+            handlers::infos,
+            |i| raw.clone().batch_get(two(i)),
+        )
+        .await,
+        compare(
+            &t,
+            "client-user-update",
+            n,
+            C,
+            |t, i| {
+                t.client(Method::PUT, "/client/user/user", &seeded(i))
+                    .json(&json!({"nick": format!("n{i}"), "extends": {"k": format!("v{i}")}}))
+            },
+            handlers::client_update,
+            |i| raw.clone().update(seeded(i + 7), i),
+        )
+        .await,
+        compare(
+            &t,
+            "client-user-imusers",
+            n,
+            C,
+            |t, i| {
+                let ids = im_two(i);
+                t.client(Method::GET, "/client/user/imusers", &seeded(i))
+                    .query("im_user_ids", &ids[0].to_string())
+                    .query("im_user_ids", &ids[1].to_string())
+            },
+            handlers::imusers,
+            |i| raw.clone().query(im_two(i)),
+        )
+        .await,
+    ]
+}
+
+/// DynamoDB calls per operation, as the SDK interceptor of `make test` counts them.
+pub async fn round_trips() -> Vec<(String, Vec<String>)> {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    seed(&t).await;
+    trips.take();
+    let users = &t.app.users;
+    let ids = |n: usize| (0..n).map(seeded).collect::<Vec<_>>();
+    let mut rows = Vec::new();
+    let mut record = |name: String, trips: &RoundTrips| rows.push((name, trips.take()));
+    users.info("u1").await.unwrap();
+    record("info / profile / client user".into(), &trips);
+    for n in [1, 100, 101, 200] {
+        users.infos(&ids(n)).await.unwrap();
+        record(format!("infos / profiles / users of {n}"), &trips);
+    }
+    let update = UserUpdate::from_json(&json!({"nick": "n", "extends": {"a": "1"}})).unwrap();
+    users.update("u1", update).await.unwrap();
+    record("update".into(), &trips);
+    users
+        .register(NewUser::from_json(&json!({"user_id": "rt-solo"}), "body").unwrap())
+        .await
+        .unwrap();
+    record("register, reserving IM ids".into(), &trips);
+    users
+        .register(NewUser::from_json(&json!({"user_id": "rt-second"}), "body").unwrap())
+        .await
+        .unwrap();
+    record(
+        format!("register, from the reserve (the next {IM_ID_BLOCK})"),
+        &trips,
+    );
+    for n in [2, 100, 200] {
+        let body: Vec<_> = (0..n)
+            .map(|i| json!({"user_id": format!("rt{n}-{i}")}))
+            .collect();
+        users.register_batch(&json!(body)).await.unwrap();
+        record(format!("batch register of {n}"), &trips);
+    }
+    users.ensure("u1").await.unwrap();
+    record("token, existing user".into(), &trips);
+    users.ensure("rt-new").await.unwrap();
+    record("token, new user".into(), &trips);
+    users.imusers(&[1, 2]).await.unwrap();
+    record("imusers of 2".into(), &trips);
+    rows
+}
+
+/// Bulk registration: `batch_users` through the batch endpoint (200 a request) against
+/// `single_users` through the single one, both through `respond` as deployed.
+pub struct Bulk {
+    pub batch_users: usize,
+    pub batch_requests: usize,
+    pub batch_time: Duration,
+    pub batch_calls: Vec<String>,
+    pub single_users: usize,
+    pub single_time: Duration,
+    pub single_calls: Vec<String>,
+}
+
+pub async fn bulk(batch_users: usize, single_users: usize) -> Bulk {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    let mut batch_time = Duration::ZERO;
+    let mut batch_requests = 0;
+    for chunk in (0..batch_users).collect::<Vec<_>>().chunks(200) {
+        let body: Vec<_> = chunk
+            .iter()
+            .map(|i| json!({"user_id": format!("bulk-{i}"), "nick": format!("user {i}")}))
+            .collect();
+        let req = t
+            .server(Method::POST, "/server/user/register/batch")
+            .json(&body)
+            .build();
+        let (took, response) =
+            time(respond(t.app, Auth::Server, handlers::register_batch, req)).await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            !std::str::from_utf8(response.body().as_ref())
+                .unwrap()
+                .contains("\"data\""),
+            "every user of the batch is created"
+        );
+        batch_time += took;
+        batch_requests += 1;
+    }
+    let batch_calls = trips.take();
+    let mut single_time = Duration::ZERO;
+    for i in 0..single_users {
+        let req = t
+            .server(Method::POST, "/server/user/register")
+            .json(&json!({"user_id": format!("single-{i}"), "nick": format!("user {i}")}))
+            .build();
+        let (took, response) = time(respond(t.app, Auth::Server, handlers::register, req)).await;
+        assert_eq!(response.status(), 200);
+        single_time += took;
+    }
+    Bulk {
+        batch_users,
+        batch_requests,
+        batch_time,
+        batch_calls,
+        single_users,
+        single_time,
+        single_calls: trips.take(),
+    }
+}
