@@ -4,7 +4,7 @@
 //!
 //! Inputs (environment): BENCH_BIN_DIR (host release binaries, default target/release),
 //! BENCH_LAMBDA_DIR (`cargo lambda build --release --arm64 --output-format zip` output,
-//! default target/lambda), BENCH_STARTS (21), BENCH_WARM (300), BENCH_ITERATIONS (300),
+//! default target/lambda), BENCH_STARTS (21), BENCH_WARM (300), BENCH_ITERATIONS (500),
 //! BENCH_BULK (10000), BENCH_BULK_SINGLE (1000), BENCH_OUT (BENCHMARKS.md), BENCH_FUNCTIONS
 //! (a comma-separated subset of functions; default all).
 
@@ -136,7 +136,7 @@ async fn main() {
         runs.push(processes::warm_run(&bin_dir, name, &env, &mut events, warm).await);
     }
 
-    let iterations = setting("BENCH_ITERATIONS", 300);
+    let iterations = setting("BENCH_ITERATIONS", 500);
     eprintln!("handler overhead: {iterations} iterations per endpoint");
     let overhead = inprocess::handler_overhead(iterations).await;
     let trips = inprocess::round_trips().await;

@@ -23,8 +23,10 @@ pub async fn cold_init(
     starts: usize,
 ) -> Vec<Duration> {
     let mut samples = vec![Vec::with_capacity(starts); names.len()];
-    for _ in 0..starts {
-        for (i, name) in names.iter().enumerate() {
+    for round in 0..starts {
+        // Each round starts at another binary, so no one always follows the same neighbour.
+        for i in (0..names.len()).map(|k| (k + round) % names.len()) {
+            let name = &names[i];
             let mut runtime = FakeRuntime::start().await;
             let process = Process::start(&bin_dir.join(name), &runtime, env);
             let polled = runtime.next_poll().await;

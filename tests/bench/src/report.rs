@@ -461,15 +461,24 @@ fn notes(warm_up_ms: f64) -> String {
 ## Notes
 
 - **What init warms, and why.** As deployed, init ends with one read of the IM id counter
-  item (`UserTable::warm_up`, bounded to 1.5 s, best effort). It settles everything the first
-  DynamoDB call pays for once: the connection (on AWS: DNS, TCP and the TLS handshake),
-  endpoint resolution, credentials and request signing. Here that costs {warm_up_ms:.1} ms of
-  init on average, and the first request drops to about a warm one. On Lambda the trade is
-  far better than on this machine: init runs with boosted CPU while a 128 MB function gets a
-  fraction of a vCPU afterwards, and the first TLS handshake is the big cost (published:
-  ~900 ms first call without, ~21 ms with the connection opened during init). So the process
-  itself meets the cold-init goal (the `WARM_UP_ON_INIT=false` column) and the deployed init is
-  longer by the read it does on purpose. `WARM_UP_ON_INIT=false` switches it off.
+  item (`UserTable::warm_up`, bounded to 1.5 s, best effort). It settles once what the first
+  DynamoDB call would otherwise pay inside a request: the connection (on AWS: DNS, TCP and the
+  TLS handshake), endpoint resolution, credentials, request signing. Here it adds
+  {warm_up_ms:.1} ms to init on average, mostly DynamoDB Local answering a new connection, and
+  saves only about a millisecond of the first request, because DynamoDB Local is plain HTTP on
+  loopback: on this machine \"init + first\" is lower without it. On Lambda the balance is the
+  other way: the first TLS handshake is the big cost (published: ~900 ms first call without,
+  ~21 ms with the connection opened during init), and init runs with boosted CPU while a
+  128 MB function gets a fraction of a vCPU afterwards. So the warm-up stays on by default and
+  the process alone (the `WARM_UP_ON_INIT=false` column) is what meets the cold-init goal;
+  `WARM_UP_ON_INIT=false` switches it off for anyone who prefers the shorter init.
+- **First request, as deployed**, is within about a millisecond of a warm one: what is left is
+  the first run of the handler's own code (page faults, lazily built tables). Against
+  DynamoDB Local's sub-millisecond reads that millisecond can still be 2x for the fastest
+  endpoints; against real DynamoDB, a few ms a call, it is a small fraction. A register's
+  first request in an instance also reserves the IM id block (a counter call the next 32
+  registrations do not make), so it costs two round trips against one warm; reserving in init
+  instead would spend ids in instances that never register.
 - **What was tuned** (before: cold init ~3.9x bare, first request up to ~23x warm, register 2
   round trips): aws-config's default chain is gone from the functions (at init it read
   `~/.aws/config` and parsed the whole system certificate bundle and directory, most of the
