@@ -211,12 +211,17 @@ mod tests {
 
     const TS: &str = "token-secret-0123456789";
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    /// An environment of exactly `vars`, as a lookup.
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|k| vars.get(k).cloned())
+        move |k| vars.get(k).cloned()
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(env(vars))
     }
 
     #[test]
@@ -304,11 +309,7 @@ mod tests {
     }
 
     fn aws(vars: &[(&str, &str)]) -> Result<AwsEnvironment, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        AwsEnvironment::from_lookup(|k| vars.get(k).cloned())
+        AwsEnvironment::from_lookup(env(vars))
     }
 
     #[test]
