@@ -295,6 +295,18 @@ async fn time<T>(f: impl Future<Output = T>) -> (Duration, T) {
     (started.elapsed(), out)
 }
 
+/// `user_ids=<i>&user_ids=<i+1>`: two ids, like the samples in `events/`.
+trait TwoIds {
+    fn two_ids(self, i: usize) -> Self;
+}
+
+impl TwoIds for TestRequest {
+    fn two_ids(self, i: usize) -> Self {
+        self.query("user_ids", &seeded(i))
+            .query("user_ids", &seeded(i + 1))
+    }
+}
+
 fn seeded(i: usize) -> String {
     format!("u{}", i % SEEDED)
 }
@@ -382,11 +394,7 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
             "server-user-infos",
             n,
             S,
-            |t, i| {
-                t.server(Method::GET, "/server/user/infos")
-                    .query("user_ids", &seeded(i))
-                    .query("user_ids", &seeded(i + 1))
-            },
+            |t, i| t.server(Method::GET, "/server/user/infos").two_ids(i),
             handlers::infos,
             |i| raw.clone().batch_get(two(i)),
         )
@@ -409,11 +417,7 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
             "server-user-profiles",
             n,
             S,
-            |t, i| {
-                t.server(Method::GET, "/server/user/profiles")
-                    .query("user_ids", &seeded(i))
-                    .query("user_ids", &seeded(i + 1))
-            },
+            |t, i| t.server(Method::GET, "/server/user/profiles").two_ids(i),
             handlers::profiles,
             |i| raw.clone().batch_get(two(i)),
         )
@@ -462,8 +466,7 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
             C,
             |t, i| {
                 t.client(Method::GET, "/client/user/users", &seeded(i))
-                    .query("user_ids", &seeded(i))
-                    .query("user_ids", &seeded(i + 1))
+                    .two_ids(i)
             },
             handlers::infos,
             |i| raw.clone().batch_get(two(i)),
