@@ -70,8 +70,8 @@ const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
 /// The DynamoDB client, built once per process. Against AWS it trusts Amazon's roots only, so
 /// no system certificate bundle is read and parsed on the first connection; an `https://`
 /// custom endpoint (LocalStack, a proxy) keeps the system roots, an `http://` one (DynamoDB
-/// Local) gets no TLS at all. Standard retries (3 attempts)
-/// inside bounded timeouts, so a request never outlives the function's own timeout.
+/// Local) gets no TLS at all. Standard retries (3 attempts) inside bounded timeouts, so a
+/// request never outlives the function's own timeout.
 pub fn dynamodb_client(aws: &AwsEnvironment) -> Client {
     let endpoint = aws.endpoint_url.as_deref();
     let http = if endpoint.is_some_and(|url| url.starts_with("http://")) {

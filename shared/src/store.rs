@@ -128,7 +128,7 @@ impl UserTable {
     }
 
     /// Reserves `n` consecutive IM ids from the atomic counter (ids are never reused).
-    pub async fn allocate_im_ids(&self, n: usize) -> ApiResult<std::ops::RangeInclusive<i64>> {
+    pub async fn allocate_im_ids(&self, n: usize) -> ApiResult<std::ops::Range<i64>> {
         let n = i64::try_from(n).map_err(|_| ApiError::Internal("id count overflow".into()))?;
         let out = self
             .client
@@ -149,7 +149,7 @@ impl UserTable {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| ApiError::Internal("counter returned no value".into()))?;
-        Ok(last - n + 1..=last)
+        Ok(last - n + 1..last + 1)
     }
 
     /// Creates one user; never overwrites (an existing id is 10001).

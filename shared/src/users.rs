@@ -69,8 +69,7 @@ impl Users {
         if let Some(ids) = take(&mut self.reserve()) {
             return Ok(ids);
         }
-        let fresh = self.table.allocate_im_ids(n + IM_ID_BLOCK).await?;
-        let mut fresh = *fresh.start()..*fresh.end() + 1;
+        let mut fresh = self.table.allocate_im_ids(n + IM_ID_BLOCK).await?;
         let ids = take(&mut fresh).expect("a fresh reservation holds n + IM_ID_BLOCK ids");
         // What was left of the old reserve is dropped, never reused.
         *self.reserve() = fresh;

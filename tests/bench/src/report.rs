@@ -486,7 +486,7 @@ fn notes(warm_up_ms: f64) -> String {
   the Amazon Trust Services roots (no bundle to read), or no TLS at all for an `http://`
   endpoint; aws-lc is built without its CPU-jitter entropy source
   (`AWS_LC_SYS_NO_JITTER_ENTROPY`, `.cargo/config.toml`); registrations take IM ids from a
-  reserved block (one counter call per 32 instead of one per user: register is one write, not
+  reserved block (one counter call per 33 registrations instead of one each: register is one write, not
   two); the release profile is `opt-level = \"s\"`, fat LTO, one codegen unit, `panic = \"abort\"`,
   stripped; the SDK client, keys and verifiers are built once per process.
 - **Warm overhead** is the work that is ours per request: the signature or token check, JSON
