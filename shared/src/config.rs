@@ -113,7 +113,7 @@ impl Config {
         let token_max_ttl_seconds = positive(&lookup, "TOKEN_MAX_TTL_SECONDS", 30 * 24 * 3600)?;
         let token_secrets = parse_token_secrets(&lookup("TOKEN_SECRETS").unwrap_or_default())?;
         let require_qiniu_date =
-            parse_bool("REQUIRE_QINIU_DATE", lookup("REQUIRE_QINIU_DATE"), false)?;
+            parse_bool("REQUIRE_QINIU_DATE", lookup("REQUIRE_QINIU_DATE"), true)?;
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         Ok(Config {
             table_name,
@@ -235,7 +235,8 @@ mod tests {
         assert_eq!(c.im_username_prefix, "ql");
         assert_eq!(c.token_max_ttl_seconds, 30 * 24 * 3600);
         assert_eq!(c.date_skew_seconds, 900);
-        assert!(!c.require_qiniu_date);
+        // A signature without a signed date could be replayed forever: required unless opted out.
+        assert!(c.require_qiniu_date);
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
     }
@@ -245,7 +246,7 @@ mod tests {
         let c = config(&[
             ("TABLE_NAME", "users"),
             ("ACCESS_KEYS", "old:sk-old, new:sk-new"),
-            ("REQUIRE_QINIU_DATE", "true"),
+            ("REQUIRE_QINIU_DATE", "false"),
             ("WARM_UP_ON_INIT", "false"),
             ("DATE_SKEW_SECONDS", "60"),
             (
@@ -261,7 +262,7 @@ mod tests {
             .collect();
         assert_eq!(aks, ["old", "new"]);
         assert_eq!(c.access_keys[1].secret_key.expose(), b"sk-new");
-        assert!(c.require_qiniu_date);
+        assert!(!c.require_qiniu_date);
         assert!(!c.warm_up_on_init);
         assert_eq!(c.date_skew_seconds, 60);
         assert_eq!(c.token_secrets.len(), 2);

@@ -182,18 +182,33 @@ impl Call {
             .and_then(|q| q.first(name))
     }
 
-    /// The `{user_id}` path parameter, validated like any user id. API Gateway HTTP APIs
-    /// decode path parameters, `cargo lambda watch` does not: decoding once serves both.
+    /// The `{user_id}` path parameter, validated like any user id.
     pub fn path_user_id(&self) -> ApiResult<String> {
-        let raw = self
+        let id = self.path_param("user_id")?;
+        validate_user_id("user_id", &id)
+    }
+
+    /// A path parameter, decoded exactly once. API Gateway hands parameters already decoded
+    /// and `cargo lambda watch` hands them encoded, so neither form can be trusted to decode;
+    /// the raw path is always as the client encoded it. Every route's parameter is its last
+    /// segment (a wiring test keeps it so), which is where it is read from.
+    pub fn path_param(&self, name: &str) -> ApiResult<String> {
+        let routed = self
             .request
             .path_parameters_ref()
-            .and_then(|p| p.first("user_id"))
-            .ok_or_else(|| ApiError::invalid("user_id", "path parameter is required"))?;
-        let decoded = percent_encoding::percent_decode_str(raw)
+            .and_then(|p| p.first(name))
+            .is_some();
+        let raw_path = signed_path(&self.request);
+        let segment = raw_path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|s| routed && !s.is_empty())
+            .ok_or_else(|| ApiError::invalid(name, "path parameter is required"))?;
+        percent_encoding::percent_decode_str(segment)
             .decode_utf8()
-            .map_err(|_| ApiError::invalid("user_id", "must be UTF-8"))?;
-        validate_user_id("user_id", &decoded)
+            .map(|decoded| decoded.into_owned())
+            .map_err(|_| ApiError::invalid(name, "must be UTF-8"))
     }
 
     /// Every value of a repeated query parameter (`user_ids=a&user_ids=b`).
@@ -208,15 +223,35 @@ impl Call {
         !self.request.body().iter().all(u8::is_ascii_whitespace)
     }
 
-    /// The body as JSON; empty or malformed bodies are a 400 naming `body`.
+    /// The body as JSON; empty or malformed bodies, or a body not sent as JSON, are a 400
+    /// naming `body` (or `Content-Type`).
     pub fn json(&self) -> ApiResult<Value> {
         let body = self.request.body().as_ref();
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::invalid("body", "a JSON body is required"));
         }
+        let content_type = self
+            .request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        if !content_type.is_some_and(is_json_media_type) {
+            return Err(ApiError::invalid(
+                "Content-Type",
+                "must be application/json for a JSON body",
+            ));
+        }
         serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))
     }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`), any case.
+fn is_json_media_type(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Runs a function: builds the [`App`] once, then serves `handler` until the runtime stops.

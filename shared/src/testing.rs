@@ -327,6 +327,8 @@ pub struct TestRequest {
     body: Vec<u8>,
     content_type: Option<String>,
     signing: Signing,
+    path_params_decoded: bool,
+    base64_body: bool,
 }
 
 /// How the request is authorised.
@@ -361,7 +363,30 @@ impl TestRequest {
                 sk: TEST_SK.into(),
                 date: Some(now()),
             },
+            path_params_decoded: false,
+            base64_body: false,
         }
+    }
+
+    /// Through API Gateway with the body base64-encoded, as it sends bodies it takes for binary.
+    pub fn base64_body(mut self) -> Self {
+        self.path_params_decoded = true;
+        self.base64_body = true;
+        self
+    }
+
+    /// A body sent with no Content-Type header at all.
+    pub fn untyped_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self.content_type = None;
+        self
+    }
+
+    /// Path parameters as API Gateway HTTP APIs hand them: already percent-decoded (the
+    /// default is `cargo lambda watch`'s form, still encoded). The raw path is encoded in both.
+    pub fn as_api_gateway(mut self) -> Self {
+        self.path_params_decoded = true;
+        self
     }
 
     pub fn param(mut self, name: &str, value: &str) -> Self {
@@ -422,7 +447,9 @@ impl TestRequest {
             .join("&")
     }
 
-    /// The `lambda_http` request API Gateway would hand the function.
+    /// The `lambda_http` request the function is handed: by `cargo lambda watch` (path
+    /// parameters still encoded), or with [`as_api_gateway`](Self::as_api_gateway) parsed from
+    /// a real HTTP API (v2) event, exactly as the runtime parses API Gateway's.
     pub fn build(&self) -> Request {
         let path = self.path();
         let query = self.query_string();
@@ -485,6 +512,9 @@ impl TestRequest {
                 HeaderValue::from_str(&a).expect("header-safe"),
             );
         }
+        if self.path_params_decoded {
+            return self.api_gateway_event(&path, &query, request.headers());
+        }
         let mut query_map: HashMap<String, Vec<String>> = HashMap::new();
         for (k, v) in &self.query {
             query_map.entry(k.clone()).or_default().push(v.clone());
@@ -508,6 +538,64 @@ impl TestRequest {
             )
             .with_query_string_parameters(query_map)
             .with_raw_http_path(path)
+    }
+
+    /// An HTTP API (v2) event as API Gateway sends it: decoded path parameters, the raw path
+    /// and query as sent, and a body that is base64-encoded (`isBase64Encoded`) unless it is
+    /// UTF-8 text (or always, with [`base64_body`](Self::base64_body)).
+    fn api_gateway_event(
+        &self,
+        path: &str,
+        query: &str,
+        headers: &lambda_http::http::HeaderMap,
+    ) -> Request {
+        use base64::Engine;
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_string(), Value::String(v))
+            })
+            .collect();
+        let text = std::str::from_utf8(&self.body)
+            .ok()
+            .filter(|_| !self.base64_body);
+        let (body, encoded) = match text {
+            _ if self.body.is_empty() => (Value::Null, false),
+            Some(text) => (Value::String(text.to_string()), false),
+            None => (
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&self.body)),
+                true,
+            ),
+        };
+        let event = json!({
+            "version": "2.0",
+            "routeKey": format!("{} {}", self.method, self.route),
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "pathParameters": self.path_params,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api-id",
+                "domainName": "localhost",
+                "http": {
+                    "method": self.method.as_str(),
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1",
+                    "userAgent": "test"
+                },
+                "requestId": "gateway-request-id",
+                "routeKey": format!("{} {}", self.method, self.route),
+                "stage": "$default",
+                "time": "23/Nov/2026:00:00:00 +0000",
+                "timeEpoch": 1_795_000_000_000_i64
+            },
+            "body": body,
+            "isBase64Encoded": encoded
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a valid HTTP API event")
     }
 
     /// Runs the request through `handler` exactly as the deployed function would.

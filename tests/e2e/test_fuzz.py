@@ -118,7 +118,9 @@ def test_every_operation_survives_generated_input(case, stack, fuzz_token):
         except UnicodeDecodeError:
             # cargo lambda watch answers 500 itself, before any function runs, for a body that
             # is not UTF-8 (API Gateway base64-encodes it instead). The functions' answer to
-            # such bodies (400) is pinned by an in-process test of server-user-register.
+            # such bodies (400) is pinned in process, through API Gateway's base64 event:
+            # `a_signed_body_that_is_not_utf8_is_400_naming_the_body_and_stores_nothing`
+            # (functions/server-user-register/src/tests.rs).
             reject()
     server = QiniuBytes(stack.ak, stack.sk)
     auth = OnlyWhenSupplied(server if case.path.startswith("/server/") else Token(fuzz_token))

@@ -56,6 +56,15 @@ def test_template_router_openapi_events_and_functions_agree():
         assert event["requestContext"]["http"]["method"] == method
 
 
+def test_every_path_parameter_is_the_last_segment_of_its_route():
+    """`Call::path_param` reads a parameter from the raw path's last segment (decoding it once,
+    whatever API Gateway or watch did to the parameter map): no route may break that."""
+    for _, path, function in template_routes() | router_routes():
+        segments = [s for s in path.split("/") if s]
+        params = [i for i, s in enumerate(segments) if s.startswith("{")]
+        assert params in ([], [len(segments) - 1]), (function, path)
+
+
 def test_read_only_functions_hold_no_write_permission():
     for res in template()["Resources"].values():
         if res["Type"] != "AWS::Serverless::Function":

@@ -98,3 +98,30 @@ async fn wrong_secret_is_401() {
         .await;
     r.assert_error(401, 401, "signature does not match");
 }
+
+#[tokio::test]
+async fn qbox_reads_pass_only_where_unsigned_dates_are_allowed() {
+    let qbox = Signing::QBox {
+        ak: TEST_AK.into(),
+        sk: TEST_SK.into(),
+    };
+    // The default requires a signed X-Qiniu-Date, which QBox cannot carry.
+    let strict = TestApp::new().await;
+    strict.given_user("alice", "Alice", &[]).await;
+    strict
+        .server(Method::GET, ROUTE)
+        .param("user_id", "alice")
+        .signing(qbox.clone())
+        .send(info)
+        .await
+        .assert_error(401, 401, "requires a signed X-Qiniu-Date");
+    let lenient = TestApp::with_config(|c| c.require_qiniu_date = false).await;
+    lenient.given_user("alice", "Alice", &[]).await;
+    let r = lenient
+        .server(Method::GET, ROUTE)
+        .param("user_id", "alice")
+        .signing(qbox)
+        .send(info)
+        .await;
+    assert_eq!(r.assert_ok()["user_id"], "alice");
+}

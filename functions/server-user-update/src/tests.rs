@@ -168,3 +168,86 @@ async fn user_ids_with_reserved_url_characters_round_trip() {
     r.assert_ok();
     assert_eq!(t.stored("a/b?c%d").await.unwrap().info.nick, "ok");
 }
+
+#[tokio::test]
+async fn a_user_id_holding_a_percent_sequence_is_addressed_by_its_path_on_watch_and_api_gateway() {
+    let t = TestApp::new().await;
+    // `a%41` must never be confused with `aA`, which is what decoding twice would give.
+    t.given_user("a%41", "literal", &[]).await;
+    t.given_user("aA", "decoded", &[]).await;
+    for (nick, request) in [
+        ("via watch", t.server(Method::PUT, ROUTE)),
+        (
+            "via api gateway",
+            t.server(Method::PUT, ROUTE).as_api_gateway(),
+        ),
+    ] {
+        let r = request
+            .param("user_id", "a%41")
+            .json(&json!({ "nick": nick }))
+            .send(update)
+            .await;
+        r.assert_ok();
+        assert_eq!(t.stored("a%41").await.unwrap().info.nick, nick);
+        assert_eq!(t.stored("aA").await.unwrap().info.nick, "decoded");
+    }
+}
+
+#[tokio::test]
+async fn a_qbox_signature_never_carries_a_json_body() {
+    let t = TestApp::new().await;
+    t.given_user("u1", "before", &[]).await;
+    let r = t
+        .server(Method::PUT, ROUTE)
+        .param("user_id", "u1")
+        .json(&json!({"nick": "replayed"}))
+        .signing(Signing::QBox {
+            ak: TEST_AK.into(),
+            sk: TEST_SK.into(),
+        })
+        .send(update)
+        .await;
+    r.assert_error(401, 401, "QBox");
+    assert_eq!(t.stored("u1").await.unwrap().info.nick, "before");
+}
+
+#[tokio::test]
+async fn a_body_the_v2_signature_left_out_is_401_and_changes_nothing() {
+    let t = TestApp::new().await;
+    t.given_user("u1", "before", &[]).await;
+    let body = br#"{"nick":"injected"}"#.to_vec();
+    for request in [
+        t.server(Method::PUT, ROUTE).untyped_body(body.clone()),
+        t.server(Method::PUT, ROUTE)
+            .raw_body(body.clone(), "application/octet-stream"),
+    ] {
+        let r = request.param("user_id", "u1").send(update).await;
+        r.assert_error(401, 401, "does not cover the body");
+    }
+    assert_eq!(t.stored("u1").await.unwrap().info.nick, "before");
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_json_typed_is_400_naming_content_type() {
+    let t = TestApp::new().await;
+    t.given_user("u1", "before", &[]).await;
+    let r = t
+        .server(Method::PUT, ROUTE)
+        .param("user_id", "u1")
+        .raw_body(br#"{"nick":"x"}"#.to_vec(), "text/plain")
+        .send(update)
+        .await;
+    r.assert_error(400, 400, "Content-Type");
+    // JSON with parameters is JSON.
+    let r = t
+        .server(Method::PUT, ROUTE)
+        .param("user_id", "u1")
+        .raw_body(
+            br#"{"nick":"after"}"#.to_vec(),
+            "application/json; charset=utf-8",
+        )
+        .send(update)
+        .await;
+    r.assert_ok();
+    assert_eq!(t.stored("u1").await.unwrap().info.nick, "after");
+}

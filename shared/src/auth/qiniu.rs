@@ -94,10 +94,19 @@ impl<'a> SignedParts<'a> {
             data.extend_from_slice(value);
         }
         data.extend_from_slice(b"\n\n");
-        if matches!(self.content_type, Some(ct) if ct != OCTET_STREAM) {
+        if self.body_is_signed(Scheme::Qiniu) {
             data.extend_from_slice(self.body);
         }
         data
+    }
+
+    /// Whether the body is part of what `scheme` signs: v2 signs it unless it is untyped or
+    /// `application/octet-stream`, QBox only for form-encoded requests.
+    fn body_is_signed(&self, scheme: Scheme) -> bool {
+        match scheme {
+            Scheme::Qiniu => matches!(self.content_type, Some(ct) if ct != OCTET_STREAM),
+            Scheme::QBox => self.content_type == Some(FORM),
+        }
     }
 
     /// The legacy QBox signing string: path and query, newline, and the body only for
@@ -106,7 +115,7 @@ impl<'a> SignedParts<'a> {
         let mut data = Vec::with_capacity(128 + self.body.len());
         push_path_and_query(&mut data, path, self.query);
         data.push(b'\n');
-        if self.content_type == Some(FORM) {
+        if self.body_is_signed(Scheme::QBox) {
             data.extend_from_slice(self.body);
         }
         data
@@ -230,6 +239,18 @@ impl QiniuVerifier {
             return Err(ApiError::Unauthorized(
                 "signature does not match the request",
             ));
+        }
+        // A valid signature over the rest proves nothing about a body it left out: such a
+        // request could be a captured one with another body, so nothing of it is acted on.
+        if !parts.body.is_empty() && !parts.body_is_signed(scheme) {
+            return Err(ApiError::Unauthorized(match scheme {
+                Scheme::Qiniu => {
+                    "the signature does not cover the body: send it with Content-Type: application/json"
+                }
+                Scheme::QBox => {
+                    "a QBox signature does not cover a JSON body: use the Qiniu form (Authorization: Qiniu <AK>:<sign>)"
+                }
+            }));
         }
         self.check_date(scheme, parts, now_unix)?;
         Ok(&key.access_key)
@@ -504,11 +525,38 @@ mod tests {
     }
 
     #[test]
-    fn octet_stream_bodies_are_not_signed() {
-        let (h, auth) = signed("POST", "/p", Some(OCTET_STREAM), b"one", None);
+    fn bodies_the_signature_left_out_are_refused() {
         let v = QiniuVerifier::new(keys(), 900, false);
-        let other_body = SignedParts::new("POST", "/p", "", &h, b"two");
-        assert_eq!(v.verify(Some(&auth), &other_body, 0), Ok("ak"));
+        let unsigned_body = |auth: &str, h: &HeaderMap, body: &[u8]| {
+            let parts = SignedParts::new("POST", "/p", "", h, body);
+            match v.verify(Some(auth), &parts, 0) {
+                Err(ApiError::Unauthorized(m)) => m,
+                other => panic!("expected 401, got {other:?}"),
+            }
+        };
+        // v2 with application/octet-stream or no Content-Type: the body is not in the
+        // signing string, so the signature would fit any body.
+        for ct in [Some(OCTET_STREAM), None] {
+            let (h, auth) = signed("POST", "/p", ct, b"", None);
+            let m = unsigned_body(&auth, &h, br#"{"user_id":"evil"}"#);
+            assert!(m.contains("does not cover the body"), "{ct:?}: {m}");
+            // Without a body the same signature is fine.
+            let parts = SignedParts::new("POST", "/p", "", &h, b"");
+            assert_eq!(v.verify(Some(&auth), &parts, 0), Ok("ak"));
+        }
+        // QBox signs only path and query for a JSON request: its body could be anything.
+        let h = headers(&[("content-type", "application/json")]);
+        let qbox = SignedParts::new("PUT", "/server/user/u1", "", &h, b"");
+        let auth = format!(
+            "QBox ak:{}",
+            sign(SK.as_bytes(), &qbox.qbox_data("/server/user/u1"))
+        );
+        assert_eq!(v.verify(Some(&auth), &qbox, 0), Ok("ak"));
+        let with_body = SignedParts::new("PUT", "/server/user/u1", "", &h, br#"{"nick":"x"}"#);
+        assert!(matches!(
+            v.verify(Some(&auth), &with_body, 0),
+            Err(ApiError::Unauthorized(m)) if m.contains("QBox")
+        ));
     }
 
     #[test]
