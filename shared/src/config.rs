@@ -43,6 +43,9 @@ pub struct Config {
     pub token_max_ttl_seconds: i64,
     /// Open the DynamoDB connection during init (one read) so the first request need not.
     pub warm_up_on_init: bool,
+    /// Deepin's `/v1/users` lookups are public, as documented; `false` asks for a client
+    /// token or a server signature.
+    pub deepin_public_lookup: bool,
 }
 
 /// Where and as whom the DynamoDB client connects: the variables Lambda sets for every
@@ -115,6 +118,8 @@ impl Config {
         let require_qiniu_date =
             parse_bool("REQUIRE_QINIU_DATE", lookup("REQUIRE_QINIU_DATE"), true)?;
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
+        let deepin_public_lookup =
+            parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
         Ok(Config {
             table_name,
             access_keys,
@@ -124,6 +129,7 @@ impl Config {
             token_secrets,
             token_max_ttl_seconds,
             warm_up_on_init,
+            deepin_public_lookup,
         })
     }
 }

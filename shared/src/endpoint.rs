@@ -1,5 +1,6 @@
-//! Everything every function does around its one domain operation, written once:
-//! request id, authentication, body limits, the envelope, error mapping and the log line.
+//! Everything every function does around its one domain operation, written once for every
+//! dialect: request id, authentication, body limits, the response shape and error mapping
+//! (both per [`Dialect`]) and the log line.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -13,6 +14,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use serde::Serialize;
 use serde_json::Value;
+
+pub use crate::dialect::{Auth, Dialect, Endpoint};
 
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::token::{Claims, TokenKeys, TokenRequest};
@@ -32,6 +35,7 @@ pub struct App {
     qiniu: QiniuVerifier,
     tokens: TokenKeys,
     token_max_ttl_seconds: i64,
+    deepin_public_lookup: bool,
 }
 
 impl App {
@@ -48,6 +52,7 @@ impl App {
             ),
             tokens: TokenKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
+            deepin_public_lookup: config.deepin_public_lookup,
         }
     }
 
@@ -122,20 +127,15 @@ pub fn dynamodb_client(aws: &AwsEnvironment) -> Client {
     Client::from_conf(config.build())
 }
 
-/// Who may call an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// App servers: Qiniu AK/SK signature.
-    Server,
-    /// Mobile and web clients: a token from `/server/auth/token`.
-    Client,
-}
-
 /// The verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    Server { access_key: String },
+    Server {
+        access_key: String,
+    },
     Client(Claims),
+    /// A public endpoint's caller: nothing was verified.
+    Anonymous,
 }
 
 /// One authenticated request, as a handler sees it.
@@ -155,8 +155,8 @@ impl Call {
     pub fn client_user_id(&self) -> ApiResult<&str> {
         match &self.caller {
             Caller::Client(claims) => Ok(&claims.user_id),
-            Caller::Server { .. } => Err(ApiError::Internal(
-                "client endpoint served a server caller".into(),
+            _ => Err(ApiError::Internal(
+                "client endpoint served a caller without a client token".into(),
             )),
         }
     }
@@ -255,7 +255,7 @@ fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// Runs a function: builds the [`App`] once, then serves `handler` until the runtime stops.
-pub async fn run<F, Fut, T>(auth: Auth, handler: F) -> Result<(), lambda_http::Error>
+pub async fn run<F, Fut, T>(endpoint: Endpoint, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Call) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = ApiResult<T>> + Send,
@@ -264,7 +264,7 @@ where
     init_logging();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(respond(app, auth, handler, request).await)
+        Ok::<_, std::convert::Infallible>(respond(app, endpoint, handler, request).await)
     }))
     .await
 }
@@ -272,7 +272,7 @@ where
 /// Handles one request end to end; never fails, never panics on input.
 pub async fn respond<F, Fut, T>(
     app: &'static App,
-    auth: Auth,
+    endpoint: Endpoint,
     handler: F,
     request: Request,
 ) -> Response<Body>
@@ -284,7 +284,8 @@ where
     let started = Instant::now();
     let request_id = request_id(&request);
     let route = route(&request);
-    let result = match authenticate(app, auth, &request) {
+    let dialect = endpoint.dialect;
+    let result = match authenticate(app, endpoint, &request) {
         Ok(caller) => {
             let call = Call {
                 app,
@@ -299,23 +300,29 @@ where
         }
         Err(e) => Err(e),
     };
-    let response = envelope(&request_id, result.as_ref());
+    let (status, body) = match &result {
+        Ok(data) => dialect.success(&request_id, endpoint.success_status(), data),
+        Err(e) => dialect.error(&request_id, e),
+    };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let dialect = dialect.name();
     match &result {
-        Ok(_) => tracing::info!(request_id, route, status = 200, code = 0, latency_ms),
+        Ok(_) => tracing::info!(request_id, dialect, route, status, code = 0, latency_ms),
         Err(e) => {
-            let (status, code, error) = (e.status(), e.code(), e.kind());
+            let (code, error) = (e.code(), e.kind());
             if let Some(detail) = e.detail() {
-                tracing::error!(request_id, route, status, code, latency_ms, error, detail);
+                tracing::error!(
+                    request_id, dialect, route, status, code, latency_ms, error, detail
+                );
             } else {
-                tracing::info!(request_id, route, status, code, latency_ms, error);
+                tracing::info!(request_id, dialect, route, status, code, latency_ms, error);
             }
         }
     }
-    response
+    json_response(&request_id, status, body)
 }
 
-fn authenticate(app: &App, auth: Auth, request: &Request) -> ApiResult<Caller> {
+fn authenticate(app: &App, endpoint: Endpoint, request: &Request) -> ApiResult<Caller> {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::invalid(
@@ -323,28 +330,55 @@ fn authenticate(app: &App, auth: Auth, request: &Request) -> ApiResult<Caller> {
             format!("must be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
+    let client = || -> ApiResult<Caller> {
+        let token = endpoint
+            .dialect
+            .client_token(request)
+            .ok_or(ApiError::Unauthorized(match endpoint.dialect {
+                Dialect::Deepin => "missing Access-Token header",
+                _ => "missing Authorization header",
+            }))?;
+        Ok(Caller::Client(app.tokens.verify_token(&token)?))
+    };
+    match endpoint.auth {
+        Auth::Server => server(app, request),
+        Auth::Client => client(),
+        Auth::Public => Ok(Caller::Anonymous),
+        Auth::Lookup if app.deepin_public_lookup => Ok(Caller::Anonymous),
+        // Closed lookups take either credential: a signature names its scheme.
+        Auth::Lookup if is_signature(request) => server(app, request),
+        Auth::Lookup => client(),
+    }
+}
+
+/// Whether `Authorization` holds a Qiniu signature rather than a token.
+fn is_signature(request: &Request) -> bool {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("Qiniu ") || a.starts_with("QBox "))
+}
+
+/// An app server: a Qiniu signature over the request as sent.
+fn server(app: &App, request: &Request) -> ApiResult<Caller> {
     let authorization = request
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    match auth {
-        Auth::Server => {
-            let path = signed_path(request);
-            let query = request.uri().query().unwrap_or("");
-            let parts = SignedParts::new(
-                request.method().as_str(),
-                &path,
-                query,
-                request.headers(),
-                body,
-            );
-            let access_key = app.qiniu.verify(authorization, &parts, now())?;
-            Ok(Caller::Server {
-                access_key: access_key.to_string(),
-            })
-        }
-        Auth::Client => Ok(Caller::Client(app.tokens.verify(authorization)?)),
-    }
+    let path = signed_path(request);
+    let query = request.uri().query().unwrap_or("");
+    let parts = SignedParts::new(
+        request.method().as_str(),
+        &path,
+        query,
+        request.headers(),
+        request.body().as_ref(),
+    );
+    let access_key = app.qiniu.verify(authorization, &parts, now())?;
+    Ok(Caller::Server {
+        access_key: access_key.to_string(),
+    })
 }
 
 /// The path as the client sent it: the event's raw path when there is one (the URI that
@@ -411,41 +445,9 @@ fn route(request: &Request) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    request_id: &'a str,
-    code: u32,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<&'a Value>,
-}
-
-/// The Qiniu envelope for a result; `data` is left out when there is none.
-fn envelope(request_id: &str, result: Result<&Value, &ApiError>) -> Response<Body> {
-    let (status, body) = match result {
-        Ok(data) => (
-            200,
-            Envelope {
-                request_id,
-                code: 0,
-                message: "success".into(),
-                data: Some(data).filter(|d| !d.is_null()),
-            },
-        ),
-        Err(e) => (
-            e.status(),
-            Envelope {
-                request_id,
-                code: e.code(),
-                message: e.to_string(),
-                data: None,
-            },
-        ),
-    };
-    let json = serde_json::to_string(&body).unwrap_or_else(|_| {
-        format!(r#"{{"request_id":"{request_id}","code":500,"message":"internal error"}}"#)
-    });
-    let mut response = Response::new(Body::Text(json));
+/// The response every dialect sends: JSON, with the request id echoed in `X-Reqid`.
+fn json_response(request_id: &str, status: u16, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dialect;
 pub mod endpoint;
 pub mod error;
 pub mod store;
@@ -18,6 +19,7 @@ pub mod testing;
 /// What a function's `main.rs` needs.
 pub mod prelude {
     pub use crate::auth::token::IssuedToken;
+    pub use crate::dialect::{Deepin, MinApp, Qiniu};
     pub use crate::endpoint::{Auth, Call, run};
     pub use crate::error::{ApiError, ApiResult};
     pub use crate::user::{

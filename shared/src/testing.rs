@@ -23,7 +23,8 @@ use serde_json::Value;
 use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
-use crate::endpoint::{App, Auth, Call, respond};
+use crate::dialect::{Endpoint, Qiniu};
+use crate::endpoint::{App, Call, respond};
 use crate::error::ApiResult;
 use crate::store::create_table;
 use crate::user::{NewUser, UserProfile};
@@ -279,13 +280,23 @@ impl TestApp {
 
     /// A request to `route` (`/server/user/info/{user_id}`), signed as app servers sign.
     pub fn server(&self, method: Method, route: &str) -> TestRequest {
-        TestRequest::new(self.app, Auth::Server, method, route)
+        TestRequest::new(self.app, Qiniu.server(), method, route)
+    }
+
+    /// A request to an endpoint of any dialect, unauthenticated until told otherwise
+    /// ([`token`](TestRequest::token), [`signing`](TestRequest::signing)).
+    pub fn call(&self, endpoint: Endpoint, method: Method, route: &str) -> TestRequest {
+        let request = TestRequest::new(self.app, endpoint, method, route);
+        match endpoint.auth {
+            crate::dialect::Auth::Server => request,
+            _ => request.authorization(None),
+        }
     }
 
     /// A client request carrying `Authorization: <token>` for `user_id`, valid for an hour.
     pub fn client(&self, method: Method, route: &str, user_id: &str) -> TestRequest {
         let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
-        TestRequest::new(self.app, Auth::Client, method, route).authorization(Some(&token))
+        TestRequest::new(self.app, Qiniu.client(), method, route).authorization(Some(&token))
     }
 }
 
@@ -311,14 +322,14 @@ impl TestApp {
         route: &str,
         authorization: Option<&str>,
     ) -> TestRequest {
-        TestRequest::new(self.app, Auth::Client, method, route).authorization(authorization)
+        TestRequest::new(self.app, Qiniu.client(), method, route).authorization(authorization)
     }
 }
 
 /// A request under construction, sent in-process through the function's handler.
 pub struct TestRequest {
     app: &'static App,
-    auth: Auth,
+    endpoint: Endpoint,
     method: Method,
     route: String,
     path_params: HashMap<String, String>,
@@ -347,10 +358,10 @@ pub enum Signing {
 }
 
 impl TestRequest {
-    fn new(app: &'static App, auth: Auth, method: Method, route: &str) -> Self {
+    fn new(app: &'static App, endpoint: Endpoint, method: Method, route: &str) -> Self {
         TestRequest {
             app,
-            auth,
+            endpoint,
             method,
             route: route.to_string(),
             path_params: HashMap::new(),
@@ -423,6 +434,12 @@ impl TestRequest {
 
     pub fn authorization(self, value: Option<&str>) -> Self {
         self.signing(Signing::Raw(value.map(str::to_string)))
+    }
+
+    /// `Authorization: Bearer <client token for user_id>`, valid for an hour.
+    pub fn token(self, user_id: &str) -> Self {
+        let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
+        self.authorization(Some(&format!("Bearer {token}")))
     }
 
     fn path(&self) -> String {
@@ -605,7 +622,7 @@ impl TestRequest {
         Fut: Future<Output = ApiResult<T>>,
         T: Serialize,
     {
-        let response = respond(self.app, self.auth, handler, self.build()).await;
+        let response = respond(self.app, self.endpoint, handler, self.build()).await;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response

@@ -10,7 +10,7 @@ async fn imusers(call: Call) -> ApiResult<Vec<UserInfo>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Client, imusers).await
+    run(Qiniu.client(), imusers).await
 }
 
 #[cfg(test)]

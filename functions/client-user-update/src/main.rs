@@ -9,7 +9,7 @@ async fn update(call: Call) -> ApiResult<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Client, update).await
+    run(Qiniu.client(), update).await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ async fn user(call: Call) -> ApiResult<UserInfo> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Client, user).await
+    run(Qiniu.client(), user).await
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ async fn users(call: Call) -> ApiResult<Vec<UserInfo>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Client, users).await
+    run(Qiniu.client(), users).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ async fn token(call: Call) -> ApiResult<IssuedToken> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, token).await
+    run(Qiniu.server(), token).await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ async fn info(call: Call) -> ApiResult<UserInfo> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, info).await
+    run(Qiniu.server(), info).await
 }
 
 #[cfg(test)]

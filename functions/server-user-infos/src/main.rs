@@ -9,7 +9,7 @@ async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, infos).await
+    run(Qiniu.server(), infos).await
 }
 
 #[cfg(test)]

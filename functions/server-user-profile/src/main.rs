@@ -8,7 +8,7 @@ async fn profile(call: Call) -> ApiResult<UserProfile> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, profile).await
+    run(Qiniu.server(), profile).await
 }
 
 #[cfg(test)]

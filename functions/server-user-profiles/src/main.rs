@@ -21,7 +21,7 @@ async fn profiles(call: Call) -> ApiResult<Vec<UserProfile>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, profiles).await
+    run(Qiniu.server(), profiles).await
 }
 
 #[cfg(test)]

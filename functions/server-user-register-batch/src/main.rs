@@ -9,7 +9,7 @@ async fn register_batch(call: Call) -> ApiResult<BatchFailures> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, register_batch).await
+    run(Qiniu.server(), register_batch).await
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ async fn register(call: Call) -> ApiResult<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, register).await
+    run(Qiniu.server(), register).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ async fn update(call: Call) -> ApiResult<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(Auth::Server, update).await
+    run(Qiniu.server(), update).await
 }
 
 #[cfg(test)]

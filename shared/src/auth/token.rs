@@ -153,7 +153,11 @@ impl TokenKeys {
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .ok_or(ApiError::Unauthorized("missing Authorization header"))?;
-        let token = value.strip_prefix("Bearer ").map_or(value, str::trim);
+        self.verify_token(value.strip_prefix("Bearer ").map_or(value, str::trim))
+    }
+
+    /// Verifies a token taken from wherever the caller's dialect sends it.
+    pub fn verify_token(&self, token: &str) -> ApiResult<Claims> {
         if token.split('.').count() != 3 {
             return Err(ApiError::Unauthorized(
                 "malformed token: expected a client token (JWT)",

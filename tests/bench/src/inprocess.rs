@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::json;
-use shared::endpoint::{Auth, Call, respond};
+use shared::dialect::{Endpoint, Qiniu};
+use shared::endpoint::{Call, respond};
 use shared::prelude::*;
 use shared::testing::{Method, RoundTrips, TestApp, TestRequest};
 use shared::users::IM_ID_BLOCK;
@@ -248,7 +249,7 @@ async fn compare<F, Fut, T, R, RFut>(
     t: &TestApp,
     function: &'static str,
     iterations: usize,
-    auth: Auth,
+    auth: Endpoint,
     request: impl Fn(&TestApp, usize) -> TestRequest,
     handler: F,
     raw: R,
@@ -330,7 +331,8 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
     let two = |i: usize| vec![seeded(i), seeded(i + 1)];
     let im_two = |i: usize| vec![(i % SEEDED) as i64 + 1, ((i + 1) % SEEDED) as i64 + 1];
     let n = iterations;
-    use Auth::{Client as C, Server as S};
+    const C: Endpoint = Qiniu.client();
+    const S: Endpoint = Qiniu.server();
     let post = Method::POST;
     vec![
         compare(
@@ -582,8 +584,13 @@ pub async fn bulk(batch_users: usize, single_users: usize) -> Bulk {
             .server(Method::POST, "/server/user/register/batch")
             .json(&body)
             .build();
-        let (took, response) =
-            time(respond(t.app, Auth::Server, handlers::register_batch, req)).await;
+        let (took, response) = time(respond(
+            t.app,
+            Qiniu.server(),
+            handlers::register_batch,
+            req,
+        ))
+        .await;
         assert_eq!(response.status(), 200);
         assert!(
             !std::str::from_utf8(response.body().as_ref())
@@ -601,7 +608,7 @@ pub async fn bulk(batch_users: usize, single_users: usize) -> Bulk {
             .server(Method::POST, "/server/user/register")
             .json(&json!({"user_id": format!("single-{i}"), "nick": format!("user {i}")}))
             .build();
-        let (took, response) = time(respond(t.app, Auth::Server, handlers::register, req)).await;
+        let (took, response) = time(respond(t.app, Qiniu.server(), handlers::register, req)).await;
         assert_eq!(response.status(), 200);
         single_time += took;
     }
