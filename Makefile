@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench
+.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench function
 
 dev: tools
 	tests/local-stack.sh
@@ -83,3 +83,9 @@ bench: tools
 	timeout 1200 cargo build --release --workspace --bins
 	timeout 1200 cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	timeout 900 target/release/bench
+
+# Scaffolds a new endpoint function everywhere a user meets it (see tests/new_function.py):
+# make function NAME=deepin-users-get METHOD=GET ROUTE=/v1/users/{identify} DIALECT=Deepin AUTH=lookup SUMMARY="..."
+function:
+	python3 tests/new_function.py --name "$(NAME)" --method "$(METHOD)" --path '$(ROUTE)' \
+	  --dialect "$(DIALECT)" --auth "$(AUTH)" --summary "$(SUMMARY)"

@@ -9,9 +9,11 @@ pub mod config;
 pub mod dialect;
 pub mod endpoint;
 pub mod error;
+pub mod lookup;
 pub mod store;
 pub mod user;
 pub mod users;
+pub mod views;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -22,9 +24,11 @@ pub mod prelude {
     pub use crate::dialect::{Deepin, MinApp, Qiniu};
     pub use crate::endpoint::{Auth, Call, run};
     pub use crate::error::{ApiError, ApiResult};
+    pub use crate::lookup::{Identify, UsersQuery};
     pub use crate::user::{
-        NewUser, UserInfo, UserProfile, UserUpdate, parse_im_user_ids, parse_user_ids,
+        NewUser, User, UserInfo, UserProfile, UserUpdate, parse_im_user_ids, parse_user_ids,
     };
     pub use crate::users::BatchFailures;
+    pub use crate::views::{DeepinMe, DeepinUser};
     pub use lambda_http::Error;
 }

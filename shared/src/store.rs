@@ -48,6 +48,11 @@ const INFO_PROJECTION: &str = "#user_id, #nick, #avatar, #extends, #im_userid";
 const PROFILE_PROJECTION: &str =
     "#user_id, #nick, #avatar, #extends, #im_userid, #im_username, #im_password";
 
+mod accounts;
+mod lookup;
+pub use accounts::{AccountChange, Change};
+pub use lookup::Claim;
+
 #[derive(Clone, Debug)]
 pub struct UserTable {
     client: Client,
@@ -292,9 +297,10 @@ impl UserTable {
     /// Reads many users: one BatchGetItem per 100 ids (run concurrently), UnprocessedKeys
     /// retried with backoff. Unknown ids are omitted; order is the caller's business.
     pub async fn get_many<V: UserView>(&self, user_ids: &[String]) -> ApiResult<Vec<V>> {
-        let calls = user_ids
+        let keys: Vec<Item> = user_ids.iter().map(|id| user_key(id)).collect();
+        let calls = keys
             .chunks(KEYS_PER_CALL)
-            .map(|chunk| self.batch_get(chunk, V::PROJECTION));
+            .map(|chunk| self.batch_get(chunk.to_vec(), V::PROJECTION));
         let mut users = Vec::with_capacity(user_ids.len());
         for items in join_all(calls).await {
             for item in items? {
@@ -304,15 +310,17 @@ impl UserTable {
         Ok(users)
     }
 
-    async fn batch_get(&self, user_ids: &[String], projection: &str) -> ApiResult<Vec<Item>> {
+    /// One BatchGetItem of up to 100 keys of any kind of item, all read with `projection`.
+    async fn batch_get(&self, keys: Vec<Item>, projection: &str) -> ApiResult<Vec<Item>> {
+        let wanted = keys.len();
         let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(user_ids.iter().map(|id| user_key(id)).collect()))
+            .set_keys(Some(keys))
             .consistent_read(true)
             .projection_expression(projection)
             .set_expression_attribute_names(Some(projection_names(projection)))
             .build()
             .map_err(|e| ApiError::Internal(format!("batch get request: {e}")))?;
-        let mut items = Vec::with_capacity(user_ids.len());
+        let mut items = Vec::with_capacity(wanted);
         let deadline = Instant::now() + RETRY_DEADLINE;
         let mut attempt = 0;
         loop {

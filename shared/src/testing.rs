@@ -23,10 +23,11 @@ use serde_json::Value;
 use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
-use crate::dialect::{Endpoint, Qiniu};
+use crate::dialect::Endpoint;
+pub use crate::dialect::{Deepin, MinApp, Qiniu};
 use crate::endpoint::{App, Call, respond};
 use crate::error::ApiResult;
-use crate::store::create_table;
+use crate::store::{AccountChange, Change, create_table};
 use crate::user::{NewUser, UserProfile};
 use crate::users::now;
 
@@ -266,6 +267,27 @@ impl TestApp {
             .register(user)
             .await
             .expect("register test user");
+    }
+
+    /// Gives a registered user a login name and an email through the domain operation.
+    pub async fn given_account(&self, user_id: &str, username: Option<&str>, email: Option<&str>) {
+        let uid = self
+            .stored(user_id)
+            .await
+            .expect("registered")
+            .info
+            .im_userid;
+        let set = |v: Option<&str>| v.map_or(Change::Keep, |v| Change::Set(v.to_string()));
+        let change = AccountChange {
+            username: set(username),
+            email: set(email),
+            ..Default::default()
+        };
+        self.app
+            .users
+            .change_account(uid, &change)
+            .await
+            .expect("set test account");
     }
 
     /// The stored profile, read straight from the table.

@@ -39,6 +39,25 @@ pub struct UserProfile {
     pub im_password: String,
 }
 
+/// The whole user as every dialect's views see it: identity, profile and account, and no
+/// secret (IM password and password hash stay in the store).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct User {
+    pub user_id: String,
+    pub nick: String,
+    pub avatar: String,
+    pub extends: Extends,
+    pub im_userid: i64,
+    /// Login name, unique case-insensitively; shown as given.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A validated registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {

@@ -8,9 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::{UserTable, UserView};
+use crate::lookup::{Identify, UsersQuery};
+use crate::store::{AccountChange, UserTable, UserView};
 use crate::user::{
-    BATCH_MAX, ImIdentity, NewUser, UserInfo, UserProfile, UserUpdate, in_request_order,
+    BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
 
 /// Why one user of a batch register was not created.
@@ -197,6 +198,46 @@ impl Users {
 
     pub async fn profiles(&self, user_ids: &[String]) -> ApiResult<Vec<UserProfile>> {
         self.many(user_ids).await
+    }
+
+    /// The whole user (every dialect's views are built from it).
+    pub async fn user(&self, user_id: &str) -> ApiResult<User> {
+        self.one(user_id).await
+    }
+
+    /// One user by email, uid, login name or string id, in Deepin's order ([`Identify`]).
+    pub async fn find(&self, identify: &Identify) -> ApiResult<User> {
+        let raw = match identify {
+            Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
+        };
+        self.table
+            .find(identify)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
+    }
+
+    /// Users matching every parameter of `query` (any of its values), sorted by uid; none is
+    /// a 404, as Deepin answers.
+    pub async fn find_all(&self, query: &UsersQuery) -> ApiResult<Vec<User>> {
+        let users = self.table.find_all(query).await?;
+        if users.is_empty() {
+            return Err(ApiError::UserNotFound("no user matches".into()));
+        }
+        Ok(users)
+    }
+
+    /// Sets or clears the login name, email, phone and password hash of the user with numeric
+    /// id `uid` (MinApp's `id`). The id is resolved through the eventually consistent
+    /// `im_userid` index: a user created a moment ago may be a 404 briefly.
+    pub async fn change_account(&self, uid: i64, change: &AccountChange) -> ApiResult<User> {
+        let user_id = self
+            .table
+            .find_by_im_ids(&[uid])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+            .user_id;
+        self.table.change_account(&user_id, change, now()).await
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {

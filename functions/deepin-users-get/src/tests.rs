@@ -1,0 +1,112 @@
+use shared::testing::*;
+
+use super::users_get;
+
+const ROUTE: &str = "/v1/users/{identify}";
+
+async fn lookup(t: &TestApp, identify: &str) -> TestResponse {
+    t.call(Deepin.lookup(), Method::GET, ROUTE)
+        .param("identify", identify)
+        .send(users_get)
+        .await
+}
+
+#[tokio::test]
+async fn a_user_is_found_by_email_uid_login_name_in_any_case_and_string_id() {
+    let t = TestApp::new().await;
+    t.given_user(
+        "qiniu-1",
+        "Iceyer",
+        &[("website", "https://iceyer.example")],
+    )
+    .await;
+    t.given_account("qiniu-1", Some("Iceyer"), Some("Iceyers@Gmail.com"))
+        .await;
+    let uid = t.stored("qiniu-1").await.unwrap().info.im_userid;
+    let expected = json!({
+        "uid": uid,
+        "username": "Iceyer",
+        "nickname": "Iceyer",
+        "avatar": "https://img.example/qiniu-1.png",
+        "profile_image": "https://img.example/qiniu-1.png",
+        "website": "https://iceyer.example",
+        "signature": ""
+    });
+    for identify in [
+        "iceyers@gmail.com".to_string(),
+        uid.to_string(),
+        "ICEYER".to_string(),
+        "qiniu-1".to_string(),
+    ] {
+        let r = lookup(&t, &identify).await;
+        assert_eq!((r.status, &r.body), (200, &expected), "{identify}");
+        assert!(!r.body.to_string().contains("Gmail"), "never an email");
+    }
+}
+
+#[tokio::test]
+async fn without_a_login_name_the_string_id_is_the_username() {
+    let t = TestApp::new().await;
+    t.given_user("just-an-id", "n", &[]).await;
+    let r = lookup(&t, "just-an-id").await;
+    assert_eq!(r.body["username"], "just-an-id");
+    // A string id is exact: no case folding for it.
+    let r = lookup(&t, "JUST-AN-ID").await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn digits_that_are_no_uid_are_tried_as_a_name() {
+    let t = TestApp::new().await;
+    t.given_user("90000001", "digits", &[]).await;
+    let r = lookup(&t, "90000001").await;
+    assert_eq!(
+        (r.status, r.body["nickname"].as_str()),
+        (200, Some("digits"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_is_404_with_the_documented_body() {
+    let t = TestApp::new().await;
+    for identify in ["nobody", "nobody@example.org", "424242"] {
+        let r = lookup(&t, identify).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, json!({"message": "Invaild User Name"}));
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/json; charset=utf-8")
+        );
+    }
+}
+
+#[tokio::test]
+async fn closed_lookups_take_a_client_token_or_a_server_signature() {
+    let t = TestApp::with_config(|c| c.deepin_public_lookup = false).await;
+    t.given_user("u1", "n", &[]).await;
+    let r = lookup(&t, "u1").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body, json!({"message": "missing Access-Token header"}));
+    let with_token = t
+        .call(Deepin.lookup(), Method::GET, ROUTE)
+        .param("identify", "u1")
+        .token("u1")
+        .send(users_get)
+        .await;
+    assert_eq!(with_token.status, 200);
+    let signed = t
+        .call(Deepin.lookup(), Method::GET, ROUTE)
+        .param("identify", "u1")
+        .signing(Signing::Qiniu {
+            ak: TEST_AK.into(),
+            sk: TEST_SK.into(),
+            date: Some(shared::users::now()),
+        })
+        .send(users_get)
+        .await;
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert_eq!(
+        signed.body["username"], "u1",
+        "Deepin's shape, not an envelope"
+    );
+}
