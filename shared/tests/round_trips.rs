@@ -120,3 +120,55 @@ async fn imusers_costs_one_index_query_per_id() {
     t.app.users.imusers(&[1, 2, 3, 999]).await.unwrap();
     assert_eq!(trips.take(), vec!["Query"; 4]);
 }
+
+#[tokio::test]
+async fn lookups_cost_a_guard_or_index_read_and_a_user_read() {
+    use shared::lookup::{Identify, UsersQuery};
+    use shared::store::{AccountChange, Change};
+    let (t, trips) = TestApp::counting_round_trips().await;
+    given(&t, &trips, 4).await;
+    for (i, name) in ["Alice", "Bob"].iter().enumerate() {
+        let change = AccountChange {
+            username: Change::Set(name.to_string()),
+            email: Change::Set(format!("{name}@example.org")),
+            ..Default::default()
+        };
+        t.app
+            .users
+            .change_account(i as i64 + 1, &change)
+            .await
+            .unwrap();
+        // The numeric id through the index, the user read, one transaction.
+        assert_eq!(
+            trips.take(),
+            ["Query", "GetItem", "TransactWriteItems"],
+            "account change"
+        );
+    }
+    let find = |s: &str| Identify::parse(s).unwrap();
+    t.app.users.find(&find("alice@example.org")).await.unwrap();
+    assert_eq!(trips.take(), ["BatchGetItem", "GetItem"], "by email");
+    t.app.users.find(&find("1")).await.unwrap();
+    assert_eq!(trips.take(), ["Query", "GetItem"], "by uid");
+    t.app.users.find(&find("ALICE")).await.unwrap();
+    assert_eq!(trips.take(), ["BatchGetItem", "GetItem"], "by login name");
+    t.app.users.find(&find("u3")).await.unwrap();
+    assert_eq!(trips.take(), ["BatchGetItem"], "by string id");
+
+    // Multi lookups: one index query per id, one read of every guard and name, one of the
+    // users not read yet.
+    let q = UsersQuery::parse(["1", "2", "3"], [], []).unwrap();
+    assert_eq!(t.app.users.find_all(&q).await.unwrap().len(), 3);
+    assert_eq!(
+        trips.take(),
+        ["Query", "Query", "Query", "BatchGetItem"],
+        "3 ids"
+    );
+    let q = UsersQuery::parse([], ["alice", "bob", "u3"], ["bob@example.org"]).unwrap();
+    assert_eq!(t.app.users.find_all(&q).await.unwrap().len(), 1);
+    assert_eq!(
+        trips.take(),
+        ["BatchGetItem", "BatchGetItem"],
+        "names and an email"
+    );
+}
