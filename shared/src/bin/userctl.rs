@@ -1,10 +1,15 @@
 //! Operator tool: call the API from a shell (local or deployed) and prepare the local table.
 //!
 //! ```text
-//! userctl call METHOD URL [JSON_BODY] [--token TOKEN]   sign (or send TOKEN), send, print the response
-//! userctl sign METHOD URL [JSON_BODY]                   print an Authorization value for curl
-//! userctl token BASE_URL USER_ID [APP_ID]               print a client token for USER_ID
-//! userctl create-table                                  create TABLE_NAME if missing (DynamoDB Local)
+//! userctl call METHOD URL [JSON_BODY] [--token AUTHORIZATION] [--access-token TOKEN]
+//!                                    sign as an app server (or send `Authorization: AUTHORIZATION`,
+//!                                    or Deepin's `Access-Token: TOKEN`), send, print the response
+//! userctl sign METHOD URL [JSON_BODY]  print an Authorization value for curl
+//! userctl token BASE_URL USER_ID [APP_ID]
+//!                                    print a client token for USER_ID (any dialect accepts it)
+//! userctl minapp-token BASE_URL      MinApp's open-API flow with the first AK/SK pair (authorize,
+//!                                    then access_token with the code); print the server token
+//! userctl create-table               create TABLE_NAME if missing (DynamoDB Local)
 //! ```
 //! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
 //! A body is sent as `application/json`. Nothing secret is printed except what was asked for.
@@ -15,20 +20,29 @@ use shared::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use shared::config::AccessKey;
 use shared::store::create_table;
 
-const USAGE: &str = "usage: userctl call METHOD URL [JSON_BODY] [--token TOKEN]
+const USAGE: &str =
+    "usage: userctl call METHOD URL [JSON_BODY] [--token AUTHORIZATION] [--access-token TOKEN]
        userctl sign METHOD URL [JSON_BODY]
        userctl token BASE_URL USER_ID [APP_ID]
+       userctl minapp-token BASE_URL
        userctl create-table";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let token = take_flag(&mut args, "--token");
+    let credential = match (
+        take_flag(&mut args, "--token"),
+        take_flag(&mut args, "--access-token"),
+    ) {
+        (Some(authorization), _) => Credential::Header("Authorization", authorization),
+        (None, Some(token)) => Credential::Header("Access-Token", token),
+        (None, None) => Credential::Signature,
+    };
     let result = match (args.first().map(String::as_str), args.len()) {
         (Some("call"), 3 | 4) => call(
             &args[1],
             &args[2],
             args.get(3).map(String::as_str),
-            token.as_deref(),
+            &credential,
         ),
         (Some("sign"), 3 | 4) => signed(&args[1], &args[2], args.get(3).map(String::as_str), false)
             .map(|(a, _)| println!("{a}")),
@@ -37,6 +51,7 @@ fn main() -> ExitCode {
             &args[2],
             args.get(3).map_or("userctl", String::as_str),
         ),
+        (Some("minapp-token"), 2) => minapp_token(&args[1]),
         (Some("create-table"), 1) => create(),
         _ => Err(USAGE.to_string()),
     };
@@ -121,9 +136,24 @@ fn signed(
     Ok((format!("Qiniu {}:{signature}", key.access_key), date))
 }
 
+/// How a request is authorised.
+enum Credential {
+    /// A Qiniu signature with the first AK/SK pair, over a fresh `X-Qiniu-Date`.
+    Signature,
+    /// A header sent as given (a client token, `Bearer <server token>`, Deepin's `Access-Token`).
+    Header(&'static str, String),
+    /// Nothing (public endpoints).
+    None,
+}
+
 /// Sends the request; prints the HTTP status on stderr and the body on stdout.
-fn call(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> Result<(), String> {
-    let (status, text) = send(method, url, body, token)?;
+fn call(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    credential: &Credential,
+) -> Result<(), String> {
+    let (status, text) = send(method, url, body, credential)?;
     eprintln!("HTTP {status}");
     println!("{text}");
     if (200..300).contains(&status) {
@@ -137,19 +167,22 @@ fn send(
     method: &str,
     url: &str,
     body: Option<&str>,
-    token: Option<&str>,
+    credential: &Credential,
 ) -> Result<(u16, String), String> {
     let method = method.to_ascii_uppercase();
-    let (authorization, date) = match token {
-        Some(t) => (t.to_string(), None),
-        None => signed(&method, url, body, true)?,
-    };
     let mut request = ureq::http::Request::builder()
         .method(method.as_str())
-        .uri(url)
-        .header("Authorization", authorization);
-    if let Some(d) = date {
-        request = request.header("X-Qiniu-Date", d);
+        .uri(url);
+    match credential {
+        Credential::Signature => {
+            let (authorization, date) = signed(&method, url, body, true)?;
+            request = request.header("Authorization", authorization);
+            if let Some(d) = date {
+                request = request.header("X-Qiniu-Date", d);
+            }
+        }
+        Credential::Header(name, value) => request = request.header(*name, value),
+        Credential::None => {}
     }
     if body.is_some() {
         request = request.header("Content-Type", "application/json");
@@ -183,7 +216,7 @@ fn client_token(base: &str, user_id: &str, app_id: &str) -> Result<(), String> {
         enc(app_id),
         enc(user_id)
     );
-    let (status, text) = send("GET", &url, None, None)?;
+    let (status, text) = send("GET", &url, None, &Credential::Signature)?;
     let envelope: serde_json::Value =
         serde_json::from_str(&text).map_err(|_| format!("HTTP {status}: {text}"))?;
     match envelope["data"]["access_token"].as_str() {
@@ -192,6 +225,41 @@ fn client_token(base: &str, user_id: &str, app_id: &str) -> Result<(), String> {
             Ok(())
         }
         None => Err(format!("HTTP {status}: {text}")),
+    }
+}
+
+/// MinApp's two steps, as its open-API clients take them: a code for the AK/SK pair, then a
+/// server access token for the code. Prints only the token (send it as `Bearer <token>`).
+fn minapp_token(base: &str) -> Result<(), String> {
+    let key = signing_key()?;
+    let secret = String::from_utf8_lossy(key.secret_key.expose()).into_owned();
+    let base = base.trim_end_matches('/');
+    let post = |path: &str, body: serde_json::Value| -> Result<serde_json::Value, String> {
+        let url = format!("{base}{path}");
+        let (status, text) = send("POST", &url, Some(&body.to_string()), &Credential::None)?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|_| format!("HTTP {status}: {text}"))?;
+        if (200..300).contains(&status) {
+            Ok(json)
+        } else {
+            Err(format!("HTTP {status}: {text}"))
+        }
+    };
+    let credentials = serde_json::json!({"client_id": key.access_key, "client_secret": secret});
+    let code = post(
+        "/api/oauth2/hydrogen/openapi/authorize/",
+        credentials.clone(),
+    )?;
+    let mut grant = credentials;
+    grant["grant_type"] = "authorization_code".into();
+    grant["code"] = code["code"].clone();
+    let token = post("/api/oauth2/access_token/", grant)?;
+    match token["access_token"].as_str() {
+        Some(t) => {
+            println!("{t}");
+            Ok(())
+        }
+        None => Err(format!("no access_token in {token}")),
     }
 }
 
