@@ -4,6 +4,7 @@
 //! A function's `main.rs` parses its input, calls one operation of [`users::Users`] and
 //! returns a value; [`endpoint::run`] does the rest.
 
+pub mod account;
 pub mod auth;
 pub mod config;
 pub mod dialect;
