@@ -18,6 +18,7 @@ use serde_json::Value;
 pub use crate::dialect::{Auth, Dialect, Endpoint};
 
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
+use crate::auth::server_token::ServerTokens;
 use crate::auth::token::{Claims, TokenKeys, TokenRequest};
 use crate::config::{AwsEnvironment, Config};
 use crate::error::{ApiError, ApiResult};
@@ -33,6 +34,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct App {
     pub users: Users,
     qiniu: QiniuVerifier,
+    server_tokens: ServerTokens,
     tokens: TokenKeys,
     token_max_ttl_seconds: i64,
     deepin_public_lookup: bool,
@@ -50,10 +52,16 @@ impl App {
                 config.date_skew_seconds,
                 config.require_qiniu_date,
             ),
+            server_tokens: ServerTokens::new(&config.access_keys),
             tokens: TokenKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
             deepin_public_lookup: config.deepin_public_lookup,
         }
+    }
+
+    /// MinApp's open-API codes and server tokens.
+    pub fn server_tokens(&self) -> &ServerTokens {
+        &self.server_tokens
     }
 
     /// Configuration from the environment and one SDK client for the process, warmed up
@@ -173,6 +181,32 @@ impl Call {
     /// Client token signing and verification keys.
     pub fn tokens(&self) -> &'static TokenKeys {
         &self.app.tokens
+    }
+
+    /// MinApp's open-API codes and server tokens.
+    pub fn server_tokens(&self) -> &'static ServerTokens {
+        &self.app.server_tokens
+    }
+
+    /// The raw body (API Gateway's base64 already decoded).
+    pub fn body(&self) -> &[u8] {
+        self.request.body().as_ref()
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// A numeric path parameter (MinApp's `{id}`): a positive integer, else a 400 naming it.
+    pub fn path_number(&self, name: &str) -> ApiResult<i64> {
+        self.path_param(name)?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ApiError::invalid(name, "must be a positive integer"))
     }
 
     /// The first value of a query parameter.
@@ -341,6 +375,15 @@ fn authenticate(app: &App, endpoint: Endpoint, request: &Request) -> ApiResult<C
         Ok(Caller::Client(app.tokens.verify_token(&token)?))
     };
     match endpoint.auth {
+        Auth::Server if endpoint.dialect == Dialect::MinApp && is_bearer(request) => {
+            // MinApp's admin endpoints also take its open-API server token.
+            let authorization = request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            let access_key = app.server_tokens.verify_bearer(authorization, now())?;
+            Ok(Caller::Server { access_key })
+        }
         Auth::Server => server(app, request),
         Auth::Client => client(),
         Auth::Public => Ok(Caller::Anonymous),
@@ -349,6 +392,16 @@ fn authenticate(app: &App, endpoint: Endpoint, request: &Request) -> ApiResult<C
         Auth::Lookup if is_signature(request) => server(app, request),
         Auth::Lookup => client(),
     }
+}
+
+/// Whether `Authorization` names the Bearer scheme (any case, as RFC 9110 allows).
+fn is_bearer(request: &Request) -> bool {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.trim_start().get(..7))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
 }
 
 /// Whether `Authorization` holds a Qiniu signature rather than a token.

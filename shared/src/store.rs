@@ -49,13 +49,7 @@ const PROFILE_PROJECTION: &str =
     "#user_id, #nick, #avatar, #extends, #im_userid, #im_username, #im_password";
 
 mod accounts;
-mod directory;
 mod lookup;
-pub use accounts::{AccountChange, Change};
-pub use directory::{
-    DIRECTORY_INDEX, DIRECTORY_SHARDS, Direction, DirectoryPage, DirectoryRead, Pushdown,
-};
-pub use lookup::Claim;
 
 #[derive(Clone, Debug)]
 pub struct UserTable {

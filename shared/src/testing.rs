@@ -20,6 +20,7 @@ use lambda_http::{Body, Request, RequestExt};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::account::AccountUpdate;
 use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
@@ -27,7 +28,7 @@ use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
 use crate::endpoint::{App, Call, respond};
 use crate::error::ApiResult;
-use crate::store::{AccountChange, Change, create_table};
+use crate::store::create_table;
 use crate::user::{NewUser, UserProfile};
 use crate::users::now;
 
@@ -277,17 +278,37 @@ impl TestApp {
             .expect("registered")
             .info
             .im_userid;
-        let set = |v: Option<&str>| v.map_or(Change::Keep, |v| Change::Set(v.to_string()));
-        let change = AccountChange {
-            username: set(username),
-            email: set(email),
-            ..Default::default()
-        };
+        let mut body = serde_json::Map::new();
+        for (name, value) in [("username", username), ("email", email)] {
+            if let Some(v) = value {
+                body.insert(name.into(), v.into());
+            }
+        }
+        let update = AccountUpdate::from_json(&Value::Object(body)).expect("valid test account");
         self.app
             .users
-            .change_account(uid, &change)
+            .change_account(uid, &update)
             .await
             .expect("set test account");
+    }
+
+    /// The user's whole stored item, secrets included (to check what is stored, and how).
+    pub async fn stored_item(
+        &self,
+        user_id: &str,
+    ) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", S(format!("USER#{user_id}")))
+            .key("sk", S("USER".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read test item")
+            .item
+            .unwrap_or_default()
     }
 
     /// The stored profile, read straight from the table.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::account::Account;
 use crate::error::{ApiError, ApiResult};
 
 pub const USER_ID_MAX_CHARS: usize = 64;
@@ -48,12 +49,8 @@ pub struct User {
     pub avatar: String,
     pub extends: Extends,
     pub im_userid: i64,
-    /// Login name, unique case-insensitively; shown as given.
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub phone: Option<String>,
-    pub phone_verified: bool,
+    /// Login name, email and phone (the password hash is not part of it).
+    pub account: Account,
     pub created_at: i64,
     pub updated_at: i64,
 }

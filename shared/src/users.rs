@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::account::{Account, AccountUpdate, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
-use crate::store::{AccountChange, UserTable, UserView};
+use crate::store::{UserTable, UserView};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
@@ -229,7 +230,8 @@ impl Users {
     /// Sets or clears the login name, email, phone and password hash of the user with numeric
     /// id `uid` (MinApp's `id`). The id is resolved through the eventually consistent
     /// `im_userid` index: a user created a moment ago may be a 404 briefly.
-    pub async fn change_account(&self, uid: i64, change: &AccountChange) -> ApiResult<User> {
+    /// The password is hashed here (argon2id) and only the hash reaches the store.
+    pub async fn change_account(&self, uid: i64, update: &AccountUpdate) -> ApiResult<Account> {
         let user_id = self
             .table
             .find_by_im_ids(&[uid])
@@ -237,7 +239,14 @@ impl Users {
             .pop()
             .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
             .user_id;
-        self.table.change_account(&user_id, change, now()).await
+        let hash = update
+            .new_password
+            .as_ref()
+            .map(|p| hash_password(p.expose()))
+            .transpose()?;
+        self.table
+            .change_account(&user_id, update, hash.as_deref(), now())
+            .await
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {

@@ -37,6 +37,7 @@ impl From<&User> for DeepinUser {
             uid: user.im_userid,
             // The login name when there is one, else the string id.
             username: user
+                .account
                 .username
                 .clone()
                 .unwrap_or_else(|| user.user_id.clone()),
@@ -53,7 +54,7 @@ impl From<&User> for DeepinMe {
     fn from(user: &User) -> Self {
         DeepinMe {
             user: DeepinUser::from(user),
-            email: user.email.clone().unwrap_or_default(),
+            email: user.account.email.clone().unwrap_or_default(),
             scope: DEEPIN_SCOPE,
         }
     }

@@ -4,12 +4,13 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use shared::account::AccountUpdate;
 use shared::error::ApiError;
-use shared::store::{AccountChange, Change};
 use shared::testing::{TestApp, join_all};
 
-fn set(v: &str) -> Change {
-    Change::Set(v.to_string())
+fn update(body: Value) -> AccountUpdate {
+    AccountUpdate::from_json(&body).expect("a valid account body")
 }
 
 async fn users(t: &TestApp, n: usize) -> Vec<i64> {
@@ -99,10 +100,7 @@ async fn fifty_concurrent_claims_of_one_username_in_different_cases_leave_one_ho
                 }
             })
             .collect();
-        let change = AccountChange {
-            username: Change::Set(name),
-            ..Default::default()
-        };
+        let change = update(json!({ "username": name }));
         let users = &t.app.users;
         async move { users.change_account(*uid, &change).await }
     });
@@ -128,14 +126,13 @@ async fn storms_of_claims_changes_and_releases_keep_every_guard_on_its_holder() 
         let changes = uids.iter().enumerate().map(|(i, uid)| {
             let n = (i * 5 + round * 3) % 7;
             let value = |make: &dyn Fn(usize) -> String| {
-                if n == 6 { Change::Clear } else { set(&make(n)) }
+                if n == 6 { Value::Null } else { json!(make(n)) }
             };
-            let mut change = AccountChange::default();
-            match (i + round) % 3 {
-                0 => change.username = value(&|n| format!("Name{n}")),
-                1 => change.email = value(&|n| format!("User{n}@Example.org")),
-                _ => change.phone = value(&|n| format!("+86138000{n:05}")),
-            }
+            let change = update(match (i + round) % 3 {
+                0 => json!({ "username": value(&|n| format!("Name{n}")) }),
+                1 => json!({ "email": value(&|n| format!("User{n}@Example.org")) }),
+                _ => json!({ "phone": value(&|n| format!("+86138000{n:05}")) }),
+            });
             let users = &t.app.users;
             async move { users.change_account(*uid, &change).await }
         });
@@ -159,11 +156,7 @@ async fn a_change_releases_the_old_value_and_null_releases_too() {
     let t = TestApp::new().await;
     let uids = users(&t, 2).await;
     let users = &t.app.users;
-    let named = |v: &str| AccountChange {
-        username: set(v),
-        email: set(&format!("{v}@example.org")),
-        ..Default::default()
-    };
+    let named = |v: &str| update(json!({"username": v, "email": format!("{v}@example.org")}));
     users
         .change_account(uids[0], &named("first"))
         .await
@@ -181,11 +174,7 @@ async fn a_change_releases_the_old_value_and_null_releases_too() {
         .await
         .unwrap();
     // null releases.
-    let clear = AccountChange {
-        username: Change::Clear,
-        email: Change::Clear,
-        ..Default::default()
-    };
+    let clear = update(json!({"username": null, "email": null}));
     let u = users.change_account(uids[0], &clear).await.unwrap();
     assert_eq!((u.username, u.email), (None, None));
     users
@@ -212,10 +201,7 @@ async fn a_change_releases_the_old_value_and_null_releases_too() {
 async fn an_unknown_id_is_404_and_creates_nothing() {
     let t = TestApp::new().await;
     users(&t, 1).await;
-    let change = AccountChange {
-        username: set("ghost"),
-        ..Default::default()
-    };
+    let change = update(json!({"username": "ghost"}));
     let r = t.app.users.change_account(999_999, &change).await;
     assert!(matches!(r, Err(ApiError::UserNotFound(_))), "{r:?}");
     let (users, guards) = audit(&t).await;

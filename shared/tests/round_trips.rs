@@ -123,16 +123,15 @@ async fn imusers_costs_one_index_query_per_id() {
 
 #[tokio::test]
 async fn lookups_cost_a_guard_or_index_read_and_a_user_read() {
+    use shared::account::AccountUpdate;
     use shared::lookup::{Identify, UsersQuery};
-    use shared::store::{AccountChange, Change};
     let (t, trips) = TestApp::counting_round_trips().await;
     given(&t, &trips, 4).await;
     for (i, name) in ["Alice", "Bob"].iter().enumerate() {
-        let change = AccountChange {
-            username: Change::Set(name.to_string()),
-            email: Change::Set(format!("{name}@example.org")),
-            ..Default::default()
-        };
+        let change = AccountUpdate::from_json(
+            &json!({"username": name, "email": format!("{name}@example.org")}),
+        )
+        .unwrap();
         t.app
             .users
             .change_account(i as i64 + 1, &change)

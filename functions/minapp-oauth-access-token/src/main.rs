@@ -1,12 +1,14 @@
-//! POST /api/oauth2/access_token/: A server access token for a code or client credentials.
+//! POST /api/oauth2/access_token/: `grant_type=authorization_code` (with the code of step 1) or
+//! `client_credentials`, as JSON, a form or multipart -> `{access_token, token_type: "Bearer",
+//! expires_in, scope}`, the server token MinApp's admin endpoints take (step 2). Stateless.
 
+use shared::auth::server_token::{ServerToken, TokenGrant};
 use shared::prelude::*;
+use shared::users::now;
 
-async fn oauth_access_token(call: Call) -> ApiResult<serde_json::Value> {
-    todo!(
-        "parse the input, call one domain operation, return its view: {:?}",
-        call.request_id
-    )
+async fn oauth_access_token(call: Call) -> ApiResult<ServerToken> {
+    let grant = TokenGrant::from_body(call.content_type(), call.body())?;
+    call.server_tokens().access_token(&grant, now())
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,12 +1,14 @@
-//! POST /api/oauth2/hydrogen/openapi/authorize/: A short-lived code for an AK/SK pair.
+//! POST /api/oauth2/hydrogen/openapi/authorize/: `{client_id, client_secret}` (an AK/SK pair)
+//! -> `{code, expires_in}`, a short-lived signed code for the access token endpoint (MinApp's
+//! open-API flow, step 1). Stateless: nothing is stored.
 
+use shared::auth::server_token::{AuthorizationCode, AuthorizeRequest};
 use shared::prelude::*;
+use shared::users::now;
 
-async fn oauth_authorize(call: Call) -> ApiResult<serde_json::Value> {
-    todo!(
-        "parse the input, call one domain operation, return its view: {:?}",
-        call.request_id
-    )
+async fn oauth_authorize(call: Call) -> ApiResult<AuthorizationCode> {
+    let request = AuthorizeRequest::from_body(call.content_type(), call.body())?;
+    call.server_tokens().authorize(&request, now())
 }
 
 #[tokio::main(flavor = "current_thread")]

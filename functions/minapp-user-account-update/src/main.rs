@@ -1,17 +1,20 @@
-//! PUT /userve/v2.2/miniapp/user/account/{id}/: Set or clear username, email, phone and password.
+//! PUT /userve/v2.2/miniapp/user/account/{id}/: set or clear the login name, email and phone
+//! of the user with numeric id `id`, or set its password (stored as an argon2id hash only).
+//! Answers `{email, email_verified, username, phone, phone_verified}`. Taken or invalid values
+//! -> 400 naming the field; unknown id -> 404.
 
+use shared::account::{Account, AccountUpdate};
 use shared::prelude::*;
 
-async fn user_account_update(call: Call) -> ApiResult<serde_json::Value> {
-    todo!(
-        "parse the input, call one domain operation, return its view: {:?}",
-        call.request_id
-    )
+async fn account_update(call: Call) -> ApiResult<Account> {
+    let uid = call.path_number("id")?;
+    let update = AccountUpdate::from_json(&call.json()?)?;
+    call.users().change_account(uid, &update).await
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    run(MinApp.server(), user_account_update).await
+    run(MinApp.server(), account_update).await
 }
 
 #[cfg(test)]

@@ -1,70 +1,30 @@
 //! Account changes: a user's login name, email, phone and password hash, and the guard items
-//! that keep the first three unique, changed together in one transaction.
+//! that keep the first three unique, committed together in one transaction.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
-use super::lookup::guard_key;
+use super::lookup::guard_item;
 use super::*;
-use crate::store::Claim;
+use crate::account::{Account, AccountChange, AccountField, AccountUpdate, Change};
 use crate::user::User;
 
-/// What an account change does to one value.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Change {
-    #[default]
-    Keep,
-    /// `null`: release the value.
-    Clear,
-    Set(String),
-}
-
-/// A validated account change, as the store writes it.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct AccountChange {
-    pub username: Change,
-    pub email: Change,
-    pub phone: Change,
-    /// An argon2id PHC string, never the password.
-    pub password_hash: Option<String>,
-}
-
-impl std::fmt::Debug for AccountChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountChange")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .field("phone", &self.phone)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl AccountChange {
-    fn claims(&self) -> [(Claim, &Change); 3] {
-        [
-            (Claim::Username, &self.username),
-            (Claim::Email, &self.email),
-            (Claim::Phone, &self.phone),
-        ]
-    }
-}
-
 /// How many times a change is tried again when another change of the same user got there
-/// first; each try re-reads the user.
+/// first (or a transaction conflicted); each try reads the user afresh.
 const ACCOUNT_ATTEMPTS: u32 = 8;
 
 impl UserTable {
-    /// Applies `change` to `user_id` and returns the user as it now is. The user's values and
-    /// their guards commit together or not at all: a value another user holds is a 400 naming
-    /// the field; a concurrent change of this user is retried on a fresh read. Round trips:
-    /// a consistent GetItem and one TransactWriteItems (more only under contention).
+    /// Applies `update` to `user_id` and returns the account as it now is. The user's values
+    /// and their guards commit together or not at all: a value another user holds is a 400
+    /// naming the field; a concurrent change of this user is retried on a fresh read. Round
+    /// trips: a consistent GetItem and one TransactWriteItems (more only under contention).
     pub async fn change_account(
         &self,
         user_id: &str,
-        change: &AccountChange,
+        update: &AccountUpdate,
+        password_hash: Option<&str>,
         now: i64,
-    ) -> ApiResult<User> {
+    ) -> ApiResult<Account> {
         let deadline = Instant::now() + RETRY_DEADLINE;
         let mut attempt = 0;
         loop {
@@ -72,7 +32,8 @@ impl UserTable {
                 .get::<User>(user_id)
                 .await?
                 .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
-            let (actions, claims) = self.account_actions(&current, change, now);
+            let plan = update.apply(&current.account);
+            let actions = self.account_actions(&current, update, &plan, password_hash, now);
             let result = self
                 .client
                 .transact_write_items()
@@ -80,10 +41,10 @@ impl UserTable {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(changed(current, change, now)),
+                Ok(_) => return Ok(plan.account),
                 Err(e) => e,
             };
-            let retry = match err.as_service_error() {
+            match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                     let code = |i: usize| {
                         c.cancellation_reasons()
@@ -91,34 +52,33 @@ impl UserTable {
                             .and_then(|r| r.code())
                             .unwrap_or("None")
                     };
-                    // Action 0 is the user: its condition says the values read are still
-                    // the user's. If not, another change came first: read again.
-                    if code(0) == "ConditionalCheckFailed" {
-                        true
-                    } else if let Some((_, claim)) = claims
+                    // Action 0 is the user, conditioned on the values just read: failing,
+                    // another change came first, so read again. Then come the claims.
+                    let taken = plan
+                        .claim
                         .iter()
-                        .find(|(i, _)| code(*i) == "ConditionalCheckFailed")
-                    {
+                        .enumerate()
+                        .find(|(i, _)| code(i + 1) == "ConditionalCheckFailed");
+                    if code(0) == "ConditionalCheckFailed" {
+                    } else if let Some((_, guard)) = taken {
                         return Err(ApiError::invalid(
-                            claim.field(),
+                            guard.field.name(),
                             "is already taken by another user",
                         ));
-                    } else if (0..claims.len() + 1)
+                    } else if !(0..=plan.claim.len() + plan.release.len())
                         .any(|i| matches!(code(i), "TransactionConflict" | "ThrottlingError"))
                     {
-                        true
-                    } else {
                         return Err(ApiError::Internal(format!(
                             "account change cancelled: {:?}",
                             c.cancellation_reasons()
                         )));
                     }
                 }
-                Some(se) if se.code() == Some("TransactionConflictException") => true,
+                Some(se) if se.code() == Some("TransactionConflictException") => {}
                 _ => return Err(store_error("change account", err)),
-            };
+            }
             attempt += 1;
-            if !retry || attempt >= ACCOUNT_ATTEMPTS || Instant::now() >= deadline {
+            if attempt >= ACCOUNT_ATTEMPTS || Instant::now() >= deadline {
                 return Err(ApiError::Busy(
                     "account change contended past deadline".into(),
                 ));
@@ -127,15 +87,17 @@ impl UserTable {
         }
     }
 
-    /// The transaction: the user first (conditioned on the values just read), then for each
-    /// changed value the new guard (which must not exist) and the release of the old one
-    /// (which must be this user's). Returns the actions and, for each guard claim, its index.
+    /// The transaction: the user (conditioned on the values just read, so a release never
+    /// frees a value the user no longer holds), each claim (the guard must not exist), each
+    /// release (the guard must be this user's).
     fn account_actions(
         &self,
         current: &User,
-        change: &AccountChange,
+        update: &AccountUpdate,
+        plan: &AccountChange,
+        password_hash: Option<&str>,
         now: i64,
-    ) -> (Vec<TransactWriteItem>, Vec<(usize, Claim)>) {
+    ) -> Vec<TransactWriteItem> {
         let mut names = HashMap::from([
             ("#pk".to_string(), "pk".to_string()),
             ("#updated_at".to_string(), "updated_at".to_string()),
@@ -144,70 +106,46 @@ impl UserTable {
         let mut set = vec!["#updated_at = :now".to_string()];
         let mut remove = Vec::new();
         let mut condition = vec!["attribute_exists(#pk)".to_string()];
-        let mut guards = Vec::new();
-        let mut claims = Vec::new();
-        for (claim, value) in change.claims() {
-            let field = claim.field();
-            let old = match claim {
-                Claim::Username => &current.username,
-                Claim::Email => &current.email,
-                Claim::Phone => &current.phone,
-            };
-            let new = match value {
-                Change::Keep => continue,
-                Change::Clear => None,
-                Change::Set(v) => Some(v),
-            };
-            names.insert(format!("#{field}"), field.to_string());
-            match old {
-                Some(old) => {
-                    values.insert(format!(":old_{field}"), s(old));
-                    condition.push(format!("#{field} = :old_{field}"));
-                }
-                None => condition.push(format!("attribute_not_exists(#{field})")),
-            }
-            match new {
-                Some(new) => {
-                    values.insert(format!(":{field}"), s(new));
-                    set.push(format!("#{field} = :{field}"));
-                }
-                None => remove.push(format!("#{field}")),
-            }
-            // Nothing here verifies an email or a phone: any change leaves it unverified.
-            if claim != Claim::Username {
-                names.insert(format!("#{field}_verified"), format!("{field}_verified"));
-                values.insert(":false".into(), AttributeValue::Bool(false));
-                set.push(format!("#{field}_verified = :false"));
-            }
-            let same_guard =
-                matches!((old, new), (Some(o), Some(n)) if claim.guard_pk(o) == claim.guard_pk(n));
-            if same_guard {
+        for field in AccountField::ALL {
+            if *update.change(field) == Change::Absent {
                 continue;
             }
-            if let Some(new) = new {
-                let mut item = guard_key(claim, new);
-                item.insert("user_id".into(), s(&current.user_id));
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .expect("table, item and condition are set");
-                claims.push((1 + guards.len(), claim));
-                guards.push(TransactWriteItem::builder().put(put).build());
+            let name = field.name();
+            names.insert(format!("#{name}"), name.to_string());
+            match current.account.get(field) {
+                Some(old) => {
+                    values.insert(format!(":old_{name}"), s(old));
+                    condition.push(format!("#{name} = :old_{name}"));
+                }
+                None => condition.push(format!("attribute_not_exists(#{name})")),
             }
-            if let Some(old) = old {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(guard_key(claim, old)))
-                    .condition_expression("user_id = :me")
-                    .expression_attribute_values(":me", s(&current.user_id))
-                    .build()
-                    .expect("table, key and condition are set");
-                guards.push(TransactWriteItem::builder().delete(delete).build());
+            match plan.account.get(field) {
+                Some(new) => {
+                    values.insert(format!(":{name}"), s(new));
+                    set.push(format!("#{name} = :{name}"));
+                }
+                None => remove.push(format!("#{name}")),
             }
         }
-        if let Some(hash) = &change.password_hash {
+        for (name, before, after) in [
+            (
+                "email_verified",
+                current.account.email_verified,
+                plan.account.email_verified,
+            ),
+            (
+                "phone_verified",
+                current.account.phone_verified,
+                plan.account.phone_verified,
+            ),
+        ] {
+            if before != after {
+                names.insert(format!("#{name}"), name.to_string());
+                values.insert(format!(":{name}"), AttributeValue::Bool(after));
+                set.push(format!("#{name} = :{name}"));
+            }
+        }
+        if let Some(hash) = password_hash {
             names.insert("#password_hash".into(), "password_hash".into());
             values.insert(":password_hash".into(), s(hash));
             set.push("#password_hash = :password_hash".into());
@@ -226,31 +164,28 @@ impl UserTable {
             .build()
             .expect("table, key and expression are set");
         let mut actions = vec![TransactWriteItem::builder().update(update).build()];
-        actions.extend(guards);
-        (actions, claims)
-    }
-}
-
-/// The user as the committed change left it (no second read).
-fn changed(mut user: User, change: &AccountChange, now: i64) -> User {
-    let apply = |slot: &mut Option<String>, value: &Change| match value {
-        Change::Keep => false,
-        Change::Clear => {
-            *slot = None;
-            true
+        for guard in &plan.claim {
+            let mut item = guard_item(&guard.key);
+            item.insert("user_id".into(), s(&current.user_id));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("table, item and condition are set");
+            actions.push(TransactWriteItem::builder().put(put).build());
         }
-        Change::Set(v) => {
-            *slot = Some(v.clone());
-            true
+        for guard in &plan.release {
+            let key = guard_item(&guard.key);
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("user_id = :me")
+                .expression_attribute_values(":me", s(&current.user_id))
+                .build()
+                .expect("table, key and condition are set");
+            actions.push(TransactWriteItem::builder().delete(delete).build());
         }
-    };
-    apply(&mut user.username, &change.username);
-    if apply(&mut user.email, &change.email) {
-        user.email_verified = false;
+        actions
     }
-    if apply(&mut user.phone, &change.phone) {
-        user.phone_verified = false;
-    }
-    user.updated_at = now;
-    user
 }

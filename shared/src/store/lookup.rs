@@ -3,52 +3,22 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | guard | `USERNAME#<lower-cased>`, `EMAIL#<lower-cased>`, `PHONE#<as given>` | `GUARD` | user_id |
+//! | guard | [`guard_key`]: `USERNAME#<lower-cased>`, `EMAIL#<lower-cased>`, `PHONE#<as given>` | `GUARD` | user_id |
 //!
 //! A guard exists exactly while its user holds the value: both change in one transaction.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::*;
+use crate::account::{Account, AccountField, guard_key};
 use crate::lookup::{Identify, UsersQuery};
 use crate::user::User;
 
 pub(super) const GUARD_SK: &str = "GUARD";
 
-/// An account value only one user may hold at a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Claim {
-    Username,
-    Email,
-    Phone,
-}
-
-impl Claim {
-    /// The request field the value comes from (errors name it).
-    pub fn field(self) -> &'static str {
-        match self {
-            Claim::Username => "username",
-            Claim::Email => "email",
-            Claim::Phone => "phone",
-        }
-    }
-
-    /// The guard's partition key: login names and emails are unique case-insensitively, so
-    /// they are folded (Unicode lower case, which also folds ASCII); phones are digits already.
-    pub fn guard_pk(self, value: &str) -> String {
-        match self {
-            Claim::Username => format!("USERNAME#{}", value.to_lowercase()),
-            Claim::Email => format!("EMAIL#{}", value.to_lowercase()),
-            Claim::Phone => format!("PHONE#{value}"),
-        }
-    }
-}
-
-pub(super) fn guard_key(claim: Claim, value: &str) -> Item {
-    HashMap::from([
-        ("pk".to_string(), s(claim.guard_pk(value))),
-        ("sk".to_string(), s(GUARD_SK)),
-    ])
+/// The key of a guard item, from its [`guard_key`].
+pub(super) fn guard_item(key: &str) -> Item {
+    HashMap::from([("pk".to_string(), s(key)), ("sk".to_string(), s(GUARD_SK))])
 }
 
 /// Every attribute of [`User`]; never the IM password or the password hash. Guard items
@@ -68,11 +38,13 @@ impl UserView for User {
             avatar: text("avatar").unwrap_or_default(),
             extends: extends(item),
             im_userid: number(item, "im_userid")?,
-            username: text("username"),
-            email: text("email"),
-            email_verified: flag("email_verified"),
-            phone: text("phone"),
-            phone_verified: flag("phone_verified"),
+            account: Account {
+                username: text("username"),
+                email: text("email"),
+                email_verified: flag("email_verified"),
+                phone: text("phone"),
+                phone_verified: flag("phone_verified"),
+            },
             created_at: time("created_at"),
             updated_at: time("updated_at"),
         })
@@ -102,7 +74,10 @@ impl UserTable {
         match identify {
             Identify::Email(email) => {
                 let guards = self
-                    .batch_get(vec![guard_key(Claim::Email, email)], USER_PROJECTION)
+                    .batch_get(
+                        vec![guard_item(&guard_key(AccountField::Email, email))],
+                        USER_PROJECTION,
+                    )
                     .await?;
                 match guards.first().map(|g| string(g, "user_id")).transpose()? {
                     Some(user_id) => self.get::<User>(&user_id).await,
@@ -114,7 +89,10 @@ impl UserTable {
                 None => Box::pin(self.find(&Identify::Name(name.clone()))).await,
             },
             Identify::Name(name) => {
-                let keys = vec![guard_key(Claim::Username, name), user_key(name)];
+                let keys = vec![
+                    guard_item(&guard_key(AccountField::Username, name)),
+                    user_key(name),
+                ];
                 let items = self.batch_get(keys, USER_PROJECTION).await?;
                 let holder = items
                     .iter()
@@ -147,11 +125,11 @@ impl UserTable {
         // Login names (guard, else an exact string id) and emails (guard) in one read.
         let mut keys = Vec::new();
         for name in &query.usernames {
-            keys.push(guard_key(Claim::Username, name));
+            keys.push(guard_item(&guard_key(AccountField::Username, name)));
             keys.push(user_key(name));
         }
         for email in &query.emails {
-            keys.push(guard_key(Claim::Email, email));
+            keys.push(guard_item(&guard_key(AccountField::Email, email)));
         }
         let mut items: HashMap<String, Item> = HashMap::new();
         for chunk in keys.chunks(KEYS_PER_CALL) {
@@ -167,7 +145,7 @@ impl UserTable {
         if !query.usernames.is_empty() {
             let mut set = BTreeSet::new();
             for name in &query.usernames {
-                let by_guard = holder(Claim::Username.guard_pk(name))?;
+                let by_guard = holder(guard_key(AccountField::Username, name))?;
                 let by_id = holder(format!("USER#{name}"))?;
                 set.extend(by_guard.or(by_id));
             }
@@ -176,7 +154,7 @@ impl UserTable {
         if !query.emails.is_empty() {
             let mut set = BTreeSet::new();
             for email in &query.emails {
-                set.extend(holder(Claim::Email.guard_pk(email))?);
+                set.extend(holder(guard_key(AccountField::Email, email))?);
             }
             sets.push(set);
         }
@@ -201,20 +179,6 @@ impl UserTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guards_fold_case_for_names_and_emails_only() {
-        assert_eq!(Claim::Username.guard_pk("IceYer"), "USERNAME#iceyer");
-        assert_eq!(Claim::Email.guard_pk("A@B.org"), "EMAIL#a@b.org");
-        assert_eq!(
-            Claim::Phone.guard_pk("+8613800138000"),
-            "PHONE#+8613800138000"
-        );
-        assert_eq!(
-            Claim::Username.guard_pk("ÄBC"),
-            Claim::Username.guard_pk("äbc")
-        );
-    }
 
     #[test]
     fn the_user_projection_never_reads_a_secret() {
