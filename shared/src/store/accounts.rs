@@ -65,7 +65,7 @@ impl UserTable {
         change: &AccountChange,
         now: i64,
     ) -> ApiResult<User> {
-        let deadline = Instant::now() + RETRY_DEADLINE;
+        let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
             let current = self
@@ -109,8 +109,8 @@ impl UserTable {
                         true
                     } else {
                         return Err(ApiError::Internal(format!(
-                            "account change cancelled: {:?}",
-                            c.cancellation_reasons()
+                            "account change cancelled: {}",
+                            describe_reasons(c.cancellation_reasons())
                         )));
                     }
                 }
@@ -118,12 +118,13 @@ impl UserTable {
                 _ => return Err(store_error("change account", err)),
             };
             attempt += 1;
-            if !retry || attempt >= ACCOUNT_ATTEMPTS || Instant::now() >= deadline {
+            let pause = backoff(attempt);
+            if !retry || attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_retry(pause) {
                 return Err(ApiError::Busy(
                     "account change contended past deadline".into(),
                 ));
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(pause).await;
         }
     }
 
@@ -137,8 +138,8 @@ impl UserTable {
         now: i64,
     ) -> (Vec<TransactWriteItem>, Vec<(usize, Claim)>) {
         let mut names = HashMap::from([
-            ("#pk".to_string(), "pk".to_string()),
-            ("#updated_at".to_string(), "updated_at".to_string()),
+            ("#pk".to_string(), attr::PK.to_string()),
+            ("#updated_at".to_string(), attr::UPDATED_AT.to_string()),
         ]);
         let mut values = HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
         let mut set = vec!["#updated_at = :now".to_string()];
@@ -158,7 +159,7 @@ impl UserTable {
                 Change::Clear => None,
                 Change::Set(v) => Some(v),
             };
-            names.insert(format!("#{field}"), field.to_string());
+            names.insert(format!("#{field}"), claim.attribute().to_string());
             match old {
                 Some(old) => {
                     values.insert(format!(":old_{field}"), s(old));
@@ -174,8 +175,8 @@ impl UserTable {
                 None => remove.push(format!("#{field}")),
             }
             // Nothing here verifies an email or a phone: any change leaves it unverified.
-            if claim != Claim::Username {
-                names.insert(format!("#{field}_verified"), format!("{field}_verified"));
+            if let Some(verified) = claim.verified_attribute() {
+                names.insert(format!("#{field}_verified"), verified.to_string());
                 values.insert(":false".into(), AttributeValue::Bool(false));
                 set.push(format!("#{field}_verified = :false"));
             }
@@ -186,7 +187,7 @@ impl UserTable {
             }
             if let Some(new) = new {
                 let mut item = guard_key(claim, new);
-                item.insert("user_id".into(), s(&current.user_id));
+                item.insert(attr::USER_ID.into(), s(&current.user_id));
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -200,7 +201,8 @@ impl UserTable {
                 let delete = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(guard_key(claim, old)))
-                    .condition_expression("user_id = :me")
+                    .condition_expression("#user_id = :me")
+                    .expression_attribute_names("#user_id", attr::USER_ID)
                     .expression_attribute_values(":me", s(&current.user_id))
                     .build()
                     .expect("table, key and condition are set");
@@ -208,7 +210,7 @@ impl UserTable {
             }
         }
         if let Some(hash) = &change.password_hash {
-            names.insert("#password_hash".into(), "password_hash".into());
+            names.insert("#password_hash".into(), attr::PASSWORD_HASH.into());
             values.insert(":password_hash".into(), s(hash));
             set.push("#password_hash = :password_hash".into());
         }
