@@ -244,10 +244,12 @@ impl UserTable {
                     TransactWriteItem::builder().put(put).build()
                 })
                 .collect();
-            // A fresh token per attempt. The SDK's own retries of this call resend it, so a
-            // transaction whose answer was lost is applied once and its retry answered with
-            // success. A next attempt here follows a definite answer that committed nothing
-            // (and usually holds fewer actions), so it is a new request.
+            // A fresh token per attempt (the SDK would make one per call too; this keeps the
+            // rule here). The SDK's own retries of this call resend it, so a transaction
+            // whose answer was lost is applied once and its retry answered with success. A
+            // next attempt here follows a definite answer that committed nothing (and
+            // usually holds fewer actions): a new request, which a reused token would make
+            // an IdempotentParameterMismatch.
             let token = match request_token() {
                 Ok(token) => token,
                 Err(e) => {
