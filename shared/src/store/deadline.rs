@@ -71,6 +71,39 @@ pub async fn within_budget<T>(work: impl Future<Output = ApiResult<T>>) -> ApiRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AwsEnvironment;
+    use crate::endpoint::dynamodb_client;
+
+    #[test]
+    fn the_budget_fits_the_function_timeout_and_a_call_fits_the_budget() {
+        // The function timeout as template.yaml deploys it (Globals, the only Timeout).
+        let template = include_str!("../../../template.yaml");
+        let timeouts: Vec<u64> = template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Timeout:"))
+            .map(|t| t.trim().parse().expect("Timeout is whole seconds"))
+            .collect();
+        assert_eq!(
+            timeouts.len(),
+            1,
+            "one function timeout for all: {timeouts:?}"
+        );
+        assert!(REQUEST_BUDGET < Duration::from_secs(timeouts[0]));
+        // What the deployed client allows one call is what the retry loops plan with.
+        let env = AwsEnvironment::from_lookup(|name| match name {
+            "AWS_REGION" => Some("us-east-1".into()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".into()),
+            _ => None,
+        })
+        .unwrap();
+        let client = dynamodb_client(&env);
+        let configured = client
+            .config()
+            .timeout_config()
+            .and_then(|t| t.operation_timeout());
+        assert_eq!(configured, Some(SDK_OPERATION_TIMEOUT));
+        assert!(SDK_OPERATION_TIMEOUT < REQUEST_BUDGET);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn work_past_the_budget_is_cut_off_as_busy() {
