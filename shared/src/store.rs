@@ -2,96 +2,71 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | user | `USER#<user_id>` | `USER` | user_id, nick, avatar, extends (map), im_userid, im_username, im_password, created_at, updated_at |
+//! | user | `USER#<user_id>` | `USER` | [`StoredUser`]: user_id, nick, avatar, extends (map), extends_bytes, im_userid, im_username, im_password, created_at, updated_at; account values (username, email, phone, their `_verified` flags, password_hash) when set |
 //! | IM id counter | `COUNTER#im_userid` | `COUNTER` | value |
+//! | guard | see [`lookup`] | `GUARD` | user_id |
 //!
-//! Later dialects add unique-name items (`USERNAME#..`, `EMAIL#..`) beside the user item.
+//! Attribute names are defined once, in [`attr`]; items map to and from [`StoredUser`]
+//! through `serde_dynamo`.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
 };
 use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 use crate::error::{ApiError, ApiResult};
-use crate::user::{
-    EXTENDS_MAX_KEYS, Extends, ImIdentity, NewUser, UserInfo, UserProfile, UserUpdate,
-};
+#[cfg(test)]
+use crate::user::UserProfile;
+use crate::user::{ImIdentity, NewUser, UserInfo};
+
+mod accounts;
+mod deadline;
+mod item;
+mod lookup;
+mod update;
+pub use deadline::{Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget};
+pub use item::{StoredUser, UserView, attr};
+
+use item::{INFO_ATTRIBUTES, from_item, read_view, to_item};
 
 type Item = HashMap<String, AttributeValue>;
 
 pub const IM_INDEX: &str = "im_userid-index";
 /// Non-key attributes copied into the GSI: the public view only, never IM credentials.
-pub const IM_INDEX_ATTRIBUTES: [&str; 4] = ["user_id", "nick", "avatar", "extends"];
+pub const IM_INDEX_ATTRIBUTES: [&str; 4] = [attr::USER_ID, attr::NICK, attr::AVATAR, attr::EXTENDS];
 const USER_SK: &str = "USER";
 const COUNTER_PK: &str = "COUNTER#im_userid";
 const COUNTER_SK: &str = "COUNTER";
 /// BatchGetItem and TransactWriteItems both take at most 100 keys/actions a call.
 const KEYS_PER_CALL: usize = 100;
-/// How long a batch keeps retrying UnprocessedKeys or conflicts before giving up.
-const RETRY_DEADLINE: Duration = Duration::from_secs(5);
 /// How long init may spend opening the connection before it gives up and lets the first
 /// request connect.
 const WARM_UP_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Concurrent GSI queries for one imusers request.
 const INDEX_QUERY_CONCURRENCY: usize = 16;
-
-const INFO_PROJECTION: &str = "#user_id, #nick, #avatar, #extends, #im_userid";
-const PROFILE_PROJECTION: &str =
-    "#user_id, #nick, #avatar, #extends, #im_userid, #im_username, #im_password";
-
-mod accounts;
-mod lookup;
+/// Cancellation reasons a later attempt can get past; any other (ValidationError,
+/// ItemCollectionSizeLimitExceeded, ...) would fail the same way again.
+const RETRYABLE_CANCELLATIONS: [&str; 3] = [
+    "TransactionConflict",
+    "ProvisionedThroughputExceeded",
+    "ThrottlingError",
+];
 
 #[derive(Clone, Debug)]
 pub struct UserTable {
     client: Client,
     table: String,
-}
-
-/// Read shapes a caller can ask for; the projection keeps secrets out of public reads.
-pub trait UserView: Sized {
-    const PROJECTION: &'static str;
-    fn from_item(item: &Item) -> ApiResult<Self>;
-    fn user_id(&self) -> &str;
-}
-
-impl UserView for UserInfo {
-    const PROJECTION: &'static str = INFO_PROJECTION;
-    fn from_item(item: &Item) -> ApiResult<Self> {
-        Ok(UserInfo {
-            user_id: string(item, "user_id")?,
-            nick: string(item, "nick").unwrap_or_default(),
-            avatar: string(item, "avatar").unwrap_or_default(),
-            extends: extends(item),
-            im_userid: number(item, "im_userid")?,
-        })
-    }
-    fn user_id(&self) -> &str {
-        &self.user_id
-    }
-}
-
-impl UserView for UserProfile {
-    const PROJECTION: &'static str = PROFILE_PROJECTION;
-    fn from_item(item: &Item) -> ApiResult<Self> {
-        Ok(UserProfile {
-            info: UserInfo::from_item(item)?,
-            im_username: string(item, "im_username")?,
-            im_password: string(item, "im_password")?,
-        })
-    }
-    fn user_id(&self) -> &str {
-        &self.info.user_id
-    }
 }
 
 /// Per-user outcome of a batch create.
@@ -119,9 +94,9 @@ impl UserTable {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(COUNTER_PK))
-            .key("sk", s(COUNTER_SK))
-            .projection_expression("pk")
+            .key(attr::PK, s(COUNTER_PK))
+            .key(attr::SK, s(COUNTER_SK))
+            .projection_expression(attr::PK)
             .send();
         match tokio::time::timeout(WARM_UP_TIMEOUT, read).await {
             Ok(Ok(_)) => tracing::debug!("connection to DynamoDB warmed up"),
@@ -137,10 +112,10 @@ impl UserTable {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(COUNTER_PK))
-            .key("sk", s(COUNTER_SK))
+            .key(attr::PK, s(COUNTER_PK))
+            .key(attr::SK, s(COUNTER_SK))
             .update_expression("ADD #v :n")
-            .expression_attribute_names("#v", "value")
+            .expression_attribute_names("#v", attr::VALUE)
             .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
@@ -148,33 +123,71 @@ impl UserTable {
             .map_err(|e| store_error("allocate im_userid", e))?;
         let last = out
             .attributes()
-            .and_then(|a| a.get("value"))
+            .and_then(|a| a.get(attr::VALUE))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
             .ok_or_else(|| ApiError::Internal("counter returned no value".into()))?;
-        Ok(last - n + 1..last + 1)
+        let first = last
+            .checked_sub(n)
+            .and_then(|f| f.checked_add(1))
+            .ok_or_else(|| ApiError::Internal("counter out of range".into()))?;
+        Ok(first..last + 1)
     }
 
-    /// Creates one user; never overwrites (an existing id is 10001).
+    /// The IM id counter's current value (0 before the first allocation).
+    pub async fn im_id_counter(&self) -> ApiResult<i64> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(COUNTER_PK))
+            .key(attr::SK, s(COUNTER_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("read im_userid counter", e))?;
+        let value = out
+            .item()
+            .and_then(|i| i.get(attr::VALUE))
+            .map(|v| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()))
+            .unwrap_or(Some(0));
+        value.ok_or_else(|| ApiError::Internal("counter value is not an integer".into()))
+    }
+
+    /// Creates one user; never overwrites (an existing id is 10001). When the SDK retries a
+    /// put whose answer was lost, the retry meets the item its first attempt wrote: DynamoDB
+    /// hands that item back and, being this request's own, it is a success.
     pub async fn create(&self, user: &NewUser, im: &ImIdentity, now: i64) -> ApiResult<()> {
-        let item = user_item(user, im, now);
-        retry_conflicts(|| async {
+        let ours = StoredUser::new(user, im, now);
+        let item = user_item(&ours)?;
+        let result = retry_conflicts(|| async {
             self.client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
-                .condition_expression("attribute_not_exists(pk)")
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await
         })
-        .await
-        .map(|_| ())
-        .map_err(|e| match e.as_service_error() {
-            Some(se) if se.is_conditional_check_failed_exception() => {
-                ApiError::UserExists(user.user_id.clone())
-            }
-            _ => store_error("create user", e),
-        })
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    if is_own_create(c.item(), &ours)? {
+                        tracing::info!(user_id = %user.user_id, "a retried create found its own write");
+                        Ok(())
+                    } else {
+                        Err(ApiError::UserExists(user.user_id.clone()))
+                    }
+                }
+                _ => Err(store_error("create user", e)),
+            },
+        }
     }
 
     /// Creates many users in transactions of up to 100 conditional puts. An existing id
@@ -192,8 +205,21 @@ impl UserTable {
     }
 
     async fn create_chunk(&self, users: &[(NewUser, ImIdentity)], now: i64) -> Vec<CreateOutcome> {
+        let ours: Vec<StoredUser> = users
+            .iter()
+            .map(|(user, im)| StoredUser::new(user, im, now))
+            .collect();
         let mut outcome: Vec<Option<ApiResult<()>>> = vec![None; users.len()];
-        let deadline = Instant::now() + RETRY_DEADLINE;
+        let items = match ours.iter().map(user_item).collect::<ApiResult<Vec<_>>>() {
+            Ok(items) => items,
+            Err(e) => {
+                return users
+                    .iter()
+                    .map(|(user, _)| (user.user_id.clone(), Err(e.clone())))
+                    .collect();
+            }
+        };
+        let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
             let pending: Vec<usize> = (0..users.len()).filter(|i| outcome[*i].is_none()).collect();
@@ -203,23 +229,42 @@ impl UserTable {
             let actions = pending
                 .iter()
                 .map(|&i| {
-                    let (user, im) = &users[i];
                     let put = Put::builder()
                         .table_name(&self.table)
-                        .set_item(Some(user_item(user, im, now)))
-                        .condition_expression("attribute_not_exists(pk)")
+                        .set_item(Some(items[i].clone()))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", attr::PK)
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
                         .build()
                         .expect("table, item and condition are set");
                     TransactWriteItem::builder().put(put).build()
                 })
                 .collect();
+            // A fresh token per attempt (the SDK would make one per call too; this keeps the
+            // rule here). The SDK's own retries of this call resend it, so a transaction
+            // whose answer was lost is applied once and its retry answered with success. A
+            // next attempt here follows a definite answer that committed nothing (and
+            // usually holds fewer actions): a new request, which a reused token would make
+            // an IdempotentParameterMismatch.
+            let token = match request_token() {
+                Ok(token) => token,
+                Err(e) => {
+                    for &i in &pending {
+                        outcome[i] = Some(Err(e.clone()));
+                    }
+                    continue;
+                }
+            };
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
+                .client_request_token(token)
                 .send()
                 .await;
-            let retry_later = match result {
+            let retry_at_once = match result {
                 Ok(_) => {
                     for &i in &pending {
                         outcome[i] = Some(Ok(()));
@@ -227,26 +272,55 @@ impl UserTable {
                     continue;
                 }
                 Err(e) => match e.as_service_error() {
-                    Some(se) if se.is_transaction_canceled_exception() => {
-                        let reasons = match se {
-                            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c.cancellation_reasons().to_vec(),
-                            _ => Vec::new(),
-                        };
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        let reasons = c.cancellation_reasons();
                         let mut settled = false;
+                        let mut hopeless = false;
                         for (pos, &i) in pending.iter().enumerate() {
-                            if reasons.get(pos).and_then(|r| r.code())
-                                == Some("ConditionalCheckFailed")
-                            {
-                                outcome[i] =
-                                    Some(Err(ApiError::UserExists(users[i].0.user_id.clone())));
-                                settled = true;
+                            let reason = reasons.get(pos);
+                            match reason.and_then(|r| r.code()) {
+                                Some("ConditionalCheckFailed") => {
+                                    let own =
+                                        is_own_create(reason.and_then(|r| r.item()), &ours[i]);
+                                    outcome[i] = Some(match own {
+                                        Ok(true) => Ok(()),
+                                        Ok(false) => {
+                                            Err(ApiError::UserExists(users[i].0.user_id.clone()))
+                                        }
+                                        Err(e) => Err(e),
+                                    });
+                                    settled = true;
+                                }
+                                None | Some("None") => {}
+                                Some(code) if RETRYABLE_CANCELLATIONS.contains(&code) => {}
+                                Some(_) => hopeless = true,
                             }
                         }
+                        if hopeless {
+                            // Retrying cannot help: 500, with the reasons for the logs.
+                            let err = ApiError::Internal(format!(
+                                "create users: transaction cancelled: {}",
+                                describe_reasons(reasons)
+                            ));
+                            for &i in &pending {
+                                outcome[i].get_or_insert_with(|| Err(err.clone()));
+                            }
+                            continue;
+                        }
                         // Existing users are settled: retry the rest at once. Anything else
-                        // (conflicts, throttling, no reasons at all) waits, within the deadline.
-                        !settled
+                        // (conflicts, throttling, no reasons at all) waits.
+                        settled
                     }
-                    Some(se) if se.code() == Some("TransactionConflictException") => true,
+                    // The token's first attempt may still be running; a later attempt that
+                    // meets what it wrote recognises it as ours.
+                    Some(se)
+                        if matches!(
+                            se.code(),
+                            Some("TransactionConflictException" | "TransactionInProgressException")
+                        ) =>
+                    {
+                        false
+                    }
                     _ => {
                         let err = store_error("create users", e);
                         for &i in &pending {
@@ -256,18 +330,23 @@ impl UserTable {
                     }
                 },
             };
-            if retry_later {
-                attempt += 1;
-                if Instant::now() >= deadline {
-                    for &i in &pending {
-                        outcome[i].get_or_insert_with(|| {
-                            Err(ApiError::Busy("transaction conflicts past deadline".into()))
-                        });
-                    }
-                    continue;
+            attempt += 1;
+            let pause = if retry_at_once {
+                Duration::ZERO
+            } else {
+                backoff(attempt)
+            };
+            if !deadline.allows_retry(pause) {
+                for &i in &pending {
+                    outcome[i].get_or_insert_with(|| {
+                        Err(ApiError::Busy(
+                            "transaction conflicts past the request's deadline".into(),
+                        ))
+                    });
                 }
-                tokio::time::sleep(backoff(attempt)).await;
+                continue;
             }
+            tokio::time::sleep(pause).await;
         }
         users
             .iter()
@@ -278,18 +357,31 @@ impl UserTable {
 
     /// One strongly consistent read of one user.
     pub async fn get<V: UserView>(&self, user_id: &str) -> ApiResult<Option<V>> {
+        self.get_stored(user_id, V::ATTRIBUTES)
+            .await?
+            .map(V::from_stored)
+            .transpose()
+    }
+
+    /// One strongly consistent read of `attributes` of one user.
+    async fn get_stored(
+        &self,
+        user_id: &str,
+        attributes: &[&str],
+    ) -> ApiResult<Option<StoredUser>> {
+        let (expression, names) = projection(attributes);
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
             .consistent_read(true)
-            .projection_expression(V::PROJECTION)
-            .set_expression_attribute_names(Some(projection_names(V::PROJECTION)))
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .send()
             .await
             .map_err(|e| store_error("get user", e))?;
-        out.item().map(V::from_item).transpose()
+        out.item.map(from_item).transpose()
     }
 
     /// Reads many users: one BatchGetItem per 100 ids (run concurrently), UnprocessedKeys
@@ -298,28 +390,31 @@ impl UserTable {
         let keys: Vec<Item> = user_ids.iter().map(|id| user_key(id)).collect();
         let calls = keys
             .chunks(KEYS_PER_CALL)
-            .map(|chunk| self.batch_get(chunk.to_vec(), V::PROJECTION));
+            .map(|chunk| self.batch_get(chunk.to_vec(), V::ATTRIBUTES));
         let mut users = Vec::with_capacity(user_ids.len());
         for items in join_all(calls).await {
             for item in items? {
-                users.push(V::from_item(&item)?);
+                users.push(read_view(item)?);
             }
         }
         Ok(users)
     }
 
-    /// One BatchGetItem of up to 100 keys of any kind of item, all read with `projection`.
-    async fn batch_get(&self, keys: Vec<Item>, projection: &str) -> ApiResult<Vec<Item>> {
+    /// One BatchGetItem of up to 100 keys of any kind of item, all read with `attributes`.
+    /// UnprocessedKeys are asked again with backoff while a whole call still fits before the
+    /// request's deadline.
+    async fn batch_get(&self, keys: Vec<Item>, attributes: &[&str]) -> ApiResult<Vec<Item>> {
         let wanted = keys.len();
+        let (expression, names) = projection(attributes);
         let mut request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(projection_names(projection)))
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .build()
             .map_err(|e| ApiError::Internal(format!("batch get request: {e}")))?;
         let mut items = Vec::with_capacity(wanted);
-        let deadline = Instant::now() + RETRY_DEADLINE;
+        let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
             let mut out = self
@@ -335,10 +430,13 @@ impl UserTable {
             match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                 Some(rest) if !rest.keys().is_empty() => {
                     attempt += 1;
-                    if Instant::now() >= deadline {
-                        return Err(ApiError::Busy("unprocessed keys past deadline".into()));
+                    let pause = backoff(attempt);
+                    if !deadline.allows_retry(pause) {
+                        return Err(ApiError::Busy(
+                            "unprocessed keys past the request's deadline".into(),
+                        ));
                     }
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(pause).await;
                     request = rest;
                 }
                 _ => return Ok(items),
@@ -357,104 +455,63 @@ impl UserTable {
     }
 
     async fn find_by_im_id(&self, im_id: i64) -> ApiResult<Option<UserInfo>> {
+        let (expression, names) = projection(&INFO_ATTRIBUTES);
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(IM_INDEX)
-            .key_condition_expression("#im_userid = :id")
-            .projection_expression(INFO_PROJECTION)
-            .set_expression_attribute_names(Some(projection_names(INFO_PROJECTION)))
+            .key_condition_expression(format!("#{} = :id", attr::IM_USERID))
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .expression_attribute_values(":id", AttributeValue::N(im_id.to_string()))
             .limit(1)
             .send()
             .await
             .map_err(|e| store_error("query im_userid", e))?;
-        out.items().first().map(UserInfo::from_item).transpose()
-    }
-
-    /// Applies an update in one UpdateItem: fields SET, `extends` keys SET or REMOVE one by
-    /// one, so concurrent updates of different keys both survive.
-    pub async fn update(&self, user_id: &str, update: &UserUpdate, now: i64) -> ApiResult<()> {
-        if update.is_empty() {
-            // Nothing to write; still answer 404 for an unknown user.
-            return match self.get::<UserInfo>(user_id).await? {
-                Some(_) => Ok(()),
-                None => Err(ApiError::UserNotFound(user_id.to_string())),
-            };
-        }
-        let mut names = HashMap::from([("#updated_at".to_string(), "updated_at".to_string())]);
-        let mut values = HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
-        let mut set = vec!["#updated_at = :now".to_string()];
-        let mut remove = Vec::new();
-        for (field, value) in [("nick", &update.nick), ("avatar", &update.avatar)] {
-            if let Some(v) = value {
-                names.insert(format!("#{field}"), field.to_string());
-                values.insert(format!(":{field}"), s(v));
-                set.push(format!("#{field} = :{field}"));
-            }
-        }
-        let touches_extends = !update.set_extends.is_empty() || !update.remove_extends.is_empty();
-        if touches_extends {
-            names.insert("#extends".into(), "extends".into());
-        }
-        let mut set_keys = Vec::new();
-        for (i, (key, value)) in update.set_extends.iter().enumerate() {
-            names.insert(format!("#k{i}"), key.clone());
-            values.insert(format!(":v{i}"), s(value));
-            set.push(format!("#extends.#k{i} = :v{i}"));
-            set_keys.push(format!("attribute_exists(#extends.#k{i})"));
-        }
-        for (i, key) in update.remove_extends.iter().enumerate() {
-            names.insert(format!("#r{i}"), key.clone());
-            remove.push(format!("#extends.#r{i}"));
-        }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        // Keep the stored map within its key limit without reading it first: either there is
-        // room for every key set here, or every one of them already exists.
-        let mut condition = "attribute_exists(pk)".to_string();
-        if !set_keys.is_empty() {
-            let room = EXTENDS_MAX_KEYS - update.set_extends.len();
-            values.insert(":room".into(), AttributeValue::N(room.to_string()));
-            condition.push_str(&format!(
-                " AND (size(#extends) <= :room OR ({}))",
-                set_keys.join(" AND ")
-            ));
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                match self.get::<UserInfo>(user_id).await? {
-                    None => Err(ApiError::UserNotFound(user_id.to_string())),
-                    Some(_) => Err(ApiError::invalid(
-                        "extends",
-                        format!("a user may have at most {EXTENDS_MAX_KEYS} keys"),
-                    )),
-                }
-            }
-            Err(e) => Err(store_error("update user", e)),
-        }
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(read_view)
+            .transpose()
     }
 }
 
-/// Retries an operation that a concurrent transaction on the same item made fail.
+/// Whether the item a failed create condition handed back is the one this create wrote.
+fn is_own_create(old: Option<&Item>, ours: &StoredUser) -> ApiResult<bool> {
+    match old {
+        Some(item) => Ok(from_item::<StoredUser>(item.clone())?.is_same_create(ours)),
+        None => Ok(false),
+    }
+}
+
+/// Cancellation reasons for the logs: position, code and message, never the items.
+fn describe_reasons(reasons: &[CancellationReason]) -> String {
+    let described: Vec<String> = reasons
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.code().is_some_and(|c| c != "None"))
+        .map(|(i, r)| {
+            format!(
+                "[{i}] {}: {}",
+                r.code().unwrap_or("?"),
+                r.message().unwrap_or("")
+            )
+        })
+        .collect();
+    described.join("; ")
+}
+
+/// A ClientRequestToken (1..36 characters): 32 random hex digits.
+fn request_token() -> ApiResult<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("CSPRNG: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Retries an operation that a concurrent transaction on the same item made fail, while a
+/// whole call still fits before the request's deadline.
 async fn retry_conflicts<T, E, F, Fut>(
     mut op: F,
 ) -> Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>
@@ -463,12 +520,17 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>>,
 {
+    let deadline = Deadline::current();
     let mut attempt = 0;
     loop {
         match op().await {
             Err(e) if attempt < 5 && e.code() == Some("TransactionConflictException") => {
                 attempt += 1;
-                tokio::time::sleep(backoff(attempt)).await;
+                let pause = backoff(attempt);
+                if !deadline.allows_retry(pause) {
+                    return Err(e);
+                }
+                tokio::time::sleep(pause).await;
             }
             other => return other,
         }
@@ -518,74 +580,31 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 fn user_key(user_id: &str) -> Item {
     HashMap::from([
-        ("pk".to_string(), s(format!("USER#{user_id}"))),
-        ("sk".to_string(), s(USER_SK)),
+        (attr::PK.to_string(), s(format!("USER#{user_id}"))),
+        (attr::SK.to_string(), s(USER_SK)),
     ])
 }
 
-fn user_item(user: &NewUser, im: &ImIdentity, now: i64) -> Item {
-    let mut item = user_key(&user.user_id);
-    let extends = user
-        .extends
-        .iter()
-        .map(|(k, v)| (k.clone(), s(v)))
-        .collect();
-    item.extend([
-        ("user_id".to_string(), s(&user.user_id)),
-        ("nick".to_string(), s(&user.nick)),
-        ("avatar".to_string(), s(&user.avatar)),
-        // Always a map, even empty: `SET extends.#k` needs the map to exist.
-        ("extends".to_string(), AttributeValue::M(extends)),
-        (
-            "im_userid".to_string(),
-            AttributeValue::N(im.im_userid.to_string()),
-        ),
-        ("im_username".to_string(), s(&im.im_username)),
-        ("im_password".to_string(), s(&im.im_password)),
-        ("created_at".to_string(), AttributeValue::N(now.to_string())),
-        ("updated_at".to_string(), AttributeValue::N(now.to_string())),
-    ]);
-    item
+/// The whole item of a user: its key and its attributes.
+fn user_item(user: &StoredUser) -> ApiResult<Item> {
+    let mut item = to_item(user)?;
+    item.extend(user_key(&user.user_id));
+    Ok(item)
 }
 
-/// `#a, #b` -> {#a: a, #b: b}: every attribute goes through a name placeholder, so reserved
+/// `#a, #b` and {#a: a, #b: b}: every attribute goes through a name placeholder, so reserved
 /// words never matter.
-fn projection_names(projection: &str) -> HashMap<String, String> {
-    projection
-        .split(',')
-        .map(|p| p.trim())
-        .map(|p| (p.to_string(), p.trim_start_matches('#').to_string()))
-        .collect()
-}
-
-fn string(item: &Item, name: &str) -> ApiResult<String> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(ApiError::Internal(format!(
-            "stored user lacks string {name}"
-        ))),
-    }
-}
-
-fn number(item: &Item, name: &str) -> ApiResult<i64> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v
-            .parse()
-            .map_err(|_| ApiError::Internal(format!("stored {name} is not an integer"))),
-        _ => Err(ApiError::Internal(format!(
-            "stored user lacks number {name}"
-        ))),
-    }
-}
-
-fn extends(item: &Item) -> Extends {
-    match item.get("extends") {
-        Some(AttributeValue::M(m)) => m
-            .iter()
-            .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
-            .collect(),
-        _ => Extends::new(),
-    }
+fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
+    let expression = attributes
+        .iter()
+        .map(|a| format!("#{a}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names = attributes
+        .iter()
+        .map(|a| (format!("#{a}"), a.to_string()))
+        .collect();
+    (expression, names)
 }
 
 /// The table as `template.yaml` declares it (a test keeps the two in step).
@@ -601,13 +620,13 @@ pub struct TableDefinition {
 pub fn table_definition() -> TableDefinition {
     TableDefinition {
         attributes: vec![
-            ("pk", ScalarAttributeType::S),
-            ("sk", ScalarAttributeType::S),
-            ("im_userid", ScalarAttributeType::N),
+            (attr::PK, ScalarAttributeType::S),
+            (attr::SK, ScalarAttributeType::S),
+            (attr::IM_USERID, ScalarAttributeType::N),
         ],
-        key: vec![("pk", KeyType::Hash), ("sk", KeyType::Range)],
+        key: vec![(attr::PK, KeyType::Hash), (attr::SK, KeyType::Range)],
         index_name: IM_INDEX,
-        index_key: vec![("im_userid", KeyType::Hash)],
+        index_key: vec![(attr::IM_USERID, KeyType::Hash)],
         index_projection: ProjectionType::Include,
         index_attributes: IM_INDEX_ATTRIBUTES.to_vec(),
     }
@@ -679,15 +698,26 @@ mod tests {
 
     #[test]
     fn projections_name_every_attribute_through_a_placeholder() {
-        let names = projection_names(PROFILE_PROJECTION);
+        let (expression, names) = projection(UserProfile::ATTRIBUTES);
         assert_eq!(
             names.get("#im_password").map(String::as_str),
             Some("im_password")
         );
         assert_eq!(names.len(), 7);
-        assert!(
-            !INFO_PROJECTION.contains("im_password") && !INFO_PROJECTION.contains("im_username")
-        );
+        assert_eq!(expression.split(", ").count(), 7);
+        let (public, _) = projection(&INFO_ATTRIBUTES);
+        assert!(!public.contains("im_password") && !public.contains("im_username"));
+    }
+
+    #[test]
+    fn the_index_holds_every_attribute_of_the_public_view() {
+        let def = table_definition();
+        let mut held: Vec<&str> = def.index_attributes.clone();
+        held.extend(def.index_key.iter().map(|(name, _)| *name));
+        held.sort();
+        let mut info = INFO_ATTRIBUTES.to_vec();
+        info.sort();
+        assert_eq!(held, info);
     }
 
     #[test]
@@ -707,18 +737,43 @@ mod tests {
             user_id: "u1".into(),
             nick: String::new(),
             avatar: String::new(),
-            extends: Extends::new(),
+            extends: Default::default(),
         };
         let im = ImIdentity {
             im_userid: 9,
             im_username: "qlu1".into(),
             im_password: "p".repeat(24),
         };
-        let item = user_item(&user, &im, 100);
-        assert!(matches!(item.get("extends"), Some(AttributeValue::M(m)) if m.is_empty()));
-        assert_eq!(item.get("pk"), Some(&s("USER#u1")));
-        let profile = UserProfile::from_item(&item).unwrap();
+        let item = user_item(&StoredUser::new(&user, &im, 100)).unwrap();
+        assert!(matches!(item.get(attr::EXTENDS), Some(AttributeValue::M(m)) if m.is_empty()));
+        assert_eq!(
+            item.get(attr::EXTENDS_BYTES),
+            Some(&AttributeValue::N("0".into()))
+        );
+        assert_eq!(item.get(attr::PK), Some(&s("USER#u1")));
+        let profile: UserProfile = read_view(item).unwrap();
         assert_eq!(profile.info.im_userid, 9);
         assert_eq!(profile.im_username, "qlu1");
+    }
+
+    #[test]
+    fn request_tokens_are_fresh_and_fit_dynamodb() {
+        let (a, b) = (request_token().unwrap(), request_token().unwrap());
+        assert_ne!(a, b);
+        assert!(a.len() <= 36 && a.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn cancellation_reasons_are_described_without_their_items() {
+        let reasons = [
+            CancellationReason::builder().code("None").build(),
+            CancellationReason::builder()
+                .code("ValidationError")
+                .message("bad")
+                .item(attr::IM_PASSWORD, s("secret-password"))
+                .build(),
+        ];
+        let text = describe_reasons(&reasons);
+        assert_eq!(text, "[1] ValidationError: bad");
     }
 }

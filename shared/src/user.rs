@@ -15,6 +15,12 @@ pub const AVATAR_MAX_CHARS: usize = 1024;
 pub const EXTENDS_MAX_KEYS: usize = 64;
 pub const EXTENDS_KEY_MAX_CHARS: usize = 64;
 pub const EXTENDS_VALUE_MAX_CHARS: usize = 1024;
+/// The most a user's whole `extends` may take as JSON, counted by [`extends_bytes`]. It
+/// bounds every response: 200 profiles at every limit, written in the characters JSON
+/// escapes most, come to about 5.0 MB once the Lambda runtime has wrapped the body as a JSON
+/// string again (which doubles a `"` or `\` once more), under Lambda's 6 MB (6,291,456
+/// bytes) response limit. The profiles tests build that worst case and measure it.
+pub const EXTENDS_MAX_BYTES: u64 = 8192;
 /// Ids per batch read and users per batch register.
 pub const BATCH_MAX: usize = 200;
 pub const IM_PASSWORD_CHARS: usize = 24;
@@ -119,12 +125,60 @@ pub struct UserUpdate {
     pub remove_extends: Vec<String>,
 }
 
+/// What an update does to a stored `extends` map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtendsChange {
+    /// Keys the update adds less existing keys it removes.
+    pub keys_added: i64,
+    /// Change of the map's [`extends_bytes`].
+    pub bytes_added: i64,
+    /// The map's [`extends_bytes`] after the update.
+    pub bytes_after: u64,
+}
+
 impl UserUpdate {
     pub fn is_empty(&self) -> bool {
-        self.nick.is_none()
-            && self.avatar.is_none()
-            && self.set_extends.is_empty()
-            && self.remove_extends.is_empty()
+        self.nick.is_none() && self.avatar.is_none() && !self.touches_extends()
+    }
+
+    pub fn touches_extends(&self) -> bool {
+        !self.set_extends.is_empty() || !self.remove_extends.is_empty()
+    }
+
+    /// What this update does to `current` (a consistent read of the stored map), or a 400
+    /// naming `extends` when the map after it would pass [`EXTENDS_MAX_KEYS`] or
+    /// [`EXTENDS_MAX_BYTES`]. Removals and keys that exist already are credited.
+    pub fn extends_change(&self, current: &Extends) -> ApiResult<ExtendsChange> {
+        let mut keys_added = 0i64;
+        let mut bytes_added = 0i64;
+        for (key, value) in &self.set_extends {
+            bytes_added = add(bytes_added, extends_entry_bytes(key, value))?;
+            match current.get(key) {
+                Some(old) => bytes_added = add(bytes_added, -extends_entry_bytes(key, old))?,
+                None => keys_added = add(keys_added, 1)?,
+            }
+        }
+        for key in &self.remove_extends {
+            if let Some(old) = current.get(key) {
+                bytes_added = add(bytes_added, -extends_entry_bytes(key, old))?;
+                keys_added = add(keys_added, -1)?;
+            }
+        }
+        let keys_after = add(count(current.len())?, keys_added)?;
+        if keys_after > count(EXTENDS_MAX_KEYS)? {
+            return Err(ApiError::invalid(
+                "extends",
+                format!("a user may have at most {EXTENDS_MAX_KEYS} keys"),
+            ));
+        }
+        let bytes_before = i64::try_from(extends_bytes(current)).map_err(|_| overflow())?;
+        let bytes_after = u64::try_from(add(bytes_before, bytes_added)?).map_err(|_| overflow())?;
+        check_extends_bytes(bytes_after)?;
+        Ok(ExtendsChange {
+            keys_added,
+            bytes_added,
+            bytes_after,
+        })
     }
 
     pub fn from_json(body: &Value) -> ApiResult<Self> {
@@ -154,6 +208,8 @@ impl UserUpdate {
                         }
                     }
                 }
+                // The map after the update holds every key set here.
+                check_extends_bytes(extends_bytes(&update.set_extends))?;
             }
             Some(_) => return Err(ApiError::invalid("extends", "must be an object of strings")),
         }
@@ -202,6 +258,7 @@ impl NewUser {
                     check_extends_value(key, v).map_err(|e| prefix_error(e, field))?;
                     extends.insert(key.clone(), v.clone());
                 }
+                check_extends_bytes(extends_bytes(&extends)).map_err(|e| prefix_error(e, field))?;
                 extends
             }
             Some(_) => {
@@ -253,6 +310,64 @@ fn check_extends_size(keys: usize) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+fn check_extends_bytes(bytes: u64) -> ApiResult<()> {
+    if bytes > EXTENDS_MAX_BYTES {
+        return Err(ApiError::invalid(
+            "extends",
+            format!(
+                "must take at most {EXTENDS_MAX_BYTES} bytes as JSON in all (keys and values \
+                 with their quotes and escapes); this one takes {bytes}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes `s` takes as a JSON string, quotes and escapes included, exactly as serde_json
+/// (and so the Lambda runtime) writes it.
+fn json_string_bytes(s: &str) -> u64 {
+    let inner: usize = s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            c if u32::from(c) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum();
+    // A string's length always fits in u64.
+    u64::try_from(inner).unwrap_or(u64::MAX).saturating_add(2)
+}
+
+/// What one entry adds to the JSON of a map: `"key":"value",`.
+pub fn extends_entry_bytes(key: &str, value: &str) -> i64 {
+    let bytes = json_string_bytes(key)
+        .saturating_add(json_string_bytes(value))
+        .saturating_add(2);
+    i64::try_from(bytes).unwrap_or(i64::MAX)
+}
+
+/// The size of a user's `extends` as [`EXTENDS_MAX_BYTES`] counts it: the sum of its
+/// entries' [`extends_entry_bytes`], one byte more than the map's JSON (`{` and `}` in place
+/// of the last comma) unless empty.
+pub fn extends_bytes(extends: &Extends) -> u64 {
+    extends
+        .iter()
+        .map(|(k, v)| u64::try_from(extends_entry_bytes(k, v)).unwrap_or(u64::MAX))
+        .fold(0, u64::saturating_add)
+}
+
+fn add(a: i64, b: i64) -> ApiResult<i64> {
+    a.checked_add(b).ok_or_else(overflow)
+}
+
+fn count(n: usize) -> ApiResult<i64> {
+    i64::try_from(n).map_err(|_| overflow())
+}
+
+fn overflow() -> ApiError {
+    ApiError::Internal("extends size arithmetic overflowed".into())
 }
 
 fn check_extends_key(key: &str) -> ApiResult<()> {

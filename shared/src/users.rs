@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +12,7 @@ use serde_json::Value;
 use crate::account::{Account, AccountUpdate, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
-use crate::store::{UserTable, UserView};
+use crate::store::{UserTable, UserView, within_budget};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
@@ -43,7 +45,9 @@ pub const IM_ID_BLOCK: usize = 32;
 pub struct Users {
     table: UserTable,
     im_username_prefix: String,
-    /// Reserved IM ids this process has not handed out yet.
+    /// Reserved IM ids this process has not handed out yet. An async lock, held across a
+    /// refill: concurrent registrations in one process wait for one counter call and share
+    /// its block instead of each reserving one.
     reserved_im_ids: Arc<Mutex<Range<i64>>>,
 }
 
@@ -68,21 +72,17 @@ impl Users {
                 taken
             })
         };
-        if let Some(ids) = take(&mut self.reserve()) {
+        let mut reserve = self.reserved_im_ids.lock().await;
+        if let Some(ids) = take(&mut reserve) {
             return Ok(ids);
         }
         let mut fresh = self.table.allocate_im_ids(n + IM_ID_BLOCK).await?;
-        let ids = take(&mut fresh).expect("a fresh reservation holds n + IM_ID_BLOCK ids");
+        let ids = take(&mut fresh).ok_or_else(|| {
+            ApiError::Internal("the counter reserved fewer ids than asked".into())
+        })?;
         // What was left of the old reserve is dropped, never reused.
-        *self.reserve() = fresh;
+        *reserve = fresh;
         Ok(ids)
-    }
-
-    fn reserve(&self) -> std::sync::MutexGuard<'_, Range<i64>> {
-        // The range is always consistent, so a panic elsewhere cannot have broken it.
-        self.reserved_im_ids
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn table(&self) -> &UserTable {
@@ -91,140 +91,155 @@ impl Users {
 
     /// Creates one user with its IM identity; an existing id is 10001.
     pub async fn register(&self, user: NewUser) -> ApiResult<()> {
-        let ids = self.im_ids(1).await?;
-        let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
-        self.table.create(&user, &im, now()).await
+        within_budget(async {
+            let ids = self.im_ids(1).await?;
+            let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
+            self.table.create(&user, &im, now()).await
+        })
+        .await
     }
 
     /// Creates every valid new user of a JSON array of 1..200; reports each one it did not.
     /// Entries that are invalid or whose `user_id` appears more than once are not created.
     pub async fn register_batch(&self, body: &Value) -> ApiResult<BatchFailures> {
-        let entries = body
-            .as_array()
-            .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
-        if entries.is_empty() || entries.len() > BATCH_MAX {
-            return Err(ApiError::invalid(
-                "body",
-                format!("must hold 1 to {BATCH_MAX} users"),
-            ));
-        }
-        let mut failures = BTreeMap::new();
-        let mut occurrences: HashMap<&str, usize> = HashMap::new();
-        for entry in entries {
-            if let Some(id) = entry.get("user_id").and_then(Value::as_str) {
-                *occurrences.entry(id).or_default() += 1;
+        within_budget(async {
+            let entries = body
+                .as_array()
+                .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
+            if entries.is_empty() || entries.len() > BATCH_MAX {
+                return Err(ApiError::invalid(
+                    "body",
+                    format!("must hold 1 to {BATCH_MAX} users"),
+                ));
             }
-        }
-        let mut valid = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let id = entry.get("user_id").and_then(Value::as_str);
-            let key = id.map_or_else(|| format!("[{i}]"), str::to_string);
-            if id.is_some_and(|id| occurrences[id] > 1) {
-                let e = ApiError::invalid(
-                    format!("[{i}].user_id"),
-                    "appears more than once in the request",
-                );
-                failures.entry(key).or_insert_with(|| Failure::from(&e));
-                continue;
+            let mut failures = BTreeMap::new();
+            let mut occurrences: HashMap<&str, usize> = HashMap::new();
+            for entry in entries {
+                if let Some(id) = entry.get("user_id").and_then(Value::as_str) {
+                    *occurrences.entry(id).or_default() += 1;
+                }
             }
-            match NewUser::from_json(entry, &format!("[{i}]")) {
-                Ok(user) => valid.push(user),
-                Err(e) => {
+            let mut valid = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                let id = entry.get("user_id").and_then(Value::as_str);
+                let key = id.map_or_else(|| format!("[{i}]"), str::to_string);
+                if id.is_some_and(|id| occurrences[id] > 1) {
+                    let e = ApiError::invalid(
+                        format!("[{i}].user_id"),
+                        "appears more than once in the request",
+                    );
                     failures.entry(key).or_insert_with(|| Failure::from(&e));
+                    continue;
                 }
-            }
-        }
-        if !valid.is_empty() {
-            let ids = self.im_ids(valid.len()).await?;
-            let mut users = Vec::with_capacity(valid.len());
-            for (user, im_userid) in valid.into_iter().zip(ids) {
-                let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;
-                users.push((user, im));
-            }
-            let outcomes = self.table.create_many(&users, now()).await;
-            let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
-            for (user_id, result) in outcomes {
-                if let Err(e) = result {
-                    // Nothing created and the store failed: say so for the whole request.
-                    if created == 0 && matches!(e, ApiError::Busy(_) | ApiError::Internal(_)) {
-                        return Err(e);
+                match NewUser::from_json(entry, &format!("[{i}]")) {
+                    Ok(user) => valid.push(user),
+                    Err(e) => {
+                        failures.entry(key).or_insert_with(|| Failure::from(&e));
                     }
-                    failures.insert(user_id, Failure::from(&e));
                 }
             }
-        }
-        Ok((!failures.is_empty()).then_some(failures))
+            if !valid.is_empty() {
+                let ids = self.im_ids(valid.len()).await?;
+                let mut users = Vec::with_capacity(valid.len());
+                for (user, im_userid) in valid.into_iter().zip(ids) {
+                    let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;
+                    users.push((user, im));
+                }
+                let outcomes = self.table.create_many(&users, now()).await;
+                let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+                for (user_id, result) in outcomes {
+                    if let Err(e) = result {
+                        // Nothing created and the store failed: say so for the whole request.
+                        if created == 0 && matches!(e, ApiError::Busy(_) | ApiError::Internal(_)) {
+                            return Err(e);
+                        }
+                        failures.insert(user_id, Failure::from(&e));
+                    }
+                }
+            }
+            Ok((!failures.is_empty()).then_some(failures))
+        })
+        .await
     }
 
     /// Makes sure `user_id` exists, registering it (with its IM identity) if not. Concurrent
     /// calls for one new id create one user: the conditional create decides.
     pub async fn ensure(&self, user_id: &str) -> ApiResult<()> {
-        if self.table.get::<UserInfo>(user_id).await?.is_some() {
-            return Ok(());
-        }
-        let user = NewUser {
-            user_id: user_id.to_string(),
-            nick: String::new(),
-            avatar: String::new(),
-            extends: Default::default(),
-        };
-        match self.register(user).await {
-            Ok(()) | Err(ApiError::UserExists(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        within_budget(async {
+            if self.table.get::<UserInfo>(user_id).await?.is_some() {
+                return Ok(());
+            }
+            let user = NewUser {
+                user_id: user_id.to_string(),
+                nick: String::new(),
+                avatar: String::new(),
+                extends: Default::default(),
+            };
+            match self.register(user).await {
+                Ok(()) | Err(ApiError::UserExists(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
     }
 
     /// Public views by IM id, in request order; ids without a user are left out. Served by
     /// the eventually consistent GSI: a user created a moment ago may be missing briefly.
     pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {
-        self.table.find_by_im_ids(im_user_ids).await
+        within_budget(self.table.find_by_im_ids(im_user_ids)).await
     }
 
     pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
-        self.table.update(user_id, &update, now()).await
+        within_budget(self.table.update(user_id, &update, now())).await
     }
 
     pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
-        self.one(user_id).await
+        within_budget(self.one(user_id)).await
     }
 
     pub async fn profile(&self, user_id: &str) -> ApiResult<UserProfile> {
-        self.one(user_id).await
+        within_budget(self.one(user_id)).await
     }
 
     /// Public views in request order; unknown ids are left out.
     pub async fn infos(&self, user_ids: &[String]) -> ApiResult<Vec<UserInfo>> {
-        self.many(user_ids).await
+        within_budget(self.many(user_ids)).await
     }
 
     pub async fn profiles(&self, user_ids: &[String]) -> ApiResult<Vec<UserProfile>> {
-        self.many(user_ids).await
+        within_budget(self.many(user_ids)).await
     }
 
     /// The whole user (every dialect's views are built from it).
     pub async fn user(&self, user_id: &str) -> ApiResult<User> {
-        self.one(user_id).await
+        within_budget(self.one(user_id)).await
     }
 
     /// One user by email, uid, login name or string id, in Deepin's order ([`Identify`]).
     pub async fn find(&self, identify: &Identify) -> ApiResult<User> {
-        let raw = match identify {
-            Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
-        };
-        self.table
-            .find(identify)
-            .await?
-            .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
+        within_budget(async {
+            let raw = match identify {
+                Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
+            };
+            self.table
+                .find(identify)
+                .await?
+                .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
+        })
+        .await
     }
 
     /// Users matching every parameter of `query` (any of its values), sorted by uid; none is
     /// a 404, as Deepin answers.
     pub async fn find_all(&self, query: &UsersQuery) -> ApiResult<Vec<User>> {
-        let users = self.table.find_all(query).await?;
-        if users.is_empty() {
-            return Err(ApiError::UserNotFound("no user matches".into()));
-        }
-        Ok(users)
+        within_budget(async {
+            let users = self.table.find_all(query).await?;
+            if users.is_empty() {
+                return Err(ApiError::UserNotFound("no user matches".into()));
+            }
+            Ok(users)
+        })
+        .await
     }
 
     /// Sets or clears the login name, email, phone and password hash of the user with numeric
@@ -232,21 +247,24 @@ impl Users {
     /// `im_userid` index: a user created a moment ago may be a 404 briefly.
     /// The password is hashed here (argon2id) and only the hash reaches the store.
     pub async fn change_account(&self, uid: i64, update: &AccountUpdate) -> ApiResult<Account> {
-        let user_id = self
-            .table
-            .find_by_im_ids(&[uid])
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-            .user_id;
         let hash = update
             .new_password
             .as_ref()
             .map(|p| hash_password(p.expose()))
             .transpose()?;
-        self.table
-            .change_account(&user_id, update, hash.as_deref(), now())
-            .await
+        within_budget(async {
+            let user_id = self
+                .table
+                .find_by_im_ids(&[uid])
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+                .user_id;
+            self.table
+                .change_account(&user_id, update, hash.as_deref(), now())
+                .await
+        })
+        .await
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {

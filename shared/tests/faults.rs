@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
@@ -20,9 +21,14 @@ use aws_sdk_dynamodb::types::error::{
 };
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, KeysAndAttributes};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use serde_json::json;
 use shared::endpoint::Call;
-use shared::error::ApiResult;
+use shared::error::{ApiError, ApiResult};
+use shared::store::{REQUEST_BUDGET, SDK_OPERATION_TIMEOUT};
 use shared::testing::{Method, TestApp};
 use shared::user::NewUser;
 
@@ -280,14 +286,218 @@ async fn cancellations_that_settle_nothing_back_off_and_end_as_503() {
         .users
         .register_batch(&json!([{"user_id": "a"}, {"user_id": "b"}]))
         .await;
-    assert!(
-        matches!(result, Err(shared::error::ApiError::Busy(_))),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(ApiError::Busy(_))), "{result:?}");
     assert!(
         transact.num_calls() < 50,
         "backed off: {} calls",
         transact.num_calls()
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_create_whose_retry_meets_its_own_write_is_a_success() {
+    // The SDK retried a put whose answer was lost: the retry's condition fails on the item
+    // the first attempt wrote, and DynamoDB hands that item back. It is this request's own
+    // (same IM id and password), so the create succeeded. Another request for the same id
+    // meets an item that is not its own: 10001.
+    let written: Arc<Mutex<Option<Item>>> = Arc::default();
+    let first = written.clone();
+    let put = mock!(Client::put_item).then_compute_response(move |req| {
+        let mut first = first.lock().unwrap();
+        let stored = first
+            .get_or_insert_with(|| req.item().unwrap().clone())
+            .clone();
+        MockResponse::Error(PutItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder()
+                .message("The conditional request failed")
+                .set_item(Some(stored))
+                .build(),
+        ))
+    });
+    let counter = counter();
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&counter, &put]
+    ));
+    let r = t
+        .server(Method::POST, "/server/user/register")
+        .json(&json!({"user_id": "u1"}))
+        .send(register)
+        .await;
+    assert!(r.assert_ok().is_null());
+    let again = t
+        .server(Method::POST, "/server/user/register")
+        .json(&json!({"user_id": "u1"}))
+        .send(register)
+        .await;
+    again.assert_error(400, 10001, "user already exists: u1");
+    assert_eq!(put.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_transaction_that_meets_its_own_puts_counts_them_as_created() {
+    // First attempt: the put of "b" fails its condition on the item this very batch wrote
+    // (an earlier attempt whose outcome was unknown had landed). That is a creation, not a
+    // 10001; "a" and "c" go again. Every attempt carries its own ClientRequestToken.
+    let tries: Arc<Mutex<Vec<(Vec<String>, Option<String>)>>> = Arc::default();
+    let seen = tries.clone();
+    let transact = mock!(Client::transact_write_items).then_compute_response(move |req| {
+        let items = req.transact_items();
+        let ids = items
+            .iter()
+            .map(|i| user_id_of(i.put().unwrap().item()))
+            .collect();
+        seen.lock()
+            .unwrap()
+            .push((ids, req.client_request_token().map(str::to_string)));
+        if items.len() < 3 {
+            return MockResponse::Output(TransactWriteItemsOutput::builder().build());
+        }
+        let own = items[1].put().unwrap().item().clone();
+        MockResponse::Error(TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .message("Transaction cancelled")
+                .cancellation_reasons(CancellationReason::builder().code("None").build())
+                .cancellation_reasons(
+                    CancellationReason::builder()
+                        .code("ConditionalCheckFailed")
+                        .set_item(Some(own))
+                        .build(),
+                )
+                .cancellation_reasons(CancellationReason::builder().code("None").build())
+                .build(),
+        ))
+    });
+    let counter = counter();
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&counter, &transact]
+    ));
+    let failures = t
+        .app
+        .users
+        .register_batch(&json!([{"user_id": "a"}, {"user_id": "b"}, {"user_id": "c"}]))
+        .await
+        .unwrap();
+    assert_eq!(failures, None, "every user of the batch was created");
+    let tries = tries.lock().unwrap();
+    let ids: Vec<&Vec<String>> = tries.iter().map(|(ids, _)| ids).collect();
+    assert_eq!(ids, [&vec!["a", "b", "c"], &vec!["a", "c"]]);
+    let tokens: Vec<&str> = tries.iter().map(|(_, t)| t.as_deref().unwrap()).collect();
+    assert_ne!(tokens[0], tokens[1], "a new action set is a new request");
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_for_a_validation_error_is_500_and_not_retried() {
+    let transact = mock!(Client::transact_write_items).then_error(|| {
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder()
+                .message("Transaction cancelled")
+                .cancellation_reasons(CancellationReason::builder().code("None").build())
+                .cancellation_reasons(
+                    CancellationReason::builder()
+                        .code("ValidationError")
+                        .message("Item size has exceeded the maximum allowed size")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let counter = counter();
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&counter, &transact]
+    ));
+    let result = t
+        .app
+        .users
+        .register_batch(&json!([{"user_id": "a"}, {"user_id": "b"}]))
+        .await;
+    match result {
+        // The reasons go to the logs through the error's detail.
+        Err(ApiError::Internal(detail)) => {
+            assert!(
+                detail.contains("[1] ValidationError: Item size"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected a 500, got {other:?}"),
+    }
+    assert_eq!(transact.num_calls(), 1, "retrying cannot help: not retried");
+}
+
+#[tokio::test(start_paused = true)]
+async fn batch_reads_start_no_call_that_could_end_past_the_budget() {
+    // Every round hands all keys back. The loop may only start a call while a whole SDK
+    // call (its operation timeout) still fits in the request's budget, and the answer comes
+    // inside the budget, before the function's timeout.
+    let started = tokio::time::Instant::now();
+    let calls: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let seen = calls.clone();
+    let batch_get = mock!(Client::batch_get_item).then_compute_output(move |req| {
+        seen.lock().unwrap().push(started.elapsed());
+        let (table, wanted) = req.request_items().unwrap().iter().next().unwrap();
+        BatchGetItemOutput::builder()
+            .unprocessed_keys(table, wanted.clone())
+            .build()
+    });
+    let t = TestApp::over(mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&batch_get]
+    ));
+    let ids = vec!["u1".to_string(), "u2".to_string()];
+    let result = t.app.users.infos(&ids).await;
+    assert!(matches!(result, Err(ApiError::Busy(_))), "{result:?}");
+    assert!(
+        started.elapsed() <= REQUEST_BUDGET,
+        "{:?}",
+        started.elapsed()
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls.len() > 1, "it did retry: {calls:?}");
+    let last_start = REQUEST_BUDGET - SDK_OPERATION_TIMEOUT;
+    assert!(
+        calls.iter().all(|at| *at <= last_start),
+        "a call started after {last_start:?} could end past the budget: {calls:?}"
+    );
+}
+
+/// An HTTP connection that never answers (a stalled DynamoDB).
+#[derive(Debug)]
+struct Silent;
+
+impl HttpConnector for Silent {
+    fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::new(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_never_answers_is_503_inside_the_function_timeout() {
+    // The harness client allows 20 s per SDK operation, longer than the function may run:
+    // the request budget still answers first, with the request's own 503.
+    let client = shared::testing::local_client("http://127.0.0.1:9").await;
+    let silent = client
+        .config()
+        .to_builder()
+        .http_client(http_client_fn(|_, _| SharedHttpConnector::new(Silent)))
+        .build();
+    let t = TestApp::over(Client::from_conf(silent));
+    let started = tokio::time::Instant::now();
+    let r = t
+        .server(Method::GET, "/server/user/info/{user_id}")
+        .param("user_id", "u1")
+        .send(info)
+        .await;
+    r.assert_error(503, 503, "service busy, retry later");
+    assert_eq!(started.elapsed(), REQUEST_BUDGET);
+    assert!(
+        REQUEST_BUDGET < Duration::from_secs(10),
+        "the function timeout"
+    );
 }

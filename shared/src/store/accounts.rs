@@ -25,7 +25,7 @@ impl UserTable {
         password_hash: Option<&str>,
         now: i64,
     ) -> ApiResult<Account> {
-        let deadline = Instant::now() + RETRY_DEADLINE;
+        let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
             let current = self
@@ -69,8 +69,8 @@ impl UserTable {
                         .any(|i| matches!(code(i), "TransactionConflict" | "ThrottlingError"))
                     {
                         return Err(ApiError::Internal(format!(
-                            "account change cancelled: {:?}",
-                            c.cancellation_reasons()
+                            "account change cancelled: {}",
+                            describe_reasons(c.cancellation_reasons())
                         )));
                     }
                 }
@@ -78,12 +78,13 @@ impl UserTable {
                 _ => return Err(store_error("change account", err)),
             }
             attempt += 1;
-            if attempt >= ACCOUNT_ATTEMPTS || Instant::now() >= deadline {
+            let pause = backoff(attempt);
+            if attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_retry(pause) {
                 return Err(ApiError::Busy(
                     "account change contended past deadline".into(),
                 ));
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(pause).await;
         }
     }
 
@@ -99,8 +100,8 @@ impl UserTable {
         now: i64,
     ) -> Vec<TransactWriteItem> {
         let mut names = HashMap::from([
-            ("#pk".to_string(), "pk".to_string()),
-            ("#updated_at".to_string(), "updated_at".to_string()),
+            ("#pk".to_string(), attr::PK.to_string()),
+            ("#updated_at".to_string(), attr::UPDATED_AT.to_string()),
         ]);
         let mut values = HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
         let mut set = vec!["#updated_at = :now".to_string()];
@@ -111,7 +112,7 @@ impl UserTable {
                 continue;
             }
             let name = field.name();
-            names.insert(format!("#{name}"), name.to_string());
+            names.insert(format!("#{name}"), stored_attribute(field).to_string());
             match current.account.get(field) {
                 Some(old) => {
                     values.insert(format!(":old_{name}"), s(old));
@@ -129,12 +130,12 @@ impl UserTable {
         }
         for (name, before, after) in [
             (
-                "email_verified",
+                attr::EMAIL_VERIFIED,
                 current.account.email_verified,
                 plan.account.email_verified,
             ),
             (
-                "phone_verified",
+                attr::PHONE_VERIFIED,
                 current.account.phone_verified,
                 plan.account.phone_verified,
             ),
@@ -146,7 +147,7 @@ impl UserTable {
             }
         }
         if let Some(hash) = password_hash {
-            names.insert("#password_hash".into(), "password_hash".into());
+            names.insert("#password_hash".into(), attr::PASSWORD_HASH.into());
             values.insert(":password_hash".into(), s(hash));
             set.push("#password_hash = :password_hash".into());
         }
@@ -166,11 +167,12 @@ impl UserTable {
         let mut actions = vec![TransactWriteItem::builder().update(update).build()];
         for guard in &plan.claim {
             let mut item = guard_item(&guard.key);
-            item.insert("user_id".into(), s(&current.user_id));
+            item.insert(attr::USER_ID.into(), s(&current.user_id));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
                 .build()
                 .expect("table, item and condition are set");
             actions.push(TransactWriteItem::builder().put(put).build());
@@ -180,12 +182,22 @@ impl UserTable {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .condition_expression("user_id = :me")
+                .condition_expression("#user_id = :me")
+                .expression_attribute_names("#user_id", attr::USER_ID)
                 .expression_attribute_values(":me", s(&current.user_id))
                 .build()
                 .expect("table, key and condition are set");
             actions.push(TransactWriteItem::builder().delete(delete).build());
         }
         actions
+    }
+}
+
+/// The user item's attribute holding an account value.
+fn stored_attribute(field: AccountField) -> &'static str {
+    match field {
+        AccountField::Username => attr::USERNAME,
+        AccountField::Email => attr::EMAIL,
+        AccountField::Phone => attr::PHONE,
     }
 }

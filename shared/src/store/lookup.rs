@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::*;
-use crate::account::{Account, AccountField, guard_key};
+use crate::account::{AccountField, guard_key};
 use crate::lookup::{Identify, UsersQuery};
 use crate::user::User;
 
@@ -18,49 +18,30 @@ pub(super) const GUARD_SK: &str = "GUARD";
 
 /// The key of a guard item, from its [`guard_key`].
 pub(super) fn guard_item(key: &str) -> Item {
-    HashMap::from([("pk".to_string(), s(key)), ("sk".to_string(), s(GUARD_SK))])
+    HashMap::from([
+        (attr::PK.to_string(), s(key)),
+        (attr::SK.to_string(), s(GUARD_SK)),
+    ])
 }
 
-/// Every attribute of [`User`]; never the IM password or the password hash. Guard items
-/// read with it give their `pk` and `user_id`.
-const USER_PROJECTION: &str = "#pk, #user_id, #nick, #avatar, #extends, #im_userid, #username, \
-     #email, #email_verified, #phone, #phone_verified, #created_at, #updated_at";
+/// What a guard item says: who holds the value.
+#[derive(serde::Deserialize)]
+struct Guard {
+    user_id: String,
+}
 
-impl UserView for User {
-    const PROJECTION: &'static str = USER_PROJECTION;
-    fn from_item(item: &Item) -> ApiResult<Self> {
-        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let flag = |name: &str| item.get(name).and_then(|v| v.as_bool().ok()) == Some(&true);
-        let time = |name: &str| number(item, name).unwrap_or_default();
-        Ok(User {
-            user_id: string(item, "user_id")?,
-            nick: text("nick").unwrap_or_default(),
-            avatar: text("avatar").unwrap_or_default(),
-            extends: extends(item),
-            im_userid: number(item, "im_userid")?,
-            account: Account {
-                username: text("username"),
-                email: text("email"),
-                email_verified: flag("email_verified"),
-                phone: text("phone"),
-                phone_verified: flag("phone_verified"),
-            },
-            created_at: time("created_at"),
-            updated_at: time("updated_at"),
-        })
-    }
-    fn user_id(&self) -> &str {
-        &self.user_id
-    }
+/// The holder named by a guard item (read with any projection that has `user_id`).
+fn guard_holder(item: &Item) -> ApiResult<String> {
+    from_item::<Guard>(item.clone()).map(|g| g.user_id)
 }
 
 fn is_guard(item: &Item) -> bool {
-    item.get("sk")
+    item.get(attr::SK)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
         == Some(GUARD_SK)
         || item
-            .get("pk")
+            .get(attr::PK)
             .and_then(|v| v.as_s().ok())
             .is_some_and(|pk| !pk.starts_with("USER#"))
 }
@@ -76,10 +57,10 @@ impl UserTable {
                 let guards = self
                     .batch_get(
                         vec![guard_item(&guard_key(AccountField::Email, email))],
-                        USER_PROJECTION,
+                        User::ATTRIBUTES,
                     )
                     .await?;
-                match guards.first().map(|g| string(g, "user_id")).transpose()? {
+                match guards.first().map(guard_holder).transpose()? {
                     Some(user_id) => self.get::<User>(&user_id).await,
                     None => Ok(None),
                 }
@@ -93,19 +74,19 @@ impl UserTable {
                     guard_item(&guard_key(AccountField::Username, name)),
                     user_key(name),
                 ];
-                let items = self.batch_get(keys, USER_PROJECTION).await?;
+                let items = self.batch_get(keys, User::ATTRIBUTES).await?;
                 let holder = items
                     .iter()
                     .find(|i| is_guard(i))
-                    .map(|g| string(g, "user_id"))
+                    .map(guard_holder)
                     .transpose()?;
                 let by_id = items.iter().find(|i| !is_guard(i));
                 match (holder, by_id) {
-                    (Some(holder), Some(user)) if string(user, "user_id")? == holder => {
-                        User::from_item(user).map(Some)
+                    (Some(holder), Some(user)) if guard_holder(user)? == holder => {
+                        read_view::<User>(user.clone()).map(Some)
                     }
                     (Some(holder), _) => self.get::<User>(&holder).await,
-                    (None, Some(user)) => User::from_item(user).map(Some),
+                    (None, Some(user)) => read_view::<User>(user.clone()).map(Some),
                     (None, None) => Ok(None),
                 }
             }
@@ -133,14 +114,14 @@ impl UserTable {
         }
         let mut items: HashMap<String, Item> = HashMap::new();
         for chunk in keys.chunks(KEYS_PER_CALL) {
-            for item in self.batch_get(chunk.to_vec(), USER_PROJECTION).await? {
-                if let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()).cloned() {
+            for item in self.batch_get(chunk.to_vec(), User::ATTRIBUTES).await? {
+                if let Some(pk) = item.get(attr::PK).and_then(|v| v.as_s().ok()).cloned() {
                     items.insert(pk, item);
                 }
             }
         }
         let holder = |pk: String| -> ApiResult<Option<String>> {
-            items.get(&pk).map(|i| string(i, "user_id")).transpose()
+            items.get(&pk).map(guard_holder).transpose()
         };
         if !query.usernames.is_empty() {
             let mut set = BTreeSet::new();
@@ -166,7 +147,7 @@ impl UserTable {
         let mut unread = Vec::new();
         for user_id in matching {
             match items.get(&format!("USER#{user_id}")) {
-                Some(item) => users.push(User::from_item(item)?),
+                Some(item) => users.push(read_view(item.clone())?),
                 None => unread.push(user_id),
             }
         }
@@ -183,7 +164,7 @@ mod tests {
     #[test]
     fn the_user_projection_never_reads_a_secret() {
         for secret in ["im_password", "password_hash"] {
-            assert!(!USER_PROJECTION.contains(secret));
+            assert!(!User::ATTRIBUTES.contains(&secret));
         }
     }
 }

@@ -103,6 +103,7 @@ fn item(user_id: &str, im_userid: i64) -> std::collections::HashMap<String, Attr
         ("nick".into(), s("")),
         ("avatar".into(), s("")),
         ("extends".into(), AttributeValue::M(Default::default())),
+        ("extends_bytes".into(), AttributeValue::N("0".into())),
         ("im_userid".into(), AttributeValue::N(im_userid.to_string())),
         ("im_username".into(), s(format!("ql{user_id}"))),
         ("im_password".into(), s("p".repeat(24))),
@@ -142,21 +143,37 @@ impl Raw {
             .expect("raw BatchGetItem");
     }
 
+    /// What an update of `extends` needs: a consistent read of the map, then one
+    /// conditional UpdateItem that keeps the byte total.
     async fn update(self, user_id: String, n: usize) {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&user_id)))
+            .consistent_read(true)
+            .projection_expression("user_id, #e, extends_bytes")
+            .expression_attribute_names("#e", "extends")
+            .send()
+            .await
+            .expect("raw GetItem");
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&user_id)))
-            .update_expression("SET updated_at = :now, nick = :n, #e.#k = :v")
+            .update_expression("SET updated_at = :now, nick = :n, #e.#k = :v, #eb = #eb + :d")
             .condition_expression(
-                "attribute_exists(pk) AND (size(#e) <= :room OR (attribute_exists(#e.#k)))",
+                "attribute_exists(pk) AND size(#e) <= :room AND #eb <= :bytes_room",
             )
             .expression_attribute_names("#e", "extends")
+            .expression_attribute_names("#eb", "extends_bytes")
             .expression_attribute_names("#k", "k")
             .expression_attribute_values(":n", s(format!("n{n}")))
             .expression_attribute_values(":v", s(format!("v{n}")))
+            // Same key each time: the total does not move.
+            .expression_attribute_values(":d", AttributeValue::N("0".into()))
             .expression_attribute_values(":now", AttributeValue::N(n.to_string()))
             .expression_attribute_values(":room", AttributeValue::N("63".into()))
+            .expression_attribute_values(":bytes_room", AttributeValue::N("8183".into()))
             .send()
             .await
             .expect("raw UpdateItem");

@@ -1,0 +1,336 @@
+//! The stored user item and the names of its attributes: the one definition that items,
+//! projections, update expressions and the `im_userid` index share. Items are mapped to and
+//! from [`StoredUser`] by `serde_dynamo`; nothing converts attribute values by hand.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::Item;
+use crate::account::Account;
+use crate::error::{ApiError, ApiResult};
+use crate::user::{Extends, ImIdentity, NewUser, User, UserInfo, UserProfile, extends_bytes};
+
+/// Attribute names. [`StoredUser`]'s serde field names are these (a test holds them together).
+pub mod attr {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const USER_ID: &str = "user_id";
+    pub const NICK: &str = "nick";
+    pub const AVATAR: &str = "avatar";
+    pub const EXTENDS: &str = "extends";
+    pub const EXTENDS_BYTES: &str = "extends_bytes";
+    pub const IM_USERID: &str = "im_userid";
+    pub const IM_USERNAME: &str = "im_username";
+    pub const IM_PASSWORD: &str = "im_password";
+    pub const USERNAME: &str = "username";
+    pub const EMAIL: &str = "email";
+    pub const EMAIL_VERIFIED: &str = "email_verified";
+    pub const PHONE: &str = "phone";
+    pub const PHONE_VERIFIED: &str = "phone_verified";
+    pub const PASSWORD_HASH: &str = "password_hash";
+    pub const CREATED_AT: &str = "created_at";
+    pub const UPDATED_AT: &str = "updated_at";
+    /// The IM id counter item's value.
+    pub const VALUE: &str = "value";
+
+    /// Every attribute of a user item besides its key.
+    pub const USER: [&str; 16] = [
+        USER_ID,
+        NICK,
+        AVATAR,
+        EXTENDS,
+        EXTENDS_BYTES,
+        IM_USERID,
+        IM_USERNAME,
+        IM_PASSWORD,
+        USERNAME,
+        EMAIL,
+        EMAIL_VERIFIED,
+        PHONE,
+        PHONE_VERIFIED,
+        PASSWORD_HASH,
+        CREATED_AT,
+        UPDATED_AT,
+    ];
+}
+
+/// A user item as stored (key attributes aside). Every field has a default so that any
+/// projection reads into it; the views say which fields they require. A new optional field
+/// is one more `Option` here (skipped when `None`, never written as NULL) and one name in
+/// [`attr`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoredUser {
+    pub user_id: String,
+    pub nick: String,
+    pub avatar: String,
+    /// Always written, even empty: `SET extends.#k` needs the map to exist.
+    pub extends: Extends,
+    /// The exact [`extends_bytes`] of `extends`, kept by every write of the map; `None` only
+    /// on items written before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extends_bytes: Option<u64>,
+    /// The index's key: skipped rather than NULL when absent (DynamoDB refuses a NULL key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub im_userid: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub im_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub im_password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub phone_verified: bool,
+    /// An argon2id PHC string, never a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl StoredUser {
+    /// A new user with its IM identity, as a create writes it.
+    pub fn new(user: &NewUser, im: &ImIdentity, now: i64) -> StoredUser {
+        StoredUser {
+            user_id: user.user_id.clone(),
+            nick: user.nick.clone(),
+            avatar: user.avatar.clone(),
+            extends: user.extends.clone(),
+            extends_bytes: Some(extends_bytes(&user.extends)),
+            im_userid: Some(im.im_userid),
+            im_username: Some(im.im_username.clone()),
+            im_password: Some(im.im_password.clone()),
+            created_at: now,
+            updated_at: now,
+            ..StoredUser::default()
+        }
+    }
+
+    /// Whether `self` is the very item `ours` describes: the IM id comes from the atomic
+    /// counter and the password from the CSPRNG, so no other create can have written both.
+    /// A retried create that finds this item is meeting its own earlier attempt.
+    pub fn is_same_create(&self, ours: &StoredUser) -> bool {
+        self.im_userid.is_some()
+            && self.im_password.is_some()
+            && self.im_userid == ours.im_userid
+            && self.im_password == ours.im_password
+    }
+
+    fn required<T>(value: Option<T>, name: &str) -> ApiResult<T> {
+        value.ok_or_else(|| ApiError::Internal(format!("stored user lacks {name}")))
+    }
+}
+
+/// The item of a value: `serde_dynamo` does the mapping.
+pub fn to_item<T: Serialize>(value: &T) -> ApiResult<Item> {
+    serde_dynamo::to_item(value).map_err(|e| ApiError::Internal(format!("item encoding: {e}")))
+}
+
+/// A value from its item (any projection of it).
+pub fn from_item<T: DeserializeOwned>(item: Item) -> ApiResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| ApiError::Internal(format!("stored item: {e}")))
+}
+
+/// Read shapes a caller can ask for; the projection keeps secrets out of public reads.
+pub trait UserView: Sized {
+    /// The stored attributes this view reads: its projection.
+    const ATTRIBUTES: &'static [&'static str];
+    fn from_stored(user: StoredUser) -> ApiResult<Self>;
+    fn user_id(&self) -> &str;
+}
+
+/// The public view: what the `im_userid` index also holds (its key and
+/// [`IM_INDEX_ATTRIBUTES`](super::IM_INDEX_ATTRIBUTES)).
+pub(super) const INFO_ATTRIBUTES: [&str; 5] = [
+    attr::USER_ID,
+    attr::NICK,
+    attr::AVATAR,
+    attr::EXTENDS,
+    attr::IM_USERID,
+];
+
+impl UserView for UserInfo {
+    const ATTRIBUTES: &'static [&'static str] = &INFO_ATTRIBUTES;
+    fn from_stored(user: StoredUser) -> ApiResult<Self> {
+        Ok(UserInfo {
+            im_userid: StoredUser::required(user.im_userid, attr::IM_USERID)?,
+            user_id: non_empty_id(user.user_id)?,
+            nick: user.nick,
+            avatar: user.avatar,
+            extends: user.extends,
+        })
+    }
+    fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl UserView for UserProfile {
+    const ATTRIBUTES: &'static [&'static str] = &[
+        attr::USER_ID,
+        attr::NICK,
+        attr::AVATAR,
+        attr::EXTENDS,
+        attr::IM_USERID,
+        attr::IM_USERNAME,
+        attr::IM_PASSWORD,
+    ];
+    fn from_stored(mut user: StoredUser) -> ApiResult<Self> {
+        let im_username = StoredUser::required(user.im_username.take(), attr::IM_USERNAME)?;
+        let im_password = StoredUser::required(user.im_password.take(), attr::IM_PASSWORD)?;
+        Ok(UserProfile {
+            info: UserInfo::from_stored(user)?,
+            im_username,
+            im_password,
+        })
+    }
+    fn user_id(&self) -> &str {
+        &self.info.user_id
+    }
+}
+
+impl UserView for User {
+    /// Every attribute of [`User`]; never the IM password or the password hash. `pk` too:
+    /// guard items read with it give their `pk` and `user_id`.
+    const ATTRIBUTES: &'static [&'static str] = &[
+        attr::PK,
+        attr::USER_ID,
+        attr::NICK,
+        attr::AVATAR,
+        attr::EXTENDS,
+        attr::IM_USERID,
+        attr::USERNAME,
+        attr::EMAIL,
+        attr::EMAIL_VERIFIED,
+        attr::PHONE,
+        attr::PHONE_VERIFIED,
+        attr::CREATED_AT,
+        attr::UPDATED_AT,
+    ];
+    fn from_stored(user: StoredUser) -> ApiResult<Self> {
+        Ok(User {
+            im_userid: StoredUser::required(user.im_userid, attr::IM_USERID)?,
+            user_id: non_empty_id(user.user_id)?,
+            nick: user.nick,
+            avatar: user.avatar,
+            extends: user.extends,
+            account: Account {
+                username: user.username,
+                email: user.email,
+                email_verified: user.email_verified,
+                phone: user.phone,
+                phone_verified: user.phone_verified,
+            },
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        })
+    }
+    fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+fn non_empty_id(user_id: String) -> ApiResult<String> {
+    if user_id.is_empty() {
+        return Err(ApiError::Internal("stored user lacks user_id".into()));
+    }
+    Ok(user_id)
+}
+
+/// Reads a view from an item of any projection that covers it.
+pub fn read_view<V: UserView>(item: Item) -> ApiResult<V> {
+    V::from_stored(from_item(item)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+
+    fn full_user() -> StoredUser {
+        StoredUser {
+            user_id: "u1".into(),
+            nick: "n".into(),
+            avatar: "a".into(),
+            extends: Extends::from([("k".into(), "v".into())]),
+            extends_bytes: Some(8),
+            im_userid: Some(7),
+            im_username: Some("qlu1".into()),
+            im_password: Some("p".repeat(24)),
+            username: Some("name".into()),
+            email: Some("a@b.c".into()),
+            email_verified: true,
+            phone: Some("+861".into()),
+            phone_verified: true,
+            password_hash: Some("$argon2id$...".into()),
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn stored_field_names_are_exactly_the_attribute_names() {
+        let item = to_item(&full_user()).unwrap();
+        let written: BTreeSet<&str> = item.keys().map(String::as_str).collect();
+        assert_eq!(written, attr::USER.into_iter().collect::<BTreeSet<_>>());
+        assert_eq!(from_item::<StoredUser>(item).unwrap(), full_user());
+    }
+
+    #[test]
+    fn absent_options_are_skipped_never_null() {
+        let item = to_item(&StoredUser {
+            user_id: "u".into(),
+            ..StoredUser::default()
+        })
+        .unwrap();
+        assert!(
+            !item.contains_key(attr::IM_USERID),
+            "a NULL index key is refused"
+        );
+        assert!(item.values().all(|v| !matches!(v, AttributeValue::Null(_))));
+        assert!(matches!(item.get(attr::EXTENDS), Some(AttributeValue::M(m)) if m.is_empty()));
+    }
+
+    #[test]
+    fn views_read_their_projection_and_require_what_they_show() {
+        let item = to_item(&full_user()).unwrap();
+        let projected = |names: &[&str]| -> Item {
+            item.iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let profile: UserProfile = read_view(projected(UserProfile::ATTRIBUTES)).unwrap();
+        assert_eq!(profile.im_password, "p".repeat(24));
+        let info: UserInfo = read_view(projected(UserInfo::ATTRIBUTES)).unwrap();
+        assert_eq!((info.im_userid, info.extends.len()), (7, 1));
+        let user: User = read_view(projected(User::ATTRIBUTES)).unwrap();
+        assert_eq!(user.account.email.as_deref(), Some("a@b.c"));
+        // A profile cannot be read from the public projection: it lacks the IM password.
+        assert!(read_view::<UserProfile>(projected(UserInfo::ATTRIBUTES)).is_err());
+        for view in [UserInfo::ATTRIBUTES, User::ATTRIBUTES] {
+            assert!(!view.contains(&attr::IM_PASSWORD) && !view.contains(&attr::PASSWORD_HASH));
+        }
+    }
+
+    #[test]
+    fn a_create_recognises_only_its_own_item() {
+        let ours = full_user();
+        assert!(ours.clone().is_same_create(&ours));
+        let other = StoredUser {
+            im_password: Some("q".repeat(24)),
+            ..full_user()
+        };
+        assert!(!other.is_same_create(&ours));
+        assert!(!StoredUser::default().is_same_create(&StoredUser::default()));
+    }
+}

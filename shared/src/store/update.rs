@@ -1,0 +1,236 @@
+//! Updates: fields SET, `extends` keys SET or REMOVE one by one (never the whole map), and
+//! the map's limits decided by DynamoDB in the same write.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use super::*;
+use crate::user::{EXTENDS_MAX_BYTES, EXTENDS_MAX_KEYS, UserUpdate};
+
+/// Tries of an `extends` update when concurrent updates of the same keys get there first.
+const UPDATE_ATTEMPTS: u32 = 8;
+
+/// The parts of an UpdateItem being built; every name and value goes through a placeholder.
+#[derive(Default)]
+struct Expression {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+    set: Vec<String>,
+    remove: Vec<String>,
+    conditions: Vec<String>,
+}
+
+impl Expression {
+    /// `SET updated_at` and the plain fields, on an existing user.
+    fn new(update: &UserUpdate, now: i64) -> Expression {
+        let mut e = Expression::default();
+        e.name("#pk", attr::PK);
+        e.conditions.push("attribute_exists(#pk)".into());
+        e.name("#updated_at", attr::UPDATED_AT);
+        e.values
+            .insert(":now".into(), AttributeValue::N(now.to_string()));
+        e.set.push("#updated_at = :now".into());
+        for (field, value) in [(attr::NICK, &update.nick), (attr::AVATAR, &update.avatar)] {
+            if let Some(v) = value {
+                e.name(&format!("#{field}"), field);
+                e.values.insert(format!(":{field}"), s(v));
+                e.set.push(format!("#{field} = :{field}"));
+            }
+        }
+        e
+    }
+
+    fn name(&mut self, placeholder: &str, name: &str) {
+        self.names.insert(placeholder.to_string(), name.to_string());
+    }
+
+    fn number(&mut self, placeholder: &str, n: impl ToString) {
+        self.values
+            .insert(placeholder.to_string(), AttributeValue::N(n.to_string()));
+    }
+
+    fn update_expression(&self) -> String {
+        let mut expression = format!("SET {}", self.set.join(", "));
+        if !self.remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
+        }
+        expression
+    }
+}
+
+impl UserTable {
+    /// Applies an update. `nick`/`avatar` alone: one UpdateItem. With `extends`: a consistent
+    /// read of the map, then one UpdateItem that sets or removes each key on its own (so
+    /// concurrent updates of different keys all survive) and keeps `extends_bytes` exact,
+    /// under a condition that DynamoDB checks atomically with the write:
+    /// - every key this update touches still holds the value read (or is still absent), so
+    ///   what the update adds is known exactly;
+    /// - the map then has room: `size(extends)` and `extends_bytes` leave space for what it
+    ///   adds, so the stored map never passes [`EXTENDS_MAX_KEYS`] or [`EXTENDS_MAX_BYTES`].
+    ///
+    /// When a concurrent update of the same keys got there first, DynamoDB hands back the
+    /// item as it now is and the update is decided again from it.
+    pub async fn update(&self, user_id: &str, update: &UserUpdate, now: i64) -> ApiResult<()> {
+        if update.is_empty() {
+            // Nothing to write; still answer 404 for an unknown user.
+            return match self.get::<UserInfo>(user_id).await? {
+                Some(_) => Ok(()),
+                None => Err(ApiError::UserNotFound(user_id.to_string())),
+            };
+        }
+        if !update.touches_extends() {
+            let e = Expression::new(update, now);
+            return match self.send_update(user_id, &e).await {
+                Ok(()) => Ok(()),
+                Err(Failed::Condition(_)) => Err(ApiError::UserNotFound(user_id.to_string())),
+                Err(Failed::Store(e)) => Err(e),
+            };
+        }
+        let deadline = Deadline::current();
+        let mut current = self
+            .get_stored(
+                user_id,
+                &[attr::USER_ID, attr::EXTENDS, attr::EXTENDS_BYTES],
+            )
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
+        let mut attempt = 0;
+        loop {
+            let change = update.extends_change(&current.extends)?;
+            let e = extends_expression(update, now, &current, change)?;
+            let now_stored = match self.send_update(user_id, &e).await {
+                Ok(()) => return Ok(()),
+                Err(Failed::Store(e)) => return Err(e),
+                Err(Failed::Condition(None)) => {
+                    return Err(ApiError::UserNotFound(user_id.to_string()));
+                }
+                Err(Failed::Condition(Some(item))) => from_item::<StoredUser>(item)?,
+            };
+            if now_stored.extends == current.extends
+                && now_stored.extends_bytes == current.extends_bytes
+            {
+                // Nothing moved, so what failed is the room the stored total leaves.
+                return Err(ApiError::invalid(
+                    "extends",
+                    format!(
+                        "a user may have at most {EXTENDS_MAX_KEYS} keys taking at most \
+                         {EXTENDS_MAX_BYTES} bytes as JSON"
+                    ),
+                ));
+            }
+            current = now_stored;
+            attempt += 1;
+            let pause = backoff(attempt);
+            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_retry(pause) {
+                return Err(ApiError::Busy(
+                    "concurrent updates of the same extends keys".into(),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn send_update(&self, user_id: &str, e: &Expression) -> Result<(), Failed> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(user_id)))
+            .update_expression(e.update_expression())
+            .condition_expression(e.conditions.join(" AND "))
+            .set_expression_attribute_names(Some(e.names.clone()))
+            .set_expression_attribute_values(Some(e.values.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Err(Failed::Condition(c.item().cloned()))
+                }
+                _ => Err(Failed::Store(store_error("update user", err))),
+            },
+        }
+    }
+}
+
+/// Why an UpdateItem did not apply.
+enum Failed {
+    /// The condition failed; the item as it is, if there is one.
+    Condition(Option<Item>),
+    Store(ApiError),
+}
+
+/// The UpdateItem of an update touching `extends`, decided from `current` (see
+/// [`UserTable::update`]).
+fn extends_expression(
+    update: &UserUpdate,
+    now: i64,
+    current: &StoredUser,
+    change: crate::user::ExtendsChange,
+) -> ApiResult<Expression> {
+    let mut e = Expression::new(update, now);
+    e.name("#e", attr::EXTENDS);
+    e.name("#eb", attr::EXTENDS_BYTES);
+    for (i, (key, value)) in update.set_extends.iter().enumerate() {
+        e.name(&format!("#k{i}"), key);
+        e.values.insert(format!(":v{i}"), s(value));
+        e.set.push(format!("#e.#k{i} = :v{i}"));
+        pin(
+            &mut e,
+            format!("#e.#k{i}"),
+            current.extends.get(key),
+            format!(":o{i}"),
+        );
+    }
+    for (i, key) in update.remove_extends.iter().enumerate() {
+        e.name(&format!("#r{i}"), key);
+        e.remove.push(format!("#e.#r{i}"));
+        pin(
+            &mut e,
+            format!("#e.#r{i}"),
+            current.extends.get(key),
+            format!(":x{i}"),
+        );
+    }
+    let overflow = || ApiError::Internal("extends room arithmetic overflowed".into());
+    if change.keys_added > 0 {
+        let max = i64::try_from(EXTENDS_MAX_KEYS).map_err(|_| overflow())?;
+        let room = max.checked_sub(change.keys_added).ok_or_else(overflow)?;
+        e.number(":keys_room", room);
+        e.conditions.push("size(#e) <= :keys_room".into());
+    }
+    match current.extends_bytes {
+        Some(_) => {
+            if change.bytes_added != 0 {
+                e.number(":bytes_added", change.bytes_added);
+                e.set.push("#eb = #eb + :bytes_added".into());
+            }
+            if change.bytes_added > 0 {
+                let max = i64::try_from(EXTENDS_MAX_BYTES).map_err(|_| overflow())?;
+                let room = max.checked_sub(change.bytes_added).ok_or_else(overflow)?;
+                e.number(":bytes_room", room);
+                e.conditions.push("#eb <= :bytes_room".into());
+            }
+        }
+        // An item written before `extends_bytes` existed: the map read is the whole truth as
+        // long as no other update has written the total since (every one writes it).
+        None => {
+            e.number(":bytes_after", change.bytes_after);
+            e.set.push("#eb = :bytes_after".into());
+            e.conditions.push("attribute_not_exists(#eb)".into());
+        }
+    }
+    Ok(e)
+}
+
+/// Pins a touched key to what was read: its value, or its absence.
+fn pin(e: &mut Expression, path: String, old: Option<&String>, placeholder: String) {
+    match old {
+        Some(old) => {
+            e.conditions.push(format!("{path} = {placeholder}"));
+            e.values.insert(placeholder, s(old));
+        }
+        None => e.conditions.push(format!("attribute_not_exists({path})")),
+    }
+}
