@@ -479,6 +479,16 @@ impl TestRequest {
         self.signing(Signing::Raw(value.map(str::to_string)))
     }
 
+    /// Signed as app servers sign (Qiniu v2 with the test key and a fresh `X-Qiniu-Date`), for
+    /// endpoints of any dialect that take a server signature.
+    pub fn signed(self) -> Self {
+        self.signing(Signing::Qiniu {
+            ak: TEST_AK.into(),
+            sk: TEST_SK.into(),
+            date: Some(now()),
+        })
+    }
+
     /// `Authorization: Bearer <client token for user_id>`, valid for an hour.
     pub fn token(self, user_id: &str) -> Self {
         let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
@@ -741,6 +751,22 @@ impl TestResponse {
             self.body["request_id"]
                 .as_str()
                 .is_some_and(|r| !r.is_empty())
+        );
+    }
+
+    /// Asserts a MinApp error: the status and `{"status": "error", "error_msg": ...}` whose
+    /// message starts with `prefix` (the field it names).
+    #[track_caller]
+    pub fn assert_minapp_error(&self, status: u16, prefix: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["status"], "error", "{}", self.body);
+        let message = self.body["error_msg"].as_str().unwrap_or_default();
+        assert!(message.starts_with(prefix), "{message:?} lacks {prefix:?}");
+        assert_eq!(
+            self.body.as_object().map(|o| o.len()),
+            Some(2),
+            "{}",
+            self.body
         );
     }
 

@@ -69,11 +69,7 @@ async fn a_server_signature_is_no_deepin_token() {
     t.given_user("u1", "n", &[]).await;
     let r = t
         .call(Deepin.client(), Method::GET, ROUTE)
-        .signing(Signing::Qiniu {
-            ak: TEST_AK.into(),
-            sk: TEST_SK.into(),
-            date: Some(shared::users::now()),
-        })
+        .signed()
         .send(user)
         .await;
     assert_eq!(r.status, 401, "{}", r.body);

@@ -97,11 +97,7 @@ async fn closed_lookups_take_a_client_token_or_a_server_signature() {
     let signed = t
         .call(Deepin.lookup(), Method::GET, ROUTE)
         .param("identify", "u1")
-        .signing(Signing::Qiniu {
-            ak: TEST_AK.into(),
-            sk: TEST_SK.into(),
-            date: Some(shared::users::now()),
-        })
+        .signed()
         .send(users_get)
         .await;
     assert_eq!(signed.status, 200, "{}", signed.body);

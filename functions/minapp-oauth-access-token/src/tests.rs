@@ -78,13 +78,7 @@ async fn a_wrong_secret_or_a_tampered_or_expired_code_is_401() {
     )
     .send(oauth_access_token)
     .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.body["error_msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("grant_type")
-    );
+    r.assert_minapp_error(400, "grant_type");
 }
 
 #[tokio::test]

@@ -17,19 +17,12 @@ async fn a_right_pair_gets_a_short_lived_code_and_a_wrong_one_401() {
     assert!(r.body["code"].as_str().is_some_and(|c| !c.is_empty()));
     assert_eq!(r.body["expires_in"], 60);
     let r = ask("wrong").await;
-    assert_eq!(r.status, 401);
-    assert_eq!(r.body["status"], "error");
+    r.assert_minapp_error(401, "client_id or client_secret is wrong");
     assert!(!r.body.to_string().contains(TEST_SK));
     let r = t
         .call(MinApp.public(), Method::POST, ROUTE)
         .json(&json!({"client_id": TEST_AK}))
         .send(oauth_authorize)
         .await;
-    assert_eq!(r.status, 400);
-    assert!(
-        r.body["error_msg"]
-            .as_str()
-            .unwrap()
-            .contains("client_secret")
-    );
+    r.assert_minapp_error(400, "client_secret");
 }

@@ -126,11 +126,7 @@ async fn admin_credentials_are_a_signature_or_a_server_token_never_a_client_toke
         .call(MinApp.server(), Method::PUT, ROUTE)
         .param("id", &id)
         .json(&json!({"username": "signed"}))
-        .signing(Signing::Qiniu {
-            ak: TEST_AK.into(),
-            sk: TEST_SK.into(),
-            date: Some(now()),
-        })
+        .signed()
         .send(account_update)
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
