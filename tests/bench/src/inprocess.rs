@@ -573,7 +573,50 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
     record("token, new user".into(), &trips);
     users.imusers(&[1, 2]).await.unwrap();
     record("imusers of 2".into(), &trips);
+    // The Deepin and MinApp operations over the same users.
+    let account = shared::account::AccountUpdate::from_json(
+        &json!({"username": "Bench", "email": "bench@example.org"}),
+    )
+    .unwrap();
+    users.change_account(1, &account).await.unwrap();
+    record(
+        "MinApp account change (index, read, transaction)".into(),
+        &trips,
+    );
+    for (name, identify) in [
+        ("Deepin lookup by email", "bench@example.org"),
+        ("Deepin lookup by uid", "1"),
+        ("Deepin lookup by login name", "BENCH"),
+    ] {
+        let identify = shared::lookup::Identify::parse(identify).unwrap();
+        users.find(&identify).await.unwrap();
+        record(name.into(), &trips);
+    }
+    let query = shared::lookup::UsersQuery::parse(["1", "2"], ["bench"], []).unwrap();
+    users.find_all(&query).await.unwrap();
+    record("Deepin /v1/users, 2 ids and a login name".into(), &trips);
     rows
+}
+
+/// argon2id as the account and login functions run it: medians of `n` hashes and of `n`
+/// verifications, the second against the dummy hash an unknown user is checked with.
+pub fn argon2_cost(n: usize) -> [Duration; 2] {
+    use shared::account::{hash_password, verify_password, verify_password_or_dummy};
+    let mut hashes = Vec::with_capacity(n);
+    let mut verifies = Vec::with_capacity(n);
+    let phc = hash_password("bench password").unwrap();
+    for _ in 0..n {
+        let started = std::time::Instant::now();
+        hash_password("bench password").unwrap();
+        hashes.push(started.elapsed());
+        let started = std::time::Instant::now();
+        assert!(!verify_password_or_dummy(None, "bench password"));
+        verifies.push(started.elapsed());
+    }
+    assert!(verify_password(&phc, "bench password"));
+    hashes.sort();
+    verifies.sort();
+    [hashes[n / 2], verifies[n / 2]]
 }
 
 /// Bulk registration: `batch_users` through the batch endpoint (200 a request) against

@@ -144,6 +144,8 @@ async fn main() {
     let single_users = setting("BENCH_BULK_SINGLE", 1_000);
     eprintln!("bulk: {bulk_users} users by batch, {single_users} one by one");
     let bulk = inprocess::bulk(bulk_users, single_users).await;
+    eprintln!("argon2id: 21 hashes and verifications");
+    let argon2 = inprocess::argon2_cost(21);
 
     let report = report::Report {
         functions: &functions,
@@ -156,6 +158,7 @@ async fn main() {
         overhead,
         trips,
         bulk,
+        argon2,
     };
     let text = report.render();
     println!("{text}");
