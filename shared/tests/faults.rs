@@ -336,12 +336,15 @@ async fn a_create_whose_retry_meets_its_own_write_is_a_success() {
     assert_eq!(put.num_calls(), 2);
 }
 
+/// The user ids of one transaction attempt and its ClientRequestToken.
+type Attempt = (Vec<String>, Option<String>);
+
 #[tokio::test]
 async fn a_transaction_that_meets_its_own_puts_counts_them_as_created() {
     // First attempt: the put of "b" fails its condition on the item this very batch wrote
     // (an earlier attempt whose outcome was unknown had landed). That is a creation, not a
     // 10001; "a" and "c" go again. Every attempt carries its own ClientRequestToken.
-    let tries: Arc<Mutex<Vec<(Vec<String>, Option<String>)>>> = Arc::default();
+    let tries: Arc<Mutex<Vec<Attempt>>> = Arc::default();
     let seen = tries.clone();
     let transact = mock!(Client::transact_write_items).then_compute_response(move |req| {
         let items = req.transact_items();

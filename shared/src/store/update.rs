@@ -171,7 +171,6 @@ fn extends_expression(
 ) -> ApiResult<Expression> {
     let mut e = Expression::new(update, now);
     e.name("#e", attr::EXTENDS);
-    e.name("#eb", attr::EXTENDS_BYTES);
     for (i, (key, value)) in update.set_extends.iter().enumerate() {
         e.name(&format!("#k{i}"), key);
         e.values.insert(format!(":v{i}"), s(value));
@@ -199,6 +198,10 @@ fn extends_expression(
         let room = max.checked_sub(change.keys_added).ok_or_else(overflow)?;
         e.number(":keys_room", room);
         e.conditions.push("size(#e) <= :keys_room".into());
+    }
+    // DynamoDB refuses a name placeholder the expressions do not use: only when they do.
+    if current.extends_bytes.is_none() || change.bytes_added != 0 {
+        e.name("#eb", attr::EXTENDS_BYTES);
     }
     match current.extends_bytes {
         Some(_) => {
