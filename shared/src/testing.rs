@@ -178,6 +178,16 @@ impl Intercept for RoundTrips {
     }
 }
 
+/// The request budget of apps over DynamoDB Local. A transaction of 100 puts can take
+/// seconds there on a busy machine, where DynamoDB takes milliseconds; the deployed budget
+/// (`store::REQUEST_BUDGET`) is tested over scripted clients ([`TestApp::over`]).
+pub const LOCAL_REQUEST_BUDGET: Duration = Duration::from_secs(60);
+
+fn on_local(mut app: App) -> App {
+    app.users = app.users.with_request_budget(LOCAL_REQUEST_BUDGET);
+    app
+}
+
 /// The configuration tests run with: two active access keys, prefix `ql`.
 pub fn test_config(table: &str) -> Config {
     let vars = HashMap::from([
@@ -218,8 +228,10 @@ impl TestApp {
             .interceptor(trips.clone())
             .build();
         let client = Client::from_conf(config);
-        let app: &'static App =
-            Box::leak(Box::new(App::new(&test_config(&t.table), client.clone())));
+        let app: &'static App = Box::leak(Box::new(on_local(App::new(
+            &test_config(&t.table),
+            client.clone(),
+        ))));
         (
             TestApp {
                 app,
@@ -244,12 +256,12 @@ impl TestApp {
         let mut config = test_config(&table);
         adjust(&mut config);
         // Leaked like the App of a real function: it lives as long as the process.
-        let app: &'static App = Box::leak(Box::new(App::new(&config, client.clone())));
+        let app: &'static App = Box::leak(Box::new(on_local(App::new(&config, client.clone()))));
         TestApp { app, client, table }
     }
 
     /// An [`App`] over a given client (e.g. one scripted with `aws-smithy-mocks`); no table
-    /// is created.
+    /// is created. It keeps the deployed request budget: the budget's own tests run here.
     pub fn over(client: Client) -> TestApp {
         let table = "mocked".to_string();
         let app: &'static App = Box::leak(Box::new(App::new(&test_config(&table), client.clone())));

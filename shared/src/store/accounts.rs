@@ -73,12 +73,16 @@ impl UserTable {
                 .await?
                 .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
             let (actions, claims) = self.account_actions(&current, change, now);
-            let result = self
+            let call = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
-                .send()
-                .await;
+                .send();
+            let Some(result) = deadline.bound(call).await else {
+                return Err(ApiError::Busy(
+                    "account change cut off at the request's deadline, outcome unknown".into(),
+                ));
+            };
             let err = match result {
                 Ok(_) => return Ok(changed(current, change, now)),
                 Err(e) => e,
@@ -119,7 +123,7 @@ impl UserTable {
             };
             attempt += 1;
             let pause = backoff(attempt);
-            if !retry || attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_retry(pause) {
+            if !retry || attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_write_retry(pause) {
                 return Err(ApiError::Busy(
                     "account change contended past deadline".into(),
                 ));

@@ -120,7 +120,7 @@ impl UserTable {
             current = now_stored;
             attempt += 1;
             let pause = backoff(attempt);
-            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_retry(pause) {
+            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_write_retry(pause) {
                 return Err(ApiError::Busy(
                     "concurrent updates of the same extends keys".into(),
                 ));
@@ -130,7 +130,7 @@ impl UserTable {
     }
 
     async fn send_update(&self, user_id: &str, e: &Expression) -> Result<(), Failed> {
-        let result = self
+        let call = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -140,8 +140,12 @@ impl UserTable {
             .set_expression_attribute_names(Some(e.names.clone()))
             .set_expression_attribute_values(Some(e.values.clone()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .send();
+        let Some(result) = Deadline::current().bound(call).await else {
+            return Err(Failed::Store(ApiError::Busy(
+                "update cut off at the request's deadline, outcome unknown".into(),
+            )));
+        };
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
