@@ -82,6 +82,14 @@ async fn register(call: Call) -> ApiResult<()> {
     call.users().register(user).await
 }
 
+/// `POST /server/user/register` of user `u1`, signed, through the handler.
+async fn register_u1(t: &TestApp) -> shared::testing::TestResponse {
+    t.server(Method::POST, "/server/user/register")
+        .json(&json!({"user_id": "u1"}))
+        .send(register)
+        .await
+}
+
 async fn info(call: Call) -> ApiResult<shared::user::UserInfo> {
     call.users().info(&call.path_user_id()?).await
 }
@@ -251,18 +259,10 @@ async fn a_timeout_in_the_middle_of_a_create_leaves_no_half_user_and_a_retry_set
         RuleMode::MatchAny,
         [&counter, &put]
     ));
-    let first = t
-        .server(Method::POST, "/server/user/register")
-        .json(&json!({"user_id": "u1"}))
-        .send(register)
-        .await;
+    let first = register_u1(&t).await;
     assert!(matches!(first.status, 500 | 503), "{}", first.body);
     assert!(first.body.get("data").is_none());
-    let retry = t
-        .server(Method::POST, "/server/user/register")
-        .json(&json!({"user_id": "u1"}))
-        .send(register)
-        .await;
+    let retry = register_u1(&t).await;
     retry.assert_error(400, 10001, "user already exists: u1");
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
 }
@@ -326,17 +326,9 @@ async fn a_create_whose_retry_meets_its_own_write_is_a_success() {
         RuleMode::MatchAny,
         [&counter, &put]
     ));
-    let r = t
-        .server(Method::POST, "/server/user/register")
-        .json(&json!({"user_id": "u1"}))
-        .send(register)
-        .await;
+    let r = register_u1(&t).await;
     assert!(r.assert_ok().is_null());
-    let again = t
-        .server(Method::POST, "/server/user/register")
-        .json(&json!({"user_id": "u1"}))
-        .send(register)
-        .await;
+    let again = register_u1(&t).await;
     again.assert_error(400, 10001, "user already exists: u1");
     assert_eq!(put.num_calls(), 2);
 }

@@ -131,17 +131,8 @@ async fn invalid_updates_name_the_field_and_change_nothing() {
 #[tokio::test]
 async fn stored_extends_never_exceed_64_keys() {
     let t = TestApp::new().await;
-    let full: Vec<(String, String)> = (0..64)
-        .map(|i| (format!("k{i}"), "v".to_string()))
-        .collect();
-    let pairs: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    t.given_user("full", "n", &pairs).await;
-    let put = |extends: serde_json::Value| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "full")
-            .json(&json!({ "extends": extends }))
-            .send(update)
-    };
+    given_user_with_keys(&t, "full", 64).await;
+    let put = |extends| put_extends(&t, "full", extends);
     put(json!({"one-more": "v"})).await.assert_error(
         400,
         400,
@@ -253,6 +244,22 @@ async fn a_signed_body_that_is_not_json_typed_is_400_naming_content_type() {
     assert_eq!(t.stored("u1").await.unwrap().info.nick, "after");
 }
 
+/// A user whose `extends` holds `n` keys `k0`, `k1`, ... all set to `v`.
+async fn given_user_with_keys(t: &TestApp, user_id: &str, n: usize) {
+    let keys: Vec<(String, String)> = (0..n).map(|i| (format!("k{i}"), "v".into())).collect();
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    t.given_user(user_id, "n", &pairs).await;
+}
+
+/// `PUT {"extends": extends}` to `user_id`, signed, through the handler.
+async fn put_extends(t: &TestApp, user_id: &str, extends: serde_json::Value) -> TestResponse {
+    t.server(Method::PUT, ROUTE)
+        .param("user_id", user_id)
+        .json(&json!({ "extends": extends }))
+        .send(update)
+        .await
+}
+
 /// The JSON bytes of `extends` as the limit counts them.
 fn bytes_of(extends: &std::collections::BTreeMap<String, String>) -> u64 {
     shared::user::extends_bytes(extends)
@@ -261,17 +268,8 @@ fn bytes_of(extends: &std::collections::BTreeMap<String, String>) -> u64 {
 #[tokio::test]
 async fn a_full_map_takes_a_removal_and_a_new_key_in_one_update() {
     let t = TestApp::new().await;
-    let full: Vec<(String, String)> = (0..64)
-        .map(|i| (format!("k{i}"), "v".to_string()))
-        .collect();
-    let pairs: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    t.given_user("full", "n", &pairs).await;
-    let put = |extends: serde_json::Value| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "full")
-            .json(&json!({ "extends": extends }))
-            .send(update)
-    };
+    given_user_with_keys(&t, "full", 64).await;
+    let put = |extends| put_extends(&t, "full", extends);
     // The map after it has 64 keys: a removal makes room for the new key.
     put(json!({"k1": null, "new": "v"})).await.assert_ok();
     // A value of the same size leaves the total as it is.
@@ -298,15 +296,8 @@ async fn concurrent_additions_to_an_almost_full_map_stop_at_exactly_64_keys() {
     // Each writer read 60 keys and saw room for its one; DynamoDB's condition on the map's
     // size lets exactly four of them in.
     let t = TestApp::new().await;
-    let keys: Vec<(String, String)> = (0..60).map(|i| (format!("k{i}"), "v".into())).collect();
-    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    t.given_user("crowded", "n", &pairs).await;
-    let writers = (0..20).map(|i| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "crowded")
-            .json(&json!({"extends": {format!("new{i}"): "v"}}))
-            .send(update)
-    });
+    given_user_with_keys(&t, "crowded", 60).await;
+    let writers = (0..20).map(|i| put_extends(&t, "crowded", json!({format!("new{i}"): "v"})));
     let mut accepted = 0;
     for r in join_all(writers).await {
         if r.status == 200 {
@@ -329,12 +320,8 @@ async fn concurrent_growth_stops_at_the_byte_limit_and_the_total_stays_exact() {
     // whatever the interleaving, and the stored total is the map's exact size.
     let t = TestApp::new().await;
     t.given_user("growing", "n", &[]).await;
-    let writers = (0..12).map(|i| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "growing")
-            .json(&json!({"extends": {format!("k{i:02}"): "x".repeat(1000)}}))
-            .send(update)
-    });
+    let writers =
+        (0..12).map(|i| put_extends(&t, "growing", json!({format!("k{i:02}"): "x".repeat(1000)})));
     let mut accepted = 0;
     for r in join_all(writers).await {
         if r.status == 200 {
@@ -357,12 +344,7 @@ async fn concurrent_growth_stops_at_the_byte_limit_and_the_total_stays_exact() {
 async fn the_byte_limit_counts_json_escapes_and_credits_replaced_values() {
     let t = TestApp::new().await;
     t.given_user("big", "n", &[]).await;
-    let put = |extends: serde_json::Value| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "big")
-            .json(&json!({ "extends": extends }))
-            .send(update)
-    };
+    let put = |extends| put_extends(&t, "big", extends);
     // 4 values of 1000 quotes, 2 bytes each in JSON: 8028 bytes in all.
     let quotes = "\"".repeat(1000);
     put(json!({"a": quotes, "b": quotes, "c": quotes, "d": quotes}))
