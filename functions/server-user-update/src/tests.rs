@@ -260,9 +260,34 @@ async fn put_extends(t: &TestApp, user_id: &str, extends: serde_json::Value) -> 
         .await
 }
 
-/// The JSON bytes of `extends` as the limit counts them.
-fn bytes_of(extends: &std::collections::BTreeMap<String, String>) -> u64 {
-    shared::user::extends_bytes(extends)
+/// How many of `responses` succeeded; every other one is a 400 about `extends` saying `why`.
+#[track_caller]
+fn accepted_else_400(responses: Vec<TestResponse>, why: &str) -> usize {
+    let mut accepted = 0;
+    for r in responses {
+        if r.status == 200 {
+            accepted += 1;
+        } else {
+            r.assert_error(400, 400, "extends: ");
+            assert!(r.message().contains(why), "{}", r.message());
+        }
+    }
+    accepted
+}
+
+/// The stored `extends` of `user_id`, once its stored total is checked to be its exact size.
+async fn extends_with_exact_total(
+    t: &TestApp,
+    user_id: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let extends = t.stored(user_id).await.unwrap().info.extends;
+    let exact = shared::user::extends_bytes(&extends);
+    assert_eq!(
+        t.stored_extends_bytes(user_id).await,
+        Some(exact),
+        "{user_id}"
+    );
+    extends
 }
 
 #[tokio::test]
@@ -282,13 +307,9 @@ async fn a_full_map_takes_a_removal_and_a_new_key_in_one_update() {
     put(json!({"absent": null, "another": "v"}))
         .await
         .assert_error(400, 400, "extends: a user may have at most 64 keys");
-    let stored = t.stored("full").await.unwrap().info.extends;
+    let stored = extends_with_exact_total(&t, "full").await;
     assert_eq!(stored.len(), 64);
     assert!(!stored.contains_key("k1") && stored["new"] == "v" && stored["k2"] == "w");
-    assert_eq!(
-        t.stored_extends_bytes("full").await,
-        Some(bytes_of(&stored))
-    );
 }
 
 #[tokio::test]
@@ -298,20 +319,9 @@ async fn concurrent_additions_to_an_almost_full_map_stop_at_exactly_64_keys() {
     let t = TestApp::new().await;
     given_user_with_keys(&t, "crowded", 60).await;
     let writers = (0..20).map(|i| put_extends(&t, "crowded", json!({format!("new{i}"): "v"})));
-    let mut accepted = 0;
-    for r in join_all(writers).await {
-        if r.status == 200 {
-            accepted += 1;
-        } else {
-            r.assert_error(400, 400, "extends: a user may have at most 64 keys");
-        }
-    }
-    let stored = t.stored("crowded").await.unwrap().info.extends;
+    let accepted = accepted_else_400(join_all(writers).await, "at most 64 keys");
+    let stored = extends_with_exact_total(&t, "crowded").await;
     assert_eq!((accepted, stored.len()), (4, 64));
-    assert_eq!(
-        t.stored_extends_bytes("crowded").await,
-        Some(bytes_of(&stored))
-    );
 }
 
 #[tokio::test]
@@ -322,22 +332,10 @@ async fn concurrent_growth_stops_at_the_byte_limit_and_the_total_stays_exact() {
     t.given_user("growing", "n", &[]).await;
     let writers =
         (0..12).map(|i| put_extends(&t, "growing", json!({format!("k{i:02}"): "x".repeat(1000)})));
-    let mut accepted = 0;
-    for r in join_all(writers).await {
-        if r.status == 200 {
-            accepted += 1;
-        } else {
-            r.assert_error(400, 400, "extends: ");
-            assert!(r.message().contains("8192 bytes"), "{}", r.message());
-        }
-    }
-    let stored = t.stored("growing").await.unwrap().info.extends;
+    let accepted = accepted_else_400(join_all(writers).await, "8192 bytes");
+    let stored = extends_with_exact_total(&t, "growing").await;
     assert_eq!((accepted, stored.len()), (8, 8));
-    assert!(bytes_of(&stored) <= shared::user::EXTENDS_MAX_BYTES);
-    assert_eq!(
-        t.stored_extends_bytes("growing").await,
-        Some(bytes_of(&stored))
-    );
+    assert!(shared::user::extends_bytes(&stored) <= shared::user::EXTENDS_MAX_BYTES);
 }
 
 #[tokio::test]
@@ -362,9 +360,8 @@ async fn the_byte_limit_counts_json_escapes_and_credits_replaced_values() {
     put(json!({"b": null, "f": "y".repeat(900)}))
         .await
         .assert_ok();
-    let stored = t.stored("big").await.unwrap().info.extends;
+    let stored = extends_with_exact_total(&t, "big").await;
     assert_eq!(stored.len(), 5);
-    assert_eq!(t.stored_extends_bytes("big").await, Some(bytes_of(&stored)));
 }
 
 #[tokio::test]
@@ -401,10 +398,6 @@ async fn a_user_stored_before_extends_bytes_gets_its_exact_total_on_its_first_up
         .send(update)
         .await;
     r.assert_ok();
-    let stored = t.stored("legacy").await.unwrap().info.extends;
+    let stored = extends_with_exact_total(&t, "legacy").await;
     assert_eq!(stored.keys().collect::<Vec<_>>(), ["b", "c"]);
-    assert_eq!(
-        t.stored_extends_bytes("legacy").await,
-        Some(bytes_of(&stored))
-    );
 }
