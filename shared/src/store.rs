@@ -10,7 +10,6 @@
 //! through `serde_dynamo`.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -160,8 +159,12 @@ impl UserTable {
     pub async fn create(&self, user: &NewUser, im: &ImIdentity, now: i64) -> ApiResult<()> {
         let ours = StoredUser::new(user, im, now);
         let item = user_item(&ours)?;
-        let result = retry_conflicts(|| async {
-            self.client
+        let deadline = Deadline::current();
+        let mut attempt = 0;
+        // A put that a concurrent transaction on the item made fail is tried again.
+        let result = loop {
+            let put = self
+                .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
@@ -170,10 +173,24 @@ impl UserTable {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
-                .send()
-                .await
-        })
-        .await;
+                .send();
+            let Some(result) = deadline.bound(put).await else {
+                return Err(ApiError::Busy(
+                    "create cut off at the request's deadline, outcome unknown".into(),
+                ));
+            };
+            match result {
+                Err(e) if attempt < 5 && e.code() == Some("TransactionConflictException") => {
+                    attempt += 1;
+                    let pause = backoff(attempt);
+                    if !deadline.allows_write_retry(pause) {
+                        break Err(e);
+                    }
+                    tokio::time::sleep(pause).await;
+                }
+                other => break other,
+            }
+        };
         match result {
             Ok(_) => Ok(()),
             Err(e) => match e.as_service_error() {
@@ -257,13 +274,20 @@ impl UserTable {
                     continue;
                 }
             };
-            let result = self
+            let call = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
                 .client_request_token(token)
-                .send()
-                .await;
+                .send();
+            let Some(result) = deadline.bound(call).await else {
+                for &i in &pending {
+                    outcome[i] = Some(Err(ApiError::Busy(
+                        "transaction cut off at the request's deadline, outcome unknown".into(),
+                    )));
+                }
+                continue;
+            };
             let retry_at_once = match result {
                 Ok(_) => {
                     for &i in &pending {
@@ -336,7 +360,7 @@ impl UserTable {
             } else {
                 backoff(attempt)
             };
-            if !deadline.allows_retry(pause) {
+            if !deadline.allows_write_retry(pause) {
                 for &i in &pending {
                     outcome[i].get_or_insert_with(|| {
                         Err(ApiError::Busy(
@@ -508,33 +532,6 @@ fn request_token() -> ApiResult<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("CSPRNG: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Retries an operation that a concurrent transaction on the same item made fail, while a
-/// whole call still fits before the request's deadline.
-async fn retry_conflicts<T, E, F, Fut>(
-    mut op: F,
-) -> Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>
-where
-    E: ProvideErrorMetadata,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>>,
-{
-    let deadline = Deadline::current();
-    let mut attempt = 0;
-    loop {
-        match op().await {
-            Err(e) if attempt < 5 && e.code() == Some("TransactionConflictException") => {
-                attempt += 1;
-                let pause = backoff(attempt);
-                if !deadline.allows_retry(pause) {
-                    return Err(e);
-                }
-                tokio::time::sleep(pause).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Exponential backoff with full jitter: up to 20 ms, 40 ms, ... capped at 1 s.

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, RequestExt};
 use serde::Serialize;
@@ -28,8 +29,12 @@ use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
 use crate::endpoint::{App, Call, respond};
 use crate::error::ApiResult;
-use crate::store::create_table;
-use crate::user::{NewUser, UserProfile};
+use crate::store::{attr, create_table};
+use crate::user::{
+    AVATAR_MAX_CHARS, EXTENDS_KEY_MAX_CHARS, EXTENDS_MAX_BYTES, EXTENDS_VALUE_MAX_CHARS, Extends,
+    NICK_MAX_CHARS, NewUser, USER_ID_MAX_CHARS, UserProfile, UserUpdate, extends_bytes,
+    extends_entry_bytes,
+};
 use crate::users::now;
 
 pub use futures_util::future::join_all;
@@ -174,6 +179,16 @@ impl Intercept for RoundTrips {
     }
 }
 
+/// The request budget of apps over DynamoDB Local. A transaction of 100 puts can take
+/// seconds there on a busy machine, where DynamoDB takes milliseconds; the deployed budget
+/// (`store::REQUEST_BUDGET`) is tested over scripted clients ([`TestApp::over`]).
+pub const LOCAL_REQUEST_BUDGET: Duration = Duration::from_secs(60);
+
+fn on_local(mut app: App) -> App {
+    app.users = app.users.with_request_budget(LOCAL_REQUEST_BUDGET);
+    app
+}
+
 /// The configuration tests run with: two active access keys, prefix `ql`.
 pub fn test_config(table: &str) -> Config {
     let vars = HashMap::from([
@@ -214,8 +229,10 @@ impl TestApp {
             .interceptor(trips.clone())
             .build();
         let client = Client::from_conf(config);
-        let app: &'static App =
-            Box::leak(Box::new(App::new(&test_config(&t.table), client.clone())));
+        let app: &'static App = Box::leak(Box::new(on_local(App::new(
+            &test_config(&t.table),
+            client.clone(),
+        ))));
         (
             TestApp {
                 app,
@@ -240,12 +257,12 @@ impl TestApp {
         let mut config = test_config(&table);
         adjust(&mut config);
         // Leaked like the App of a real function: it lives as long as the process.
-        let app: &'static App = Box::leak(Box::new(App::new(&config, client.clone())));
+        let app: &'static App = Box::leak(Box::new(on_local(App::new(&config, client.clone()))));
         TestApp { app, client, table }
     }
 
     /// An [`App`] over a given client (e.g. one scripted with `aws-smithy-mocks`); no table
-    /// is created.
+    /// is created. It keeps the deployed request budget: the budget's own tests run here.
     pub fn over(client: Client) -> TestApp {
         let table = "mocked".to_string();
         let app: &'static App = Box::leak(Box::new(App::new(&test_config(&table), client.clone())));
@@ -268,6 +285,85 @@ impl TestApp {
             .register(user)
             .await
             .expect("register test user");
+    }
+
+    /// The `extends_bytes` stored with a user, read straight from the table.
+    pub async fn stored_extends_bytes(&self, user_id: &str) -> Option<u64> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, AttributeValue::S(format!("USER#{user_id}")))
+            .key(attr::SK, AttributeValue::S("USER".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("read test user");
+        let n = out.item()?.get(attr::EXTENDS_BYTES)?.as_n().ok()?;
+        Some(n.parse().expect("a whole number"))
+    }
+
+    /// A user as code before `extends_bytes` stored it: registered, then the total removed.
+    pub async fn given_user_without_extends_bytes(&self, user_id: &str, extends: &[(&str, &str)]) {
+        self.given_user(user_id, "old", extends).await;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, AttributeValue::S(format!("USER#{user_id}")))
+            .key(attr::SK, AttributeValue::S("USER".into()))
+            .update_expression("REMOVE #eb")
+            .expression_attribute_names("#eb", attr::EXTENDS_BYTES)
+            .send()
+            .await
+            .expect("remove extends_bytes");
+        assert_eq!(self.stored_extends_bytes(user_id).await, None);
+    }
+
+    /// `n` (at most 256) users at every limit, in the characters JSON escapes most: ids of
+    /// 64 `"` and `\`, nick and avatar of control characters (6 bytes each in JSON, 7 once
+    /// the Lambda runtime has wrapped the body as a JSON string), and an `extends` of `"`
+    /// filling [`EXTENDS_MAX_BYTES`] exactly. The first half is registered in one batch with
+    /// its map, the rest registered bare and filled by an update. Returns the ids.
+    pub async fn given_largest_users(&self, n: usize) -> Vec<String> {
+        assert!(n <= 256, "ids tell users apart by 8 characters");
+        let ids: Vec<String> = (0..n)
+            .map(|i| {
+                (0..USER_ID_MAX_CHARS)
+                    .map(|bit| {
+                        if bit < 8 && i >> bit & 1 == 1 {
+                            '\\'
+                        } else {
+                            '"'
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let control = |len: usize| "\u{1}".repeat(len);
+        let extends = largest_extends();
+        let (with_map, bare) = ids.split_at(n / 2);
+        let user = |id: &String, extends: &Extends| {
+            json!({"user_id": id, "nick": control(NICK_MAX_CHARS),
+                   "avatar": control(AVATAR_MAX_CHARS), "extends": extends})
+        };
+        for (group, map) in [(with_map, &extends), (bare, &Extends::new())] {
+            let body: Vec<Value> = group.iter().map(|id| user(id, map)).collect();
+            for chunk in body.chunks(crate::user::BATCH_MAX) {
+                let failures = self.app.users.register_batch(&json!(chunk)).await;
+                assert_eq!(failures, Ok(None), "register the largest users");
+            }
+        }
+        let fill = bare.iter().map(|id| {
+            let update = UserUpdate {
+                set_extends: extends.clone(),
+                ..UserUpdate::default()
+            };
+            self.app.users.update(id, update)
+        });
+        for result in join_all(fill).await {
+            result.expect("fill extends to the limit");
+        }
+        ids
     }
 
     /// Gives a registered user a login name and an email through the domain operation.
@@ -341,6 +437,66 @@ impl TestApp {
         let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
         TestRequest::new(self.app, Qiniu.client(), method, route).authorization(Some(&token))
     }
+}
+
+/// An `extends` of `"` (2 bytes each in JSON, 4 once wrapped again) taking exactly
+/// [`EXTENDS_MAX_BYTES`]: long keys and values, as few entries as the limits allow.
+pub fn largest_extends() -> Extends {
+    let mut extends = Extends::new();
+    let mut room = EXTENDS_MAX_BYTES;
+    for j in 0usize.. {
+        let key: String = (0..EXTENDS_KEY_MAX_CHARS)
+            .map(|bit| {
+                if bit < 8 && j >> bit & 1 == 1 {
+                    '\\'
+                } else {
+                    '"'
+                }
+            })
+            .collect();
+        let bare = u64::try_from(extends_entry_bytes(&key, "")).unwrap();
+        if room < bare + 2 {
+            break;
+        }
+        let len = usize::try_from((room - bare) / 2)
+            .unwrap()
+            .min(EXTENDS_VALUE_MAX_CHARS);
+        let value = "\"".repeat(len);
+        room -= u64::try_from(extends_entry_bytes(&key, &value)).unwrap();
+        extends.insert(key, value);
+    }
+    assert_eq!(extends_bytes(&extends), EXTENDS_MAX_BYTES, "filled exactly");
+    extends
+}
+
+/// Lambda's limit on a synchronous invocation's response payload: 6 MB.
+pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The bytes of the payload the Lambda runtime returns for `response`: the HTTP response
+/// wrapped, body as a JSON string, in the API Gateway response object (v2 for HTTP APIs, v1
+/// for REST; the larger of the two).
+fn lambda_payload_bytes(response: &lambda_http::Response<Body>) -> usize {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayProxyResponse, ApiGatewayV2httpResponse,
+    };
+    let body = match response.body() {
+        Body::Empty => None,
+        other => Some(other.clone()),
+    };
+    let binary = matches!(body, Some(Body::Binary(_)));
+    let status = i64::from(response.status().as_u16());
+    let mut v2 = ApiGatewayV2httpResponse::default();
+    v2.status_code = status;
+    v2.headers = response.headers().clone();
+    v2.body = body.clone();
+    v2.is_base64_encoded = binary;
+    let mut v1 = ApiGatewayProxyResponse::default();
+    v1.status_code = status;
+    v1.multi_value_headers = response.headers().clone();
+    v1.body = body;
+    v1.is_base64_encoded = binary;
+    let size = |v: serde_json::Result<Vec<u8>>| v.map(|b| b.len()).expect("serialisable");
+    size(serde_json::to_vec(&v2)).max(size(serde_json::to_vec(&v1)))
 }
 
 /// A client token as `/server/auth/token` issues them, signed with `secret`.
@@ -693,6 +849,7 @@ impl TestRequest {
             content_type,
             reqid,
             body,
+            lambda_bytes: lambda_payload_bytes(&response),
         }
     }
 }
@@ -703,6 +860,8 @@ pub struct TestResponse {
     pub content_type: Option<String>,
     pub reqid: Option<String>,
     pub body: Value,
+    /// The size of what the Lambda runtime would return for this response.
+    pub lambda_bytes: usize,
 }
 
 impl TestResponse {

@@ -349,8 +349,8 @@ pub fn extends_entry_bytes(key: &str, value: &str) -> i64 {
 }
 
 /// The size of a user's `extends` as [`EXTENDS_MAX_BYTES`] counts it: the sum of its
-/// entries' [`extends_entry_bytes`], one byte more than the map's JSON (`{` and `}` in place
-/// of the last comma) unless empty.
+/// entries' [`extends_entry_bytes`]. The map's JSON is one byte more (`{` and `}` in place of
+/// the last comma) unless empty.
 pub fn extends_bytes(extends: &Extends) -> u64 {
     extends
         .iter()
@@ -567,6 +567,67 @@ mod tests {
             "body",
         ));
         assert_eq!(m, "extends: must have at most 64 keys");
+    }
+
+    #[test]
+    fn json_bytes_are_counted_as_serde_json_writes_them() {
+        let samples = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .chain(['é', '风', '😀', '\u{2028}']);
+        for c in samples {
+            let s = format!("a{c}b");
+            let written = serde_json::to_string(&s).unwrap().len();
+            assert_eq!(json_string_bytes(&s), written as u64, "{c:?}");
+        }
+        let map = Extends::from([("k\"".into(), "v\n\u{1}".into()), ("x".into(), "".into())]);
+        let written = serde_json::to_string(&map).unwrap().len();
+        assert_eq!(extends_bytes(&map) + 1, written as u64);
+    }
+
+    #[test]
+    fn extends_over_the_byte_limit_is_refused_naming_extends_and_the_limit() {
+        let big: Map<String, Value> = (0..9)
+            .map(|i| (format!("k{i}"), json!("v".repeat(1000))))
+            .collect();
+        let m = invalid_message(NewUser::from_json(
+            &json!({"user_id": "u", "extends": big}),
+            "body",
+        ));
+        assert!(
+            m.starts_with("extends: must take at most 8192 bytes as JSON"),
+            "{m}"
+        );
+        let m = invalid_message(NewUser::from_json(
+            &json!({"user_id": "u", "extends": big}),
+            "[2]",
+        ));
+        assert!(m.starts_with("[2].extends: must take at most 8192"), "{m}");
+        let m = invalid_message(UserUpdate::from_json(&json!({"extends": big})));
+        assert!(m.starts_with("extends: must take at most 8192"), "{m}");
+        // Eight such values fit.
+        let fits: Map<String, Value> = big.into_iter().take(8).collect();
+        assert!(NewUser::from_json(&json!({"user_id": "u", "extends": fits}), "body").is_ok());
+    }
+
+    #[test]
+    fn an_update_is_measured_against_the_stored_map_with_credit_for_what_it_replaces() {
+        let full: Extends = (0..64).map(|i| (format!("k{i}"), "v".into())).collect();
+        let update =
+            UserUpdate::from_json(&json!({"extends": {"k1": null, "new": "v", "k0": "w"}}))
+                .unwrap();
+        let change = update.extends_change(&full).unwrap();
+        // k1 leaves 9 bytes (`"k1":"v",`), new brings 10, k0 keeps its size.
+        assert_eq!((change.keys_added, change.bytes_added), (0, 1));
+        assert_eq!(change.bytes_after, extends_bytes(&full) + 1);
+        let over = UserUpdate::from_json(&json!({"extends": {"new": "v"}})).unwrap();
+        let m = invalid_message(over.extends_change(&full));
+        assert_eq!(m, "extends: a user may have at most 64 keys");
+        // Built by hand, past what from_json allows: still a 400, never an overflow.
+        let huge = UserUpdate {
+            set_extends: (0..1000).map(|i| (format!("n{i}"), "v".into())).collect(),
+            ..UserUpdate::default()
+        };
+        assert!(huge.extends_change(&Extends::new()).is_err());
     }
 
     #[test]

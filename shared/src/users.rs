@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
@@ -12,7 +13,7 @@ use serde_json::Value;
 use crate::account::{Account, AccountUpdate, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
-use crate::store::{UserTable, UserView, within_budget};
+use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
@@ -49,6 +50,9 @@ pub struct Users {
     /// refill: concurrent registrations in one process wait for one counter call and share
     /// its block instead of each reserving one.
     reserved_im_ids: Arc<Mutex<Range<i64>>>,
+    /// How long one operation's store work may take ([`REQUEST_BUDGET`] unless a test
+    /// harness says otherwise).
+    request_budget: Duration,
 }
 
 impl Users {
@@ -57,7 +61,15 @@ impl Users {
             table,
             im_username_prefix: im_username_prefix.into(),
             reserved_im_ids: Arc::new(Mutex::new(0..0)),
+            request_budget: REQUEST_BUDGET,
         }
+    }
+
+    /// The same users with another budget per operation. Deployed functions keep
+    /// [`REQUEST_BUDGET`]; the test harness gives DynamoDB Local on a busy machine more.
+    pub fn with_request_budget(mut self, budget: Duration) -> Self {
+        self.request_budget = budget;
+        self
     }
 
     /// `n` unused IM ids: from this process's reserve when it holds enough, else from the
@@ -91,7 +103,7 @@ impl Users {
 
     /// Creates one user with its IM identity; an existing id is 10001.
     pub async fn register(&self, user: NewUser) -> ApiResult<()> {
-        within_budget(async {
+        within_budget(self.request_budget, async {
             let ids = self.im_ids(1).await?;
             let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
             self.table.create(&user, &im, now()).await
@@ -102,7 +114,7 @@ impl Users {
     /// Creates every valid new user of a JSON array of 1..200; reports each one it did not.
     /// Entries that are invalid or whose `user_id` appears more than once are not created.
     pub async fn register_batch(&self, body: &Value) -> ApiResult<BatchFailures> {
-        within_budget(async {
+        within_budget(self.request_budget, async {
             let entries = body
                 .as_array()
                 .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
@@ -165,7 +177,7 @@ impl Users {
     /// Makes sure `user_id` exists, registering it (with its IM identity) if not. Concurrent
     /// calls for one new id create one user: the conditional create decides.
     pub async fn ensure(&self, user_id: &str) -> ApiResult<()> {
-        within_budget(async {
+        within_budget(self.request_budget, async {
             if self.table.get::<UserInfo>(user_id).await?.is_some() {
                 return Ok(());
             }
@@ -186,38 +198,42 @@ impl Users {
     /// Public views by IM id, in request order; ids without a user are left out. Served by
     /// the eventually consistent GSI: a user created a moment ago may be missing briefly.
     pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.table.find_by_im_ids(im_user_ids)).await
+        within_budget(self.request_budget, self.table.find_by_im_ids(im_user_ids)).await
     }
 
     pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
-        within_budget(self.table.update(user_id, &update, now())).await
+        within_budget(
+            self.request_budget,
+            self.table.update(user_id, &update, now()),
+        )
+        .await
     }
 
     pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
-        within_budget(self.one(user_id)).await
+        within_budget(self.request_budget, self.one(user_id)).await
     }
 
     pub async fn profile(&self, user_id: &str) -> ApiResult<UserProfile> {
-        within_budget(self.one(user_id)).await
+        within_budget(self.request_budget, self.one(user_id)).await
     }
 
     /// Public views in request order; unknown ids are left out.
     pub async fn infos(&self, user_ids: &[String]) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.many(user_ids)).await
+        within_budget(self.request_budget, self.many(user_ids)).await
     }
 
     pub async fn profiles(&self, user_ids: &[String]) -> ApiResult<Vec<UserProfile>> {
-        within_budget(self.many(user_ids)).await
+        within_budget(self.request_budget, self.many(user_ids)).await
     }
 
     /// The whole user (every dialect's views are built from it).
     pub async fn user(&self, user_id: &str) -> ApiResult<User> {
-        within_budget(self.one(user_id)).await
+        within_budget(self.request_budget, self.one(user_id)).await
     }
 
     /// One user by email, uid, login name or string id, in Deepin's order ([`Identify`]).
     pub async fn find(&self, identify: &Identify) -> ApiResult<User> {
-        within_budget(async {
+        within_budget(self.request_budget, async {
             let raw = match identify {
                 Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
             };
@@ -232,7 +248,7 @@ impl Users {
     /// Users matching every parameter of `query` (any of its values), sorted by uid; none is
     /// a 404, as Deepin answers.
     pub async fn find_all(&self, query: &UsersQuery) -> ApiResult<Vec<User>> {
-        within_budget(async {
+        within_budget(self.request_budget, async {
             let users = self.table.find_all(query).await?;
             if users.is_empty() {
                 return Err(ApiError::UserNotFound("no user matches".into()));
@@ -252,7 +268,7 @@ impl Users {
             .as_ref()
             .map(|p| hash_password(p.expose()))
             .transpose()?;
-        within_budget(async {
+        within_budget(self.request_budget, async {
             let user_id = self
                 .table
                 .find_by_im_ids(&[uid])

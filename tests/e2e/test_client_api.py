@@ -103,8 +103,18 @@ def test_attacks_get_the_right_envelope(stack):
 
 
 def test_concurrent_token_requests_for_one_new_user_create_one_user(stack):
+    # Each worker reads the profile its token leads to as soon as it has the token. Had two
+    # creates both written, workers answered between the writes would see different IM
+    # passwords; one create shows one IM identity to every token.
     newcomer = uid("crowd")
+
+    def token_then_profile(_):
+        return ok(client(stack, "GET", "/client/user/profile", token_for(stack, newcomer)))
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        tokens = list(pool.map(lambda _: token_for(stack, newcomer), range(8)))
-    im_ids = {ok(client(stack, "GET", "/client/user/profile", t))["im_userid"] for t in tokens}
-    assert len(im_ids) == 1
+        profiles = list(pool.map(token_then_profile, range(8)))
+    assert {p["user_id"] for p in profiles} == {newcomer}
+    identities = {(p["im_userid"], p["im_username"], p["im_password"]) for p in profiles}
+    assert len(identities) == 1, identities
+    final = ok(stack.call("GET", f"/server/user/profile/{newcomer}"))
+    assert identities == {(final["im_userid"], final["im_username"], final["im_password"])}

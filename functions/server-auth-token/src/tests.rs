@@ -1,7 +1,7 @@
 use shared::auth::token::TokenKeys;
 use shared::config::Secret;
 use shared::testing::*;
-use shared::users::now;
+use shared::users::{IM_ID_BLOCK, now};
 
 use super::token;
 
@@ -83,21 +83,35 @@ async fn an_unknown_user_is_registered_with_its_im_identity() {
 #[tokio::test]
 async fn concurrent_token_requests_for_one_new_user_create_one_user() {
     let t = TestApp::new().await;
-    let requests = (0..20).map(|_| {
-        t.server(Method::GET, ROUTE)
+    let table = t.app.users.table();
+    let counter_before = table.im_id_counter().await.unwrap();
+    // Each request reads the profile its token leads to as soon as it has the token. Had two
+    // creates both written, requests answered between the writes would see different IM
+    // passwords; one create shows one IM identity to every token.
+    let requests = (0..20).map(|_| async {
+        let r = t
+            .server(Method::GET, ROUTE)
             .query("app_id", "a")
             .query("user_id", "crowd")
             .send(token)
+            .await;
+        let access_token = r.assert_ok()["access_token"].as_str().unwrap().to_string();
+        let claims = verify(&access_token, &[TOKEN_SECRET]);
+        t.app.users.profile(&claims.user_id).await.unwrap()
     });
-    let responses = join_all(requests).await;
-    for r in &responses {
-        r.assert_ok();
-    }
+    let profiles = join_all(requests).await;
     let stored = t.stored("crowd").await.unwrap();
-    // Every token names the same, single user; its IM identity did not change under the race.
-    assert_eq!(t.stored("crowd").await.unwrap(), stored);
-    let im = t.app.users.imusers(&[stored.info.im_userid]).await.unwrap();
-    assert!(im.len() <= 1);
+    for profile in &profiles {
+        assert_eq!(
+            profile, &stored,
+            "every token leads to the one user as stored"
+        );
+    }
+    // The counter moved by the ids one create reserves (its own and the process's block),
+    // not once per racing create.
+    let moved = table.im_id_counter().await.unwrap() - counter_before;
+    assert_eq!(moved, 1 + IM_ID_BLOCK as i64);
+    assert!((counter_before + 1..=counter_before + moved).contains(&stored.info.im_userid));
 }
 
 #[tokio::test]

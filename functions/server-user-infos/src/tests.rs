@@ -98,3 +98,20 @@ async fn signature_covers_the_query() {
         .await;
     r.assert_error(401, 401, "signature does not match");
 }
+
+#[tokio::test]
+async fn two_hundred_infos_at_every_limit_fit_lambdas_response_limit() {
+    let t = TestApp::new().await;
+    let ids = t.given_largest_users(200).await;
+    let mut request = t.server(Method::GET, ROUTE);
+    for id in &ids {
+        request = request.query("user_ids", id);
+    }
+    let r = request.send(infos).await;
+    assert_eq!(r.user_ids().len(), 200);
+    assert!(
+        r.lambda_bytes < LAMBDA_RESPONSE_LIMIT,
+        "{} bytes do not fit Lambda's {LAMBDA_RESPONSE_LIMIT}",
+        r.lambda_bytes
+    );
+}

@@ -67,3 +67,25 @@ async fn bad_id_lists_are_400_naming_the_problem() {
         .await
         .assert_error(400, 400, "user_ids: at least one id is required");
 }
+
+#[tokio::test]
+async fn two_hundred_profiles_at_every_limit_fit_lambdas_response_limit() {
+    // The largest answer any endpoint gives: 200 profiles, every field at its limit in the
+    // characters JSON escapes most, read back from the real store and measured as the Lambda
+    // runtime sends it (the envelope as a JSON string inside the API Gateway response).
+    let t = TestApp::new().await;
+    let ids = t.given_largest_users(200).await;
+    let r = t.server(Method::GET, ROUTE).json(&ids).send(profiles).await;
+    assert_eq!(r.user_ids().len(), 200);
+    let first = &r.data()[0];
+    assert_eq!(first["extends"], json!(largest_extends()));
+    assert!(
+        r.lambda_bytes < LAMBDA_RESPONSE_LIMIT,
+        "{} bytes do not fit Lambda's {LAMBDA_RESPONSE_LIMIT}",
+        r.lambda_bytes
+    );
+    println!(
+        "200 largest profiles: {} bytes of {LAMBDA_RESPONSE_LIMIT}",
+        r.lambda_bytes
+    );
+}

@@ -317,3 +317,34 @@ async fn x_reqid_is_echoed_when_sane_and_replaced_when_not() {
         assert_eq!(r.reqid.as_deref(), Some(id));
     }
 }
+
+#[tokio::test]
+async fn extends_past_the_byte_limit_is_400_showing_the_limit_and_stores_nothing() {
+    let t = TestApp::new().await;
+    // Nine values of 1000 quotes: 2 bytes each in JSON, about 18 KB in all.
+    let extends: serde_json::Map<String, serde_json::Value> = (0..9)
+        .map(|i| (format!("k{i}"), json!("\"".repeat(1000))))
+        .collect();
+    let r = t
+        .server(Method::POST, ROUTE)
+        .json(&json!({"user_id": "heavy", "extends": extends}))
+        .send(register)
+        .await;
+    r.assert_error(400, 400, "extends: must take at most 8192 bytes as JSON");
+    assert!(t.stored("heavy").await.is_none());
+    // The largest map that fits is stored, with its exact size.
+    let r = t
+        .server(Method::POST, ROUTE)
+        .json(&json!({"user_id": "heavy", "extends": largest_extends()}))
+        .send(register)
+        .await;
+    r.assert_ok();
+    assert_eq!(
+        t.stored("heavy").await.unwrap().info.extends,
+        largest_extends()
+    );
+    assert_eq!(
+        t.stored_extends_bytes("heavy").await,
+        Some(shared::user::EXTENDS_MAX_BYTES)
+    );
+}

@@ -1,6 +1,7 @@
 use shared::testing::*;
 
 use super::update;
+use shared::prelude::{ApiError, UserUpdate};
 
 const ROUTE: &str = "/server/user/{user_id}";
 
@@ -130,17 +131,8 @@ async fn invalid_updates_name_the_field_and_change_nothing() {
 #[tokio::test]
 async fn stored_extends_never_exceed_64_keys() {
     let t = TestApp::new().await;
-    let full: Vec<(String, String)> = (0..64)
-        .map(|i| (format!("k{i}"), "v".to_string()))
-        .collect();
-    let pairs: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    t.given_user("full", "n", &pairs).await;
-    let put = |extends: serde_json::Value| {
-        t.server(Method::PUT, ROUTE)
-            .param("user_id", "full")
-            .json(&json!({ "extends": extends }))
-            .send(update)
-    };
+    given_user_with_keys(&t, "full", 64).await;
+    let put = |extends| put_extends(&t, "full", extends);
     put(json!({"one-more": "v"})).await.assert_error(
         400,
         400,
@@ -250,4 +242,162 @@ async fn a_signed_body_that_is_not_json_typed_is_400_naming_content_type() {
         .await;
     r.assert_ok();
     assert_eq!(t.stored("u1").await.unwrap().info.nick, "after");
+}
+
+/// A user whose `extends` holds `n` keys `k0`, `k1`, ... all set to `v`.
+async fn given_user_with_keys(t: &TestApp, user_id: &str, n: usize) {
+    let keys: Vec<(String, String)> = (0..n).map(|i| (format!("k{i}"), "v".into())).collect();
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    t.given_user(user_id, "n", &pairs).await;
+}
+
+/// `PUT {"extends": extends}` to `user_id`, signed, through the handler.
+async fn put_extends(t: &TestApp, user_id: &str, extends: serde_json::Value) -> TestResponse {
+    t.server(Method::PUT, ROUTE)
+        .param("user_id", user_id)
+        .json(&json!({ "extends": extends }))
+        .send(update)
+        .await
+}
+
+/// How many of `responses` succeeded; every other one is a 400 about `extends` saying `why`.
+#[track_caller]
+fn accepted_else_400(responses: Vec<TestResponse>, why: &str) -> usize {
+    let mut accepted = 0;
+    for r in responses {
+        if r.status == 200 {
+            accepted += 1;
+        } else {
+            r.assert_error(400, 400, "extends: ");
+            assert!(r.message().contains(why), "{}", r.message());
+        }
+    }
+    accepted
+}
+
+/// The stored `extends` of `user_id`, once its stored total is checked to be its exact size.
+async fn extends_with_exact_total(
+    t: &TestApp,
+    user_id: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let extends = t.stored(user_id).await.unwrap().info.extends;
+    let exact = shared::user::extends_bytes(&extends);
+    assert_eq!(
+        t.stored_extends_bytes(user_id).await,
+        Some(exact),
+        "{user_id}"
+    );
+    extends
+}
+
+#[tokio::test]
+async fn a_full_map_takes_a_removal_and_a_new_key_in_one_update() {
+    let t = TestApp::new().await;
+    given_user_with_keys(&t, "full", 64).await;
+    let put = |extends| put_extends(&t, "full", extends);
+    // The map after it has 64 keys: a removal makes room for the new key.
+    put(json!({"k1": null, "new": "v"})).await.assert_ok();
+    // A value of the same size leaves the total as it is.
+    put(json!({"k2": "w"})).await.assert_ok();
+    // An existing key and a new one would make 65.
+    put(json!({"k0": "changed", "another": "v"}))
+        .await
+        .assert_error(400, 400, "extends: a user may have at most 64 keys");
+    // Removing a key that is not there makes no room.
+    put(json!({"absent": null, "another": "v"}))
+        .await
+        .assert_error(400, 400, "extends: a user may have at most 64 keys");
+    let stored = extends_with_exact_total(&t, "full").await;
+    assert_eq!(stored.len(), 64);
+    assert!(!stored.contains_key("k1") && stored["new"] == "v" && stored["k2"] == "w");
+}
+
+#[tokio::test]
+async fn concurrent_additions_to_an_almost_full_map_stop_at_exactly_64_keys() {
+    // Each writer read 60 keys and saw room for its one; DynamoDB's condition on the map's
+    // size lets exactly four of them in.
+    let t = TestApp::new().await;
+    given_user_with_keys(&t, "crowded", 60).await;
+    let writers = (0..20).map(|i| put_extends(&t, "crowded", json!({format!("new{i}"): "v"})));
+    let accepted = accepted_else_400(join_all(writers).await, "at most 64 keys");
+    let stored = extends_with_exact_total(&t, "crowded").await;
+    assert_eq!((accepted, stored.len()), (4, 64));
+}
+
+#[tokio::test]
+async fn concurrent_growth_stops_at_the_byte_limit_and_the_total_stays_exact() {
+    // Each writer adds one entry of about 1 KB to an empty map; only eight fit in 8192 bytes,
+    // whatever the interleaving, and the stored total is the map's exact size.
+    let t = TestApp::new().await;
+    t.given_user("growing", "n", &[]).await;
+    let writers =
+        (0..12).map(|i| put_extends(&t, "growing", json!({format!("k{i:02}"): "x".repeat(1000)})));
+    let accepted = accepted_else_400(join_all(writers).await, "8192 bytes");
+    let stored = extends_with_exact_total(&t, "growing").await;
+    assert_eq!((accepted, stored.len()), (8, 8));
+    assert!(shared::user::extends_bytes(&stored) <= shared::user::EXTENDS_MAX_BYTES);
+}
+
+#[tokio::test]
+async fn the_byte_limit_counts_json_escapes_and_credits_replaced_values() {
+    let t = TestApp::new().await;
+    t.given_user("big", "n", &[]).await;
+    let put = |extends| put_extends(&t, "big", extends);
+    // 4 values of 1000 quotes, 2 bytes each in JSON: 8028 bytes in all.
+    let quotes = "\"".repeat(1000);
+    put(json!({"a": quotes, "b": quotes, "c": quotes, "d": quotes}))
+        .await
+        .assert_ok();
+    put(json!({"e": "x".repeat(200)})).await.assert_error(
+        400,
+        400,
+        "extends: must take at most 8192 bytes as JSON",
+    );
+    // Replacing a large value with a small one makes the room.
+    put(json!({"a": "", "e": "x".repeat(200)}))
+        .await
+        .assert_ok();
+    put(json!({"b": null, "f": "y".repeat(900)}))
+        .await
+        .assert_ok();
+    let stored = extends_with_exact_total(&t, "big").await;
+    assert_eq!(stored.len(), 5);
+}
+
+#[tokio::test]
+async fn an_update_built_without_from_json_is_refused_not_overflowed() {
+    // 70 keys at once (more than from_json lets through) on an empty map: a 400, no panic.
+    let t = TestApp::new().await;
+    t.given_user("direct", "n", &[]).await;
+    let update = UserUpdate {
+        set_extends: (0..70)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect(),
+        ..UserUpdate::default()
+    };
+    let result = t.app.users.update("direct", update).await;
+    assert_eq!(
+        result,
+        Err(ApiError::invalid(
+            "extends",
+            "a user may have at most 64 keys"
+        ))
+    );
+    assert!(t.stored("direct").await.unwrap().info.extends.is_empty());
+}
+
+#[tokio::test]
+async fn a_user_stored_before_extends_bytes_gets_its_exact_total_on_its_first_update() {
+    let t = TestApp::new().await;
+    t.given_user_without_extends_bytes("legacy", &[("a", "1"), ("b", "22")])
+        .await;
+    let r = t
+        .server(Method::PUT, ROUTE)
+        .param("user_id", "legacy")
+        .json(&json!({"extends": {"a": null, "c": "333"}}))
+        .send(update)
+        .await;
+    r.assert_ok();
+    let stored = extends_with_exact_total(&t, "legacy").await;
+    assert_eq!(stored.keys().collect::<Vec<_>>(), ["b", "c"]);
 }

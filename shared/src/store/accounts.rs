@@ -34,12 +34,16 @@ impl UserTable {
                 .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
             let plan = update.apply(&current.account);
             let actions = self.account_actions(&current, update, &plan, password_hash, now);
-            let result = self
+            let call = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
-                .send()
-                .await;
+                .send();
+            let Some(result) = deadline.bound(call).await else {
+                return Err(ApiError::Busy(
+                    "account change cut off at the request's deadline, outcome unknown".into(),
+                ));
+            };
             let err = match result {
                 Ok(_) => return Ok(plan.account),
                 Err(e) => e,
@@ -79,7 +83,7 @@ impl UserTable {
             }
             attempt += 1;
             let pause = backoff(attempt);
-            if attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_retry(pause) {
+            if attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_write_retry(pause) {
                 return Err(ApiError::Busy(
                     "account change contended past deadline".into(),
                 ));

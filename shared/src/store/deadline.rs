@@ -2,8 +2,12 @@
 //!
 //! Each operation of [`Users`](crate::users::Users) runs [`within_budget`]: the store work
 //! of one request gets [`REQUEST_BUDGET`], after which whatever still runs is dropped and the
-//! request answers 503. Retry loops inside ask [`Deadline::allows_retry`] before they start
-//! another call, so a retry never begins unless a whole SDK call still fits.
+//! request answers 503. Inside it:
+//! - reads retry only while a whole SDK call still fits ([`Deadline::allows_retry`]);
+//! - writes run each attempt under [`Deadline::bound`], which cuts it off in time to answer
+//!   (its outcome unknown: a 503 for what it held, while what other attempts settled keeps
+//!   its answer), and retry while [`WRITE_RETRY_ROOM`] is left. Demanding a whole SDK call
+//!   there would refuse retries after a slow first attempt that a bounded one still makes.
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,6 +23,13 @@ pub const REQUEST_BUDGET: Duration = Duration::from_secs(9);
 /// The longest one SDK call may take, its retries included (`operation_timeout` in
 /// `endpoint::dynamodb_client`; a test holds the two equal).
 pub const SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// What a write retry needs left to be worth starting: DynamoDB commits a transaction of
+/// 100 puts in well under a second.
+pub const WRITE_RETRY_ROOM: Duration = Duration::from_secs(1);
+
+/// Kept back from the budget when a write is cut off, to compose the answer.
+const ANSWER_MARGIN: Duration = Duration::from_millis(250);
 
 tokio::task_local! {
     static DEADLINE: Instant;
@@ -47,21 +58,43 @@ impl Deadline {
     pub fn allows_retry(&self, pause: Duration) -> bool {
         self.remaining() >= pause + SDK_OPERATION_TIMEOUT
     }
+
+    /// Whether a write may try again after `pause` (each attempt runs under [`bound`]).
+    ///
+    /// [`bound`]: Deadline::bound
+    pub fn allows_write_retry(&self, pause: Duration) -> bool {
+        self.remaining() >= pause + WRITE_RETRY_ROOM
+    }
+
+    /// Runs one call, cut off early enough to answer before the deadline; `None` if cut off.
+    pub async fn bound<F: Future>(&self, call: F) -> Option<F::Output> {
+        let cut_off = self
+            .0
+            .checked_sub(ANSWER_MARGIN)
+            .unwrap_or_else(Instant::now);
+        tokio::time::timeout_at(cut_off, call).await.ok()
+    }
 }
 
-/// Runs one request's store work within [`REQUEST_BUDGET`]. Nested calls (an operation
-/// built from others) share the outermost budget.
-pub async fn within_budget<T>(work: impl Future<Output = ApiResult<T>>) -> ApiResult<T> {
+/// Runs one request's store work within `budget` ([`REQUEST_BUDGET`] in every deployed
+/// function). Nested calls (an operation built from others) share the outermost budget.
+pub async fn within_budget<T>(
+    budget: Duration,
+    work: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    // On the heap: an operation's future (SDK calls and all) is large, and a caller may
+    // hold it on a small stack.
+    let work = Box::pin(work);
     if DEADLINE.try_with(|_| ()).is_ok() {
         return work.await;
     }
-    let deadline = Instant::now() + REQUEST_BUDGET;
+    let deadline = Instant::now() + budget;
     DEADLINE
         .scope(deadline, async move {
             match tokio::time::timeout_at(deadline, work).await {
                 Ok(answer) => answer,
                 Err(_) => Err(ApiError::Busy(format!(
-                    "request budget of {REQUEST_BUDGET:?} spent"
+                    "request budget of {budget:?} spent"
                 ))),
             }
         })
@@ -108,7 +141,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn work_past_the_budget_is_cut_off_as_busy() {
         let started = Instant::now();
-        let r: ApiResult<()> = within_budget(async {
+        let r: ApiResult<()> = within_budget(REQUEST_BUDGET, async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(())
         })
@@ -119,13 +152,21 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn nested_operations_share_the_outer_deadline() {
-        within_budget(async {
+        within_budget(REQUEST_BUDGET, async {
             tokio::time::sleep(Duration::from_secs(2)).await;
-            within_budget(async {
+            within_budget(Duration::from_secs(60), async {
                 let left = Deadline::current().remaining();
                 assert_eq!(left, REQUEST_BUDGET - Duration::from_secs(2));
                 assert!(!Deadline::current().allows_retry(Duration::from_secs(2)));
                 assert!(Deadline::current().allows_retry(Duration::from_millis(500)));
+                assert!(Deadline::current().allows_write_retry(Duration::from_secs(5)));
+                assert!(!Deadline::current().allows_write_retry(Duration::from_millis(6500)));
+                // A write still running near the end is cut off in time to answer.
+                let cut = Deadline::current()
+                    .bound(tokio::time::sleep(Duration::from_secs(60)))
+                    .await;
+                assert!(cut.is_none());
+                assert_eq!(Deadline::current().remaining(), ANSWER_MARGIN);
                 Ok(())
             })
             .await

@@ -120,7 +120,7 @@ impl UserTable {
             current = now_stored;
             attempt += 1;
             let pause = backoff(attempt);
-            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_retry(pause) {
+            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_write_retry(pause) {
                 return Err(ApiError::Busy(
                     "concurrent updates of the same extends keys".into(),
                 ));
@@ -130,7 +130,7 @@ impl UserTable {
     }
 
     async fn send_update(&self, user_id: &str, e: &Expression) -> Result<(), Failed> {
-        let result = self
+        let call = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -140,8 +140,12 @@ impl UserTable {
             .set_expression_attribute_names(Some(e.names.clone()))
             .set_expression_attribute_values(Some(e.values.clone()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .send();
+        let Some(result) = Deadline::current().bound(call).await else {
+            return Err(Failed::Store(ApiError::Busy(
+                "update cut off at the request's deadline, outcome unknown".into(),
+            )));
+        };
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
@@ -171,7 +175,6 @@ fn extends_expression(
 ) -> ApiResult<Expression> {
     let mut e = Expression::new(update, now);
     e.name("#e", attr::EXTENDS);
-    e.name("#eb", attr::EXTENDS_BYTES);
     for (i, (key, value)) in update.set_extends.iter().enumerate() {
         e.name(&format!("#k{i}"), key);
         e.values.insert(format!(":v{i}"), s(value));
@@ -199,6 +202,10 @@ fn extends_expression(
         let room = max.checked_sub(change.keys_added).ok_or_else(overflow)?;
         e.number(":keys_room", room);
         e.conditions.push("size(#e) <= :keys_room".into());
+    }
+    // DynamoDB refuses a name placeholder the expressions do not use: only when they do.
+    if current.extends_bytes.is_none() || change.bytes_added != 0 {
+        e.name("#eb", attr::EXTENDS_BYTES);
     }
     match current.extends_bytes {
         Some(_) => {
