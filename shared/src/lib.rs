@@ -9,6 +9,8 @@ pub mod config;
 pub mod dialect;
 pub mod endpoint;
 pub mod error;
+pub mod profile;
+pub mod query;
 pub mod store;
 pub mod user;
 pub mod users;
