@@ -4,7 +4,9 @@
 //! and `NOT (a IN ...)` are true on an absent attribute; comparisons of different types are
 //! false; numbers compare by value inside lists and maps too; `contains` on a list tests
 //! elements (maps included), on a string substrings; `size` of an absent attribute makes its
-//! comparison false; `attribute_exists` of a map key holding NULL is true.
+//! comparison false; `attribute_exists` of a map key holding NULL is true. It also refuses
+//! what DynamoDB refuses: redundant parentheses (`((a))`), placeholders the expression does not
+//! use, more than 300 operators and functions, more than 100 `IN` operands, over 4 KB.
 
 use std::collections::BTreeMap;
 
@@ -115,6 +117,7 @@ enum Ex {
     Cmp(Operand, String, Operand),
     In(Operand, Vec<Operand>),
     Func(String, Vec<Operand>),
+    Group(Box<Ex>),
 }
 
 struct Parser {
@@ -205,7 +208,11 @@ impl Parser {
                 self.next();
                 let e = self.or();
                 self.expect(Tok::Close);
-                e
+                assert!(
+                    !matches!(e, Ex::Group(_)),
+                    "redundant parentheses: DynamoDB refuses them"
+                );
+                Ex::Group(Box::new(e))
             }
             Some(Tok::Word(w)) if w != "size" => {
                 self.next();
@@ -230,6 +237,7 @@ impl Parser {
                             list.push(self.operand());
                         }
                         self.expect(Tok::Close);
+                        assert!(list.len() <= 100, "IN takes at most 100 operands");
                         Ex::In(left, list)
                     }
                     t => panic!("expected a comparison, got {t:?}"),
@@ -277,6 +285,7 @@ impl Ctx<'_> {
             Ex::Or(a, b) => self.eval(a) || self.eval(b),
             Ex::And(a, b) => self.eval(a) && self.eval(b),
             Ex::Not(a) => !self.eval(a),
+            Ex::Group(a) => self.eval(a),
             Ex::Cmp(a, op, b) => {
                 let (a, b) = (self.operand(a), self.operand(b));
                 match op.as_str() {
@@ -293,13 +302,13 @@ impl Ctx<'_> {
                             _ => None,
                         };
                         use std::cmp::Ordering::*;
-                        match (op.as_str(), ord) {
-                            ("<", Some(Less)) => true,
-                            ("<=", Some(Less | Equal)) => true,
-                            (">", Some(Greater)) => true,
-                            (">=", Some(Greater | Equal)) => true,
-                            _ => false,
-                        }
+                        matches!(
+                            (op.as_str(), ord),
+                            ("<", Some(Less))
+                                | ("<=", Some(Less | Equal))
+                                | (">", Some(Greater))
+                                | (">=", Some(Greater | Equal))
+                        )
                     }
                 }
             }
@@ -314,8 +323,7 @@ impl Ctx<'_> {
                 ("attribute_not_exists", [p]) => self.operand(p).is_none(),
                 ("attribute_type", [p, t]) => {
                     let t = self.operand(t).unwrap();
-                    self.operand(p)
-                        .is_some_and(|v| Value::from(type_name(&v)) == t)
+                    self.operand(p).is_some_and(|v| t == type_name(&v))
                 }
                 ("contains", [p, v]) => {
                     let v = self.operand(v).unwrap();
@@ -363,10 +371,20 @@ pub fn eval(
     values: &BTreeMap<String, Value>,
     item: &Map<String, Value>,
 ) -> bool {
-    let mut parser = Parser {
-        toks: tokens(expr),
-        at: 0,
-    };
+    assert!(expr.len() <= 4096, "over 4 KB");
+    let toks = tokens(expr);
+    let operators = toks
+        .iter()
+        .filter(|t| matches!(t, Tok::Cmp(_) | Tok::Word(_)))
+        .count();
+    assert!(operators <= 300, "{operators} operators and functions");
+    for placeholder in names.keys().chain(values.keys()) {
+        let used = toks
+            .iter()
+            .any(|t| matches!(t, Tok::Name(p) | Tok::Val(p) if p == placeholder));
+        assert!(used, "{placeholder} unused: DynamoDB refuses it");
+    }
+    let mut parser = Parser { toks, at: 0 };
     let ast = parser.or();
     assert_eq!(parser.at, parser.toks.len(), "trailing tokens in {expr}");
     Ctx {
