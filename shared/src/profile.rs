@@ -513,7 +513,9 @@ pub enum FieldOp {
     Set(Value),
     /// `null` or `$unset`: the field has no value (nickname and avatar become `""`).
     Unset,
-    /// Adds to an integer or number field; an absent field counts as 0.
+    /// Adds to an integer or number field; an absent field counts as 0. (DynamoDB adds in
+    /// decimal, [`ProfileUpdate::apply`] in f64: on `number` fields they may differ in the
+    /// last digit, 0.1 + 0.2.)
     IncrBy(Number),
     /// Appends to an array field (an absent field counts as `[]`).
     Append(Vec<Value>),
