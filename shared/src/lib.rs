@@ -11,6 +11,8 @@ pub mod dialect;
 pub mod endpoint;
 pub mod error;
 pub mod lookup;
+pub mod profile;
+pub mod query;
 pub mod store;
 pub mod user;
 pub mod users;
