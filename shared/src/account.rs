@@ -2,7 +2,9 @@
 //! account change, the guard keys that make values unique, the public view and password
 //! hashing. Pure: no HTTP, no DynamoDB (the store writes the guards this module names).
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use serde::Serialize;
@@ -157,11 +159,29 @@ pub struct Password(String);
 impl Password {
     /// Validates SPEC's 8..256 characters; any characters, spaces included.
     pub fn new(value: &str) -> ApiResult<Self> {
+        Self::named("new_password", value)
+    }
+
+    /// [`Password::new`] for a request that names the field otherwise (`password`).
+    pub fn named(field: &str, value: &str) -> ApiResult<Self> {
         let n = value.chars().count();
         if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n) {
             return Err(ApiError::invalid(
-                "new_password",
+                field,
                 format!("must be {PASSWORD_MIN_CHARS}..{PASSWORD_MAX_CHARS} characters"),
+            ));
+        }
+        Ok(Password(value.to_string()))
+    }
+
+    /// A password offered at login: any string of 1..256 characters (a shorter one than the
+    /// sign-up rule simply never matches; the length rule is not revealed at login).
+    pub fn candidate(field: &str, value: &str) -> ApiResult<Self> {
+        let n = value.chars().count();
+        if n == 0 || n > PASSWORD_MAX_CHARS {
+            return Err(ApiError::invalid(
+                field,
+                format!("must be 1..{PASSWORD_MAX_CHARS} characters"),
             ));
         }
         Ok(Password(value.to_string()))
@@ -407,8 +427,23 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(format!("hash password: {e}")))
 }
 
+/// Password verifications run by this process (each costs one argon2id hash), for metrics.
+pub static PASSWORD_VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static THREAD_VERIFICATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Verifications run on the calling thread: a test (one thread per `#[tokio::test]`) reads it
+/// to prove that a login for an unknown user runs the same argon2 work as a wrong password.
+pub fn password_verifications_on_this_thread() -> u64 {
+    THREAD_VERIFICATIONS.with(Cell::get)
+}
+
 /// Whether `candidate` is the password of `phc`. A malformed PHC string is a mismatch.
 pub fn verify_password(phc: &str, candidate: &str) -> bool {
+    PASSWORD_VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+    THREAD_VERIFICATIONS.with(|n| n.set(n.get() + 1));
     match PasswordHash::new(phc) {
         Ok(hash) => argon2()
             .verify_password(candidate.as_bytes(), &hash)
@@ -769,6 +804,11 @@ mod tests {
             "correct horse battery"
         ));
         assert!(!verify_password_or_dummy(None, "correct horse battery"));
+        // Every path runs one argon2 verification, the unknown user's too.
+        let before = password_verifications_on_this_thread();
+        assert!(!verify_password_or_dummy(Some(&phc), "wrong"));
+        assert!(!verify_password_or_dummy(None, "wrong"));
+        assert_eq!(password_verifications_on_this_thread() - before, 2);
     }
 
     #[test]

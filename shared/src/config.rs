@@ -46,6 +46,27 @@ pub struct Config {
     /// Deepin's `/v1/users` lookups are public, as documented; `false` asks for a client
     /// token or a server signature.
     pub deepin_public_lookup: bool,
+    /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
+    pub login: LoginPolicy,
+}
+
+/// Brute-force protection of the MinApp logins (`LOGIN_MAX_FAILURES` failures within
+/// `LOGIN_FAILURE_WINDOW_SECONDS` lock the account for `LOGIN_LOCKOUT_SECONDS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginPolicy {
+    pub max_failures: i64,
+    pub failure_window_seconds: i64,
+    pub lockout_seconds: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            max_failures: 5,
+            failure_window_seconds: 900,
+            lockout_seconds: 900,
+        }
+    }
 }
 
 /// Where and as whom the DynamoDB client connects: the variables Lambda sets for every
@@ -120,7 +141,18 @@ impl Config {
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         let deepin_public_lookup =
             parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
+        let defaults = LoginPolicy::default();
+        let login = LoginPolicy {
+            max_failures: positive(&lookup, "LOGIN_MAX_FAILURES", defaults.max_failures)?,
+            failure_window_seconds: positive(
+                &lookup,
+                "LOGIN_FAILURE_WINDOW_SECONDS",
+                defaults.failure_window_seconds,
+            )?,
+            lockout_seconds: positive(&lookup, "LOGIN_LOCKOUT_SECONDS", defaults.lockout_seconds)?,
+        };
         Ok(Config {
+            login,
             table_name,
             access_keys,
             im_username_prefix,
@@ -245,6 +277,7 @@ mod tests {
         assert!(c.require_qiniu_date);
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
+        assert_eq!(c.login, LoginPolicy::default());
     }
 
     #[test]

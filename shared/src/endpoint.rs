@@ -20,7 +20,7 @@ pub use crate::dialect::{Auth, Dialect, Endpoint};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::server_token::ServerTokens;
 use crate::auth::token::{Claims, TokenKeys, TokenRequest};
-use crate::config::{AwsEnvironment, Config};
+use crate::config::{AwsEnvironment, Config, LoginPolicy};
 use crate::error::{ApiError, ApiResult};
 use crate::store::UserTable;
 use crate::user::validate_user_id;
@@ -38,6 +38,7 @@ pub struct App {
     tokens: TokenKeys,
     token_max_ttl_seconds: i64,
     deepin_public_lookup: bool,
+    login: LoginPolicy,
 }
 
 impl App {
@@ -56,6 +57,7 @@ impl App {
             tokens: TokenKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
             deepin_public_lookup: config.deepin_public_lookup,
+            login: config.login,
         }
     }
 
@@ -186,6 +188,19 @@ impl Call {
     /// MinApp's open-API codes and server tokens.
     pub fn server_tokens(&self) -> &'static ServerTokens {
         &self.app.server_tokens
+    }
+
+    /// The brute-force policy of the logins.
+    pub fn login_policy(&self) -> LoginPolicy {
+        self.app.login
+    }
+
+    /// A request header as text (absent or not visible ASCII: `None`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
     }
 
     /// The raw body (API Gateway's base64 already decoded).

@@ -19,6 +19,10 @@ pub enum ApiError {
     TimeSkew,
     #[error("user not found: {0}")]
     UserNotFound(String),
+    /// Too many failed sign-ins: the account refuses logins for a while (429). The message
+    /// says when to try again.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// DynamoDB still throttling (or unreachable) after the SDK's own retries.
     #[error("service busy, retry later")]
     Busy(String),
@@ -41,6 +45,7 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::TokenExpired => 401,
             ApiError::TimeSkew => 403,
             ApiError::UserNotFound(_) => 404,
+            ApiError::TooManyAttempts(_) => 429,
             ApiError::Busy(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -63,6 +68,7 @@ impl ApiError {
             ApiError::TokenExpired => "token_expired",
             ApiError::TimeSkew => "time_skew",
             ApiError::UserNotFound(_) => "user_not_found",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
@@ -109,6 +115,12 @@ mod tests {
                 404,
                 404,
                 "user not found: u2",
+            ),
+            (
+                ApiError::TooManyAttempts("locked".into()),
+                429,
+                429,
+                "locked",
             ),
             (
                 ApiError::Busy("throttled".into()),

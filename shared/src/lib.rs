@@ -13,6 +13,7 @@ pub mod error;
 pub mod lookup;
 pub mod profile;
 pub mod query;
+pub mod session;
 pub mod store;
 pub mod user;
 pub mod users;
@@ -28,6 +29,7 @@ pub mod prelude {
     pub use crate::endpoint::{Auth, Call, run};
     pub use crate::error::{ApiError, ApiResult};
     pub use crate::lookup::{Identify, UsersQuery};
+    pub use crate::session::{CurrentUser, Destroyed, SignedIn};
     pub use crate::user::{
         NewUser, User, UserInfo, UserProfile, UserUpdate, parse_im_user_ids, parse_user_ids,
     };

@@ -33,6 +33,7 @@ mod accounts;
 mod deadline;
 mod item;
 mod lookup;
+mod sessions;
 mod update;
 pub use deadline::{Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget};
 pub use item::{StoredUser, UserView, attr};

@@ -507,6 +507,8 @@ pub fn client_token(user_id: &str, secret: &str, exp: i64) -> String {
         device_id: "test-device".into(),
         role: USER_ROLE.into(),
         exp,
+        iat: 0,
+        iat_ms: 0,
     };
     TokenKeys::new(&[Secret::new(secret.as_bytes())])
         .sign(&claims)

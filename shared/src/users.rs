@@ -74,7 +74,7 @@ impl Users {
 
     /// `n` unused IM ids: from this process's reserve when it holds enough, else from the
     /// counter, reserving [`IM_ID_BLOCK`] more for the registrations that follow.
-    async fn im_ids(&self, n: usize) -> ApiResult<Range<i64>> {
+    pub(crate) async fn im_ids(&self, n: usize) -> ApiResult<Range<i64>> {
         let wanted =
             i64::try_from(n).map_err(|_| ApiError::Internal("id count overflow".into()))?;
         let take = |reserve: &mut Range<i64>| {
@@ -99,6 +99,16 @@ impl Users {
 
     pub fn table(&self) -> &UserTable {
         &self.table
+    }
+
+    /// The prefix of IM usernames (for operations outside this module, e.g. sign-up).
+    pub(crate) fn im_username_prefix(&self) -> &str {
+        &self.im_username_prefix
+    }
+
+    /// How long one operation's store work may take.
+    pub(crate) fn request_budget(&self) -> Duration {
+        self.request_budget
     }
 
     /// Creates one user with its IM identity; an existing id is 10001.

@@ -796,6 +796,8 @@ mod tests {
             device_id: String::new(),
             role: USER_ROLE.into(),
             exp: now + 600,
+            iat: now,
+            iat_ms: now * 1000,
         };
         let token = client.sign(&claims).unwrap();
         assert_eq!(

@@ -22,6 +22,14 @@ pub struct Claims {
     #[serde(rename = "Role", default)]
     pub role: String,
     pub exp: i64,
+    /// Issue time, unix seconds (the standard claim; informational).
+    #[serde(default)]
+    pub iat: i64,
+    /// Issue time in milliseconds: what revocation compares with the user's
+    /// `tokens_valid_after` ([`crate::session`]). Tokens issued before it existed carry none
+    /// and count as issued at 0, so they stop working at the user's first revocation.
+    #[serde(default)]
+    pub iat_ms: i64,
 }
 
 /// A validated `GET /server/auth/token` request.
@@ -132,14 +140,17 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(format!("sign token: {e}")))
     }
 
-    /// The token for a validated request, with the user role.
+    /// The token for a validated request, with the user role, stamped with the issue time.
     pub fn issue(&self, request: &TokenRequest) -> ApiResult<IssuedToken> {
+        let iat_ms = crate::session::now_ms();
         let claims = Claims {
             app_id: request.app_id.clone(),
             user_id: request.user_id.clone(),
             device_id: request.device_id.clone(),
             role: USER_ROLE.to_string(),
             exp: request.expires_at,
+            iat: iat_ms / 1000,
+            iat_ms,
         };
         Ok(IssuedToken {
             access_token: self.sign(&claims)?,
@@ -221,6 +232,8 @@ mod tests {
             device_id: "d".into(),
             role: USER_ROLE.into(),
             exp,
+            iat: 0,
+            iat_ms: 0,
         }
     }
 

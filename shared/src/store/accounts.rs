@@ -154,6 +154,13 @@ impl UserTable {
             names.insert("#password_hash".into(), attr::PASSWORD_HASH.into());
             values.insert(":password_hash".into(), s(hash));
             set.push("#password_hash = :password_hash".into());
+            // A new password voids every client token issued before it (crate::session).
+            names.insert("#tva".into(), attr::TOKENS_VALID_AFTER.into());
+            values.insert(
+                ":tva".into(),
+                AttributeValue::N(crate::session::now_ms().to_string()),
+            );
+            set.push("#tva = :tva".into());
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {

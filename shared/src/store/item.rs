@@ -52,6 +52,24 @@ pub mod attr {
         CREATED_AT,
         UPDATED_AT,
     ];
+
+    // --- Sessions and sign-in (MinApp hserve auth, issue 13; see crate::session) ---
+    /// Unix milliseconds: client tokens issued before it are void (logout, password change,
+    /// lockout). Absent: every token of the user is valid.
+    pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
+    /// Failed logins counted in the current window (an atomic ADD).
+    pub const LOGIN_FAILURES: &str = "login_failures";
+    /// Unix seconds: when the current failure window started.
+    pub const LOGIN_FAILURES_SINCE: &str = "login_failures_since";
+    /// Unix seconds: logins are refused until then.
+    pub const LOCKED_UNTIL: &str = "locked_until";
+    /// The sign-in attributes of a user item, all optional.
+    pub const SESSION: [&str; 4] = [
+        TOKENS_VALID_AFTER,
+        LOGIN_FAILURES,
+        LOGIN_FAILURES_SINCE,
+        LOCKED_UNTIL,
+    ];
 }
 
 /// A user item as stored (key attributes aside). Every field has a default so that any
@@ -92,6 +110,16 @@ pub struct StoredUser {
     pub password_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+
+    // --- Sessions and sign-in (MinApp hserve auth, issue 13; names in attr::SESSION) ---
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_valid_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_failures: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_failures_since: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
 }
 
 impl StoredUser {
@@ -274,6 +302,11 @@ mod tests {
             password_hash: Some("$argon2id$...".into()),
             created_at: 1,
             updated_at: 2,
+            // Sessions and sign-in.
+            tokens_valid_after: Some(3000),
+            login_failures: Some(1),
+            login_failures_since: Some(4),
+            locked_until: Some(5),
         }
     }
 
@@ -281,7 +314,8 @@ mod tests {
     fn stored_field_names_are_exactly_the_attribute_names() {
         let item = to_item(&full_user()).unwrap();
         let written: BTreeSet<&str> = item.keys().map(String::as_str).collect();
-        assert_eq!(written, attr::USER.into_iter().collect::<BTreeSet<_>>());
+        let names = attr::USER.into_iter().chain(attr::SESSION);
+        assert_eq!(written, names.collect::<BTreeSet<_>>());
         assert_eq!(from_item::<StoredUser>(item).unwrap(), full_user());
     }
 

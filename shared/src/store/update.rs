@@ -48,6 +48,16 @@ impl Expression {
             .insert(placeholder.to_string(), AttributeValue::N(n.to_string()));
     }
 
+    /// For a client's own update: the token must still be valid when the write lands.
+    fn token_still_valid(&mut self, issued_at_ms: Option<i64>) {
+        if let Some(iat) = issued_at_ms {
+            self.name("#tva", attr::TOKENS_VALID_AFTER);
+            self.number(":iat_ms", iat);
+            self.conditions
+                .push("(attribute_not_exists(#tva) OR #tva <= :iat_ms)".into());
+        }
+    }
+
     fn update_expression(&self) -> String {
         let mut expression = format!("SET {}", self.set.join(", "));
         if !self.remove.is_empty() {
@@ -70,18 +80,43 @@ impl UserTable {
     /// When a concurrent update of the same keys got there first, DynamoDB hands back the
     /// item as it now is and the update is decided again from it.
     pub async fn update(&self, user_id: &str, update: &UserUpdate, now: i64) -> ApiResult<()> {
+        self.update_as(user_id, update, now, None).await
+    }
+
+    /// [`UserTable::update`] by the user's own client token issued at `issued_at_ms`: every
+    /// read projects `tokens_valid_after` and every UpdateItem is conditioned on the token
+    /// still being valid, so a revoked token is a 401 at no extra round trip.
+    pub async fn update_as(
+        &self,
+        user_id: &str,
+        update: &UserUpdate,
+        now: i64,
+        issued_at_ms: Option<i64>,
+    ) -> ApiResult<()> {
+        let check = |stored: &StoredUser| match issued_at_ms {
+            Some(iat) => crate::session::check_issued(iat, stored.tokens_valid_after),
+            None => Ok(()),
+        };
         if update.is_empty() {
             // Nothing to write; still answer 404 for an unknown user.
-            return match self.get::<UserInfo>(user_id).await? {
-                Some(_) => Ok(()),
+            return match self
+                .get_stored(user_id, &[attr::USER_ID, attr::TOKENS_VALID_AFTER])
+                .await?
+            {
+                Some(stored) => check(&stored),
                 None => Err(ApiError::UserNotFound(user_id.to_string())),
             };
         }
         if !update.touches_extends() {
-            let e = Expression::new(update, now);
+            let mut e = Expression::new(update, now);
+            e.token_still_valid(issued_at_ms);
             return match self.send_update(user_id, &e).await {
                 Ok(()) => Ok(()),
-                Err(Failed::Condition(_)) => Err(ApiError::UserNotFound(user_id.to_string())),
+                Err(Failed::Condition(Some(item))) => {
+                    check(&from_item::<StoredUser>(item)?)?;
+                    Err(ApiError::UserNotFound(user_id.to_string()))
+                }
+                Err(Failed::Condition(None)) => Err(ApiError::UserNotFound(user_id.to_string())),
                 Err(Failed::Store(e)) => Err(e),
             };
         }
@@ -89,14 +124,21 @@ impl UserTable {
         let mut current = self
             .get_stored(
                 user_id,
-                &[attr::USER_ID, attr::EXTENDS, attr::EXTENDS_BYTES],
+                &[
+                    attr::USER_ID,
+                    attr::EXTENDS,
+                    attr::EXTENDS_BYTES,
+                    attr::TOKENS_VALID_AFTER,
+                ],
             )
             .await?
             .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
+        check(&current)?;
         let mut attempt = 0;
         loop {
             let change = update.extends_change(&current.extends)?;
-            let e = extends_expression(update, now, &current, change)?;
+            let mut e = extends_expression(update, now, &current, change)?;
+            e.token_still_valid(issued_at_ms);
             let now_stored = match self.send_update(user_id, &e).await {
                 Ok(()) => return Ok(()),
                 Err(Failed::Store(e)) => return Err(e),
@@ -105,6 +147,7 @@ impl UserTable {
                 }
                 Err(Failed::Condition(Some(item))) => from_item::<StoredUser>(item)?,
             };
+            check(&now_stored)?;
             if now_stored.extends == current.extends
                 && now_stored.extends_bytes == current.extends_bytes
             {

@@ -1,0 +1,568 @@
+//! Sign-up, login and logout of app users (MinApp's `hserve` auth), and the revocation of
+//! client tokens that every client endpoint of every dialect honours.
+//!
+//! - **Tokens** are the one client JWT of [`crate::auth::token`]; each carries its issue time
+//!   in milliseconds (`iat_ms`; a token without it counts as issued at 0).
+//! - **Revocation**: the user item carries `tokens_valid_after` (unix ms). Logout, a password
+//!   change and a lockout set it; a token issued before it is refused with 401 by every client
+//!   endpoint. The check costs no extra round trip: the caller's item is folded into the read
+//!   (or the condition of the write) the endpoint already does (see the `*_as` operations).
+//! - **Sign-up** creates a user with a generated `user_id` (`hs_` + 20 lowercase hex digits
+//!   from the CSPRNG) and its IM identity, the guard of the login value and the argon2id hash,
+//!   all in one transaction.
+//! - **Login** verifies with argon2id; an unknown user is verified against a dummy hash, so
+//!   both failures answer the same 400 after the same work. Failures are counted on the user
+//!   item (atomic ADD); `LOGIN_MAX_FAILURES` within `LOGIN_FAILURE_WINDOW_SECONDS` lock the
+//!   account for `LOGIN_LOCKOUT_SECONDS` (429, and its tokens are revoked); a success resets
+//!   the count. Nothing of an attempt (password, hash) is ever logged.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::account::{AccountField, Password, hash_password, verify_password_or_dummy};
+use crate::auth::token::{Claims, TokenKeys, TokenRequest};
+use crate::config::{LoginPolicy, TOKEN_DEFAULT_TTL_SECONDS};
+use crate::endpoint::{Call, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::lookup::{Identify, UsersQuery};
+use crate::store::{StoredUser, UserView, within_budget};
+use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
+use crate::users::{Users, now};
+
+/// The answer to a wrong password and to an unknown user alike (MinApp's own text).
+pub const INVALID_CREDENTIALS: &str = "Invalid username/email or password.";
+/// The 401 of a token issued before its user's `tokens_valid_after`.
+pub const TOKEN_REVOKED: &str = "token revoked: sign in again";
+/// Prefix of the `user_id` of users who sign up through MinApp.
+pub const SIGNUP_USER_ID_PREFIX: &str = "hs_";
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A verified client token: whose it is and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: String,
+    pub issued_at_ms: i64,
+}
+
+impl Session {
+    pub fn from_claims(claims: &Claims) -> Session {
+        Session {
+            user_id: claims.user_id.clone(),
+            issued_at_ms: claims.iat_ms,
+        }
+    }
+
+    /// 401 when the user voided its tokens after this one was issued.
+    pub fn check(&self, tokens_valid_after: Option<i64>) -> ApiResult<()> {
+        check_issued(self.issued_at_ms, tokens_valid_after)
+    }
+}
+
+/// 401 when a token issued at `issued_at_ms` is older than `tokens_valid_after`.
+pub fn check_issued(issued_at_ms: i64, tokens_valid_after: Option<i64>) -> ApiResult<()> {
+    match tokens_valid_after {
+        Some(after) if issued_at_ms < after => Err(ApiError::Unauthorized(TOKEN_REVOKED)),
+        _ => Ok(()),
+    }
+}
+
+impl Call {
+    /// The session of a client endpoint's caller.
+    pub fn session(&self) -> ApiResult<Session> {
+        match &self.caller {
+            Caller::Client(claims) => Ok(Session::from_claims(claims)),
+            _ => Err(ApiError::Internal(
+                "client endpoint served a caller without a client token".into(),
+            )),
+        }
+    }
+
+    /// The session when the caller is a client (closed lookups also take a signature or,
+    /// when public, nothing at all).
+    pub fn client_session(&self) -> Option<Session> {
+        match &self.caller {
+            Caller::Client(claims) => Some(Session::from_claims(claims)),
+            _ => None,
+        }
+    }
+
+    /// The app of a MinApp client: `X-Hydrogen-Client-ID`, accepted and not checked (the
+    /// service serves one app), recorded as the token's `AppId` when it is 1..128 visible
+    /// ASCII characters; else `minapp`.
+    pub fn hydrogen_client_id(&self) -> String {
+        self.header("x-hydrogen-client-id")
+            .map(str::trim)
+            .filter(|id| {
+                !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .unwrap_or("minapp")
+            .to_string()
+    }
+}
+
+/// A validated sign-up or login body: `{<field>: value, password}`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub field: AccountField,
+    pub value: String,
+    pub password: Password,
+}
+
+impl Credentials {
+    /// A sign-up body: the value follows the account rules, the password 8..256 characters.
+    pub fn sign_up(field: AccountField, body: &Value) -> ApiResult<Credentials> {
+        Self::parse(field, body, |p| Password::named("password", p))
+    }
+
+    /// A login body: the value follows the account rules, the password is 1..256 characters.
+    pub fn log_in(field: AccountField, body: &Value) -> ApiResult<Credentials> {
+        Self::parse(field, body, |p| Password::candidate("password", p))
+    }
+
+    fn parse(
+        field: AccountField,
+        body: &Value,
+        password: impl Fn(&str) -> ApiResult<Password>,
+    ) -> ApiResult<Credentials> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
+        let allowed = [field.name(), "password"];
+        let mut unknown: Vec<&str> = obj
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !allowed.contains(k))
+            .collect();
+        unknown.sort_unstable();
+        if !unknown.is_empty() {
+            return Err(ApiError::invalid(
+                unknown.join(", "),
+                format!("unknown field; allowed: {}", allowed.join(", ")),
+            ));
+        }
+        let value = match obj.get(field.name()) {
+            Some(Value::String(v)) => v.clone(),
+            None => return Err(ApiError::invalid(field.name(), "is required")),
+            Some(_) => return Err(ApiError::invalid(field.name(), "must be a string")),
+        };
+        field.validate(&value)?;
+        let password = match obj.get("password") {
+            Some(Value::String(p)) => password(p)?,
+            None => return Err(ApiError::invalid("password", "is required")),
+            Some(_) => return Err(ApiError::invalid("password", "must be a string")),
+        };
+        Ok(Credentials {
+            field,
+            value,
+            password,
+        })
+    }
+}
+
+/// MinApp's user object as its sign-up and login answer it (the mapped fields SPEC names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MinAppUser {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_by: i64,
+    pub nickname: String,
+    pub avatar: String,
+    pub _username: Option<String>,
+    pub _email: Option<String>,
+    pub _email_verified: bool,
+    pub _phone: Option<String>,
+    pub _phone_verified: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&User> for MinAppUser {
+    fn from(user: &User) -> Self {
+        MinAppUser {
+            id: user.im_userid,
+            user_id: user.im_userid,
+            created_by: user.im_userid,
+            nickname: user.nick.clone(),
+            avatar: user.avatar.clone(),
+            _username: user.account.username.clone(),
+            _email: user.account.email.clone(),
+            _email_verified: user.account.email_verified,
+            _phone: user.account.phone.clone(),
+            _phone_verified: user.account.phone_verified,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A signed-in user: the object plus `token`, `expires_in` (seconds) and, inside the object,
+/// `user_id` (MinApp's numeric id).
+#[derive(Debug, Clone, Serialize)]
+pub struct SignedIn {
+    #[serde(flatten)]
+    pub user: MinAppUser,
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// `GET /userve/v1/user-profile/` (seed 004): the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrentUser {
+    pub avatar_link: String,
+    pub email: Option<String>,
+    pub nickname: String,
+    pub user_id: i64,
+}
+
+impl From<&User> for CurrentUser {
+    fn from(user: &User) -> Self {
+        CurrentUser {
+            avatar_link: user.avatar.clone(),
+            email: user.account.email.clone(),
+            nickname: user.nick.clone(),
+            user_id: user.im_userid,
+        }
+    }
+}
+
+/// The answer of `session/destroy`, MinApp's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Destroyed {
+    pub message: &'static str,
+    pub status: &'static str,
+}
+
+/// A fresh sign-up id: `hs_` and 20 lowercase hex digits (80 random bits).
+pub fn new_user_id() -> ApiResult<String> {
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("CSPRNG: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{SIGNUP_USER_ID_PREFIX}{hex}"))
+}
+
+impl Users {
+    /// Creates a user holding `credentials` (its IM identity, the guard of the value and the
+    /// argon2id hash in one transaction) and signs it in. A taken value is a 400 naming the
+    /// field. Round trips: one TransactWriteItems (plus the IM id counter once per block).
+    pub async fn sign_up(
+        &self,
+        credentials: &Credentials,
+        app_id: &str,
+        tokens: &TokenKeys,
+    ) -> ApiResult<SignedIn> {
+        let hash = hash_password(credentials.password.expose())?;
+        within_budget(self.request_budget(), async {
+            let user_id = new_user_id()?;
+            let ids = self.im_ids(1).await?;
+            let im = ImIdentity::new(ids.start, self.im_username_prefix(), &user_id)?;
+            let new = NewUser {
+                user_id: user_id.clone(),
+                nick: String::new(),
+                avatar: String::new(),
+                extends: Default::default(),
+            };
+            let mut stored = StoredUser::new(&new, &im, now());
+            match credentials.field {
+                AccountField::Username => stored.username = Some(credentials.value.clone()),
+                AccountField::Email => stored.email = Some(credentials.value.clone()),
+                AccountField::Phone => stored.phone = Some(credentials.value.clone()),
+            }
+            stored.password_hash = Some(hash);
+            self.table()
+                .create_with_account(&stored, credentials.field, &credentials.value)
+                .await?;
+            let user = User::from_stored(stored)?;
+            signed_in(&user, app_id, tokens)
+        })
+        .await
+    }
+
+    /// Signs in with a login value and password. Wrong password and unknown user: the same
+    /// 400 after the same argon2 work. A locked account: 429. Round trips: the guard's
+    /// GetItem and the user's GetItem; a failure adds one UpdateItem (two when it starts a new
+    /// window or locks the account), a success after failures one UpdateItem.
+    pub async fn log_in(
+        &self,
+        credentials: &Credentials,
+        app_id: &str,
+        tokens: &TokenKeys,
+        policy: LoginPolicy,
+    ) -> ApiResult<SignedIn> {
+        let table = self.table();
+        let found = within_budget(
+            self.request_budget(),
+            table.sign_in_record(credentials.field, &credentials.value),
+        )
+        .await?;
+        let now = now();
+        if let Some(stored) = &found
+            && let Some(until) = stored.locked_until.filter(|until| *until > now)
+        {
+            return Err(ApiError::TooManyAttempts(format!(
+                "Too many failed logins: this account is locked, try again in {} seconds.",
+                until - now
+            )));
+        }
+        let hash = found.as_ref().and_then(|s| s.password_hash.as_deref());
+        let verified = verify_password_or_dummy(hash, credentials.password.expose());
+        within_budget(self.request_budget(), async {
+            let Some(stored) = found else {
+                return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+            };
+            if !verified {
+                table.count_failure(&stored.user_id, now, policy).await?;
+                return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+            }
+            if stored.login_failures.is_some() || stored.locked_until.is_some() {
+                table.clear_failures(&stored.user_id).await?;
+            }
+            let user = User::from_stored(stored)?;
+            signed_in(&user, app_id, tokens)
+        })
+        .await
+    }
+
+    /// Voids every token of the caller issued up to now (this one included). One UpdateItem.
+    pub async fn log_out(&self, session: &Session) -> ApiResult<Destroyed> {
+        within_budget(
+            self.request_budget(),
+            self.table().revoke_tokens(session, now_ms()),
+        )
+        .await?;
+        Ok(Destroyed {
+            message: "Destroy succeed.",
+            status: "ok",
+        })
+    }
+
+    /// The caller itself in view `V`: one GetItem that also projects `tokens_valid_after`.
+    pub async fn own<V: UserView>(&self, session: &Session) -> ApiResult<V> {
+        within_budget(self.request_budget(), async {
+            self.table()
+                .get_as::<V>(session, &session.user_id)
+                .await?
+                .ok_or_else(|| ApiError::UserNotFound(session.user_id.clone()))
+        })
+        .await
+    }
+
+    /// Another user's public view for a client: one BatchGetItem of the two keys (one
+    /// GetItem when the caller asks for itself).
+    pub async fn info_as(&self, session: &Session, user_id: &str) -> ApiResult<UserInfo> {
+        within_budget(self.request_budget(), async {
+            self.table()
+                .get_as::<UserInfo>(session, user_id)
+                .await?
+                .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))
+        })
+        .await
+    }
+
+    /// Public views in request order for a client: the caller's key rides in the last
+    /// BatchGetItem (a call of its own, concurrent with the others, when that one is full).
+    pub async fn infos_as(
+        &self,
+        session: &Session,
+        user_ids: &[String],
+    ) -> ApiResult<Vec<UserInfo>> {
+        within_budget(self.request_budget(), async {
+            let found = self
+                .table()
+                .get_many_as::<UserInfo>(session, user_ids)
+                .await?;
+            Ok(in_request_order(user_ids, found, |u| u.user_id()))
+        })
+        .await
+    }
+
+    /// Public views by IM id for a client: the caller's GetItem runs concurrently with the
+    /// index queries (one more request, no more waiting).
+    pub async fn imusers_as(
+        &self,
+        session: &Session,
+        im_user_ids: &[i64],
+    ) -> ApiResult<Vec<UserInfo>> {
+        within_budget(self.request_budget(), async {
+            let table = self.table();
+            let (found, valid_after) = futures_util::future::join(
+                table.find_by_im_ids(im_user_ids),
+                table.tokens_valid_after(&session.user_id),
+            )
+            .await;
+            session.check(valid_after?)?;
+            found
+        })
+        .await
+    }
+
+    /// The caller updates itself: the UpdateItem is conditioned on the token still being
+    /// valid, so revocation costs nothing extra.
+    pub async fn update_as(&self, session: &Session, update: UserUpdate) -> ApiResult<()> {
+        within_budget(
+            self.request_budget(),
+            self.table()
+                .update_as(&session.user_id, &update, now(), Some(session.issued_at_ms)),
+        )
+        .await
+    }
+
+    /// Deepin's lookup; a client caller's token is checked by a GetItem concurrent with it.
+    pub async fn find_as(&self, session: Option<&Session>, identify: &Identify) -> ApiResult<User> {
+        match session {
+            None => self.find(identify).await,
+            Some(session) => {
+                let (found, valid_after) = futures_util::future::join(
+                    self.find(identify),
+                    within_budget(
+                        self.request_budget(),
+                        self.table().tokens_valid_after(&session.user_id),
+                    ),
+                )
+                .await;
+                session.check(valid_after?)?;
+                found
+            }
+        }
+    }
+
+    /// Deepin's multi lookup; a client caller's token is checked as in [`Users::find_as`].
+    pub async fn find_all_as(
+        &self,
+        session: Option<&Session>,
+        query: &UsersQuery,
+    ) -> ApiResult<Vec<User>> {
+        match session {
+            None => self.find_all(query).await,
+            Some(session) => {
+                let (found, valid_after) = futures_util::future::join(
+                    self.find_all(query),
+                    within_budget(
+                        self.request_budget(),
+                        self.table().tokens_valid_after(&session.user_id),
+                    ),
+                )
+                .await;
+                session.check(valid_after?)?;
+                found
+            }
+        }
+    }
+}
+
+/// The sign-up and login answer: the user and a fresh client token (default lifetime).
+fn signed_in(user: &User, app_id: &str, tokens: &TokenKeys) -> ApiResult<SignedIn> {
+    let request = TokenRequest {
+        app_id: app_id.to_string(),
+        user_id: user.user_id.clone(),
+        device_id: String::new(),
+        expires_at: now() + TOKEN_DEFAULT_TTL_SECONDS,
+    };
+    let issued = tokens.issue(&request)?;
+    Ok(SignedIn {
+        user: MinAppUser::from(user),
+        token: issued.access_token,
+        expires_in: TOKEN_DEFAULT_TTL_SECONDS,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tokens_issued_before_the_mark_are_revoked() {
+        let s = Session {
+            user_id: "u".into(),
+            issued_at_ms: 1000,
+        };
+        assert!(s.check(None).is_ok());
+        assert!(s.check(Some(1000)).is_ok());
+        assert!(s.check(Some(999)).is_ok());
+        assert_eq!(
+            s.check(Some(1001)),
+            Err(ApiError::Unauthorized(TOKEN_REVOKED))
+        );
+    }
+
+    #[test]
+    fn credentials_name_the_field_at_fault() {
+        let err = |r: ApiResult<Credentials>| match r {
+            Err(ApiError::Invalid(m)) => m,
+            other => panic!("expected 400, got {other:?}"),
+        };
+        use AccountField::*;
+        assert_eq!(
+            err(Credentials::sign_up(
+                Username,
+                &json!({"password": "12345678"})
+            )),
+            "username: is required"
+        );
+        assert_eq!(
+            err(Credentials::sign_up(
+                Username,
+                &json!({"username": "bob", "password": "short"})
+            )),
+            "password: must be 8..256 characters"
+        );
+        assert_eq!(
+            err(Credentials::sign_up(
+                Email,
+                &json!({"email": "nope", "password": "12345678"})
+            )),
+            "email: must contain exactly one @"
+        );
+        assert_eq!(
+            err(Credentials::log_in(
+                Phone,
+                &json!({"phone": 138, "password": "x"})
+            )),
+            "phone: must be a string"
+        );
+        assert_eq!(
+            err(Credentials::log_in(Username, &json!({"username": "bob"}))),
+            "password: is required"
+        );
+        assert_eq!(
+            err(Credentials::log_in(
+                Username,
+                &json!({"username": "bob", "password": "x", "nick": 1})
+            )),
+            "nick: unknown field; allowed: username, password"
+        );
+        assert_eq!(
+            err(Credentials::log_in(Username, &json!([1]))),
+            "body: must be a JSON object"
+        );
+        // A short password may be offered at login: it simply does not match.
+        assert!(
+            Credentials::log_in(Username, &json!({"username": "bob", "password": "x"})).is_ok()
+        );
+        let shown = format!(
+            "{:?}",
+            Credentials::log_in(
+                Username,
+                &json!({"username": "bob", "password": "hunter2-secret"})
+            )
+            .unwrap()
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn sign_up_ids_are_prefixed_random_hex() {
+        let (a, b) = (new_user_id().unwrap(), new_user_id().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 23);
+        assert!(a.starts_with("hs_") && a[3..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(crate::user::validate_user_id("user_id", &a).is_ok());
+    }
+}
