@@ -88,6 +88,12 @@ def credentials_for(path, stack, token):
         return AccessToken(token)
     if path.startswith("/client/"):
         return Token(token)
+    if path == "/userve/v1/user-profile/":
+        return Token(f"Hydrogen-r1 {token}")
+    if path == "/hserve/v2.0/session/destroy/":
+        # Logout voids every token of its user: a user of its own, a fresh token each time.
+        r = stack.call("GET", "/server/auth/token", params={"app_id": "fuzz", "user_id": "fuzz-logout-user"})
+        return Token(f"Hydrogen-r1 {r.json()['data']['access_token']}")
     return QiniuBytes(stack.ak, stack.sk)
 
 

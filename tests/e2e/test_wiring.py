@@ -56,10 +56,13 @@ def test_template_router_openapi_events_and_functions_agree():
     assert routes == router_routes()
     assert {(m, p) for m, p, _ in routes} == openapi_routes()
     assert {f for _, _, f in routes} == functions
-    for method, path, function in routes:
+    for function in functions:
+        # A function may serve more than one route (MinApp's v2.0 and v2.1 paths): its sample
+        # event is one of them.
+        own = {f"{m} {p}" for m, p, f in routes if f == function}
         event = json.loads((ROOT / "events" / f"{function}.json").read_text())
-        assert event["routeKey"] == f"{method} {path}", function
-        assert event["requestContext"]["http"]["method"] == method
+        assert event["routeKey"] in own, function
+        assert event["requestContext"]["http"]["method"] == event["routeKey"].split(" ")[0]
 
 
 def test_every_path_parameter_is_the_last_segment_of_its_route():
@@ -115,7 +118,14 @@ def test_sample_events_invoke_cleanly(stack):
              "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
              "client-user-imusers", "deepin-users-get", "deepin-users-list", "deepin-user",
-             "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token"]
+             "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token",
+             "minapp-register-username", "minapp-register-email", "minapp-register-phone",
+             "minapp-login-username", "minapp-login-email", "minapp-login-phone",
+             # Logout last: it voids the sample token of user-1 that the events before it use.
+             "minapp-user-profile-current", "minapp-session-destroy"]
+    created = {"minapp-register-username", "minapp-register-email", "minapp-register-phone",
+               "minapp-login-username", "minapp-login-email", "minapp-login-phone",
+               "minapp-session-destroy"}
     assert sorted(order) == sorted(p.stem for p in (ROOT / "events").glob("*.json"))
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     for function in order:
@@ -127,7 +137,7 @@ def test_sample_events_invoke_cleanly(stack):
         assert out.returncode == 0, out.stderr
         response = json.loads(out.stdout)
         body = json.loads(response["body"])
-        assert response["statusCode"] == 200, (function, body)
+        assert response["statusCode"] == (201 if function in created else 200), (function, body)
         headers = {k.lower(): v for k, v in response["headers"].items()}
         assert headers["x-reqid"] == f"sample-{function}", (function, headers)
         if not function.startswith(("deepin-", "minapp-")):  # the Qiniu envelope

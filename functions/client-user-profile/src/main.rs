@@ -1,9 +1,10 @@
-//! GET /client/user/profile: the caller's own profile, with IM credentials.
+//! GET /client/user/profile: the caller's own profile, with IM credentials (a revoked token
+//! -> 401, read in the same GetItem).
 
 use shared::prelude::*;
 
 async fn profile(call: Call) -> ApiResult<UserProfile> {
-    call.users().profile(call.client_user_id()?).await
+    call.users().own(&call.session()?).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,7 +4,7 @@ use shared::prelude::*;
 
 async fn update(call: Call) -> ApiResult<()> {
     let update = UserUpdate::from_json(&call.json()?)?;
-    call.users().update(call.client_user_id()?, update).await
+    call.users().update_as(&call.session()?, update).await
 }
 
 #[tokio::main(flavor = "current_thread")]

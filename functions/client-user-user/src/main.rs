@@ -3,7 +3,9 @@
 use shared::prelude::*;
 
 async fn user(call: Call) -> ApiResult<UserInfo> {
-    call.users().info(&call.path_user_id()?).await
+    call.users()
+        .info_as(&call.session()?, &call.path_user_id()?)
+        .await
 }
 
 #[tokio::main(flavor = "current_thread")]

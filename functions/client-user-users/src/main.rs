@@ -4,7 +4,7 @@ use shared::prelude::*;
 
 async fn users(call: Call) -> ApiResult<Vec<UserInfo>> {
     let user_ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
-    call.users().infos(&user_ids).await
+    call.users().infos_as(&call.session()?, &user_ids).await
 }
 
 #[tokio::main(flavor = "current_thread")]

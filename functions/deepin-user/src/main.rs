@@ -4,7 +4,7 @@
 use shared::prelude::*;
 
 async fn user(call: Call) -> ApiResult<DeepinMe> {
-    let user = call.users().user(call.client_user_id()?).await?;
+    let user: User = call.users().own(&call.session()?).await?;
     Ok(DeepinMe::from(&user))
 }
 

@@ -5,7 +5,10 @@ use shared::prelude::*;
 
 async fn users_get(call: Call) -> ApiResult<DeepinUser> {
     let identify = Identify::parse(&call.path_param("identify")?)?;
-    let user = call.users().find(&identify).await?;
+    let user = call
+        .users()
+        .find_as(call.client_session().as_ref(), &identify)
+        .await?;
     Ok(DeepinUser::from(&user))
 }
 

@@ -9,7 +9,10 @@ async fn users_list(call: Call) -> ApiResult<Vec<DeepinUser>> {
         call.query_all("username"),
         call.query_all("email"),
     )?;
-    let users = call.users().find_all(&query).await?;
+    let users = call
+        .users()
+        .find_all_as(call.client_session().as_ref(), &query)
+        .await?;
     Ok(users.iter().map(DeepinUser::from).collect())
 }
 

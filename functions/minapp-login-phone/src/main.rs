@@ -1,0 +1,28 @@
+//! POST /hserve/v2.1/login/phone/: log in with
+//! `{"phone", "password"}`. 201 with the MinApp user object plus `token` and
+//! `expires_in`. Wrong password or unknown phone: the same 400 after the same argon2 work;
+//! too many failures lock the account (429).
+
+use shared::account::AccountField;
+use shared::prelude::*;
+use shared::session::Credentials;
+
+async fn login_phone(call: Call) -> ApiResult<SignedIn> {
+    let credentials = Credentials::log_in(AccountField::Phone, &call.json()?)?;
+    call.users()
+        .log_in(
+            &credentials,
+            &call.hydrogen_client_id(),
+            call.tokens(),
+            call.login_policy(),
+        )
+        .await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(MinApp.public().created(), login_phone).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,23 @@
+//! POST /hserve/v2.1/register/username/ (also /hserve/v2.0/register/username/, which older SDKs call): sign up with
+//! `{"username", "password"}`. Creates a user (generated `user_id`, IM identity, the guard of
+//! the username and the argon2id hash in one transaction) and answers 201 with the MinApp user
+//! object plus `token` and `expires_in`. A taken or invalid username -> 400 naming it.
+
+use shared::account::AccountField;
+use shared::prelude::*;
+use shared::session::Credentials;
+
+async fn register_username(call: Call) -> ApiResult<SignedIn> {
+    let credentials = Credentials::sign_up(AccountField::Username, &call.json()?)?;
+    call.users()
+        .sign_up(&credentials, &call.hydrogen_client_id(), call.tokens())
+        .await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(MinApp.public().created(), register_username).await
+}
+
+#[cfg(test)]
+mod tests;
