@@ -66,6 +66,16 @@ impl App {
         &self.server_tokens
     }
 
+    /// Client token signing and verification keys.
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.tokens
+    }
+
+    /// The brute-force policy of the logins.
+    pub fn login_policy(&self) -> LoginPolicy {
+        self.login
+    }
+
     /// Configuration from the environment and one SDK client for the process, warmed up
     /// unless `WARM_UP_ON_INIT=false`: the first request then finds the connection open (see
     /// [`UserTable::warm_up`] and BENCHMARKS.md for what it costs and saves).

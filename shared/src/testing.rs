@@ -942,3 +942,57 @@ impl TestResponse {
         self.data()
     }
 }
+
+// --- Sessions and sign-in (MinApp hserve auth, issue 13) ---
+
+/// One stored item, as [`TestApp::all_items`] returns it.
+pub type StoredItem = HashMap<String, AttributeValue>;
+
+impl TestApp {
+    /// Signs a user up through the domain operation (arranging a test, not testing it).
+    pub async fn given_sign_up(
+        &self,
+        field: crate::account::AccountField,
+        value: &str,
+        password: &str,
+    ) -> crate::session::SignedIn {
+        let body = serde_json::json!({ field.name(): value, "password": password });
+        let credentials =
+            crate::session::Credentials::sign_up(field, &body).expect("valid test credentials");
+        self.app
+            .users
+            .sign_up(&credentials, "test-app", self.app.tokens())
+            .await
+            .expect("test sign-up")
+    }
+
+    /// Every item of the test table, to audit what a test left behind (no request path
+    /// scans; a test may).
+    pub async fn all_items(&self) -> Vec<StoredItem> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the test table");
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return items,
+            }
+        }
+    }
+}
+
+impl TestRequest {
+    /// `Authorization: Hydrogen-r1 <token>`, as MinApp's SDKs send a client token.
+    pub fn hydrogen(self, token: &str) -> Self {
+        self.authorization(Some(&format!("Hydrogen-r1 {token}")))
+    }
+}
