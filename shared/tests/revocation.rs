@@ -1,0 +1,204 @@
+//! Token revocation on every client endpoint of every dialect, and what it costs: the same
+//! DynamoDB round trips before and after a logout (the caller's `tokens_valid_after` rides in
+//! the read or write each endpoint already does), and a 401 after it.
+
+use serde_json::json;
+use shared::account::AccountField;
+use shared::error::ApiError;
+use shared::lookup::{Identify, UsersQuery};
+use shared::session::{Credentials, Session, TOKEN_REVOKED, now_ms};
+use shared::testing::{RoundTrips, TestApp};
+use shared::user::{User, UserProfile, UserUpdate};
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("u{i}")).collect()
+}
+
+async fn given(t: &TestApp, trips: &RoundTrips, n: usize) {
+    let body = json!(ids(n).iter().map(|id| json!({"user_id": id})).collect::<Vec<_>>());
+    for chunk in body.as_array().unwrap().chunks(200) {
+        t.app.users.register_batch(&json!(chunk)).await.unwrap();
+    }
+    let change = shared::account::AccountUpdate::from_json(
+        &json!({"username": "Alice", "email": "alice@example.org"}),
+    )
+    .unwrap();
+    t.app.users.change_account(1, &change).await.unwrap();
+    trips.take();
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Runs every client operation as `session` and returns (operation, round trips, outcome).
+async fn every_client_operation(
+    t: &TestApp,
+    trips: &RoundTrips,
+    session: &Session,
+) -> Vec<(&'static str, Vec<String>, Result<(), ApiError>)> {
+    let users = &t.app.users;
+    let mut out = Vec::new();
+    macro_rules! op {
+        ($name:expr, $call:expr) => {{
+            let result = $call.await.map(|_| ());
+            out.push(($name, sorted(trips.take()), result));
+        }};
+    }
+    op!("client profile", users.own::<UserProfile>(session));
+    op!("deepin /v1/user, minapp current user", users.own::<User>(session));
+    op!("client user (another)", users.info_as(session, "u7"));
+    op!("client user (itself)", users.info_as(session, &session.user_id));
+    op!("client users of 99", users.infos_as(session, &ids(99)));
+    op!("client users of 100", users.infos_as(session, &ids(100)));
+    op!("client users of 200", users.infos_as(session, &ids(200)));
+    op!("client imusers of 3", users.imusers_as(session, &[1, 2, 3]));
+    op!(
+        "client update of nick",
+        users.update_as(session, UserUpdate::from_json(&json!({"nick": "n"})).unwrap())
+    );
+    op!(
+        "client update of extends",
+        users.update_as(
+            session,
+            UserUpdate::from_json(&json!({"extends": {"k": "v"}})).unwrap()
+        )
+    );
+    op!(
+        "closed deepin lookup by login name",
+        users.find_as(Some(session), &Identify::parse("ALICE").unwrap())
+    );
+    op!(
+        "closed deepin multi lookup",
+        users.find_all_as(Some(session), &UsersQuery::parse(["1", "2"], [], []).unwrap())
+    );
+    out
+}
+
+fn trips(list: &[&str]) -> Vec<String> {
+    sorted(list.iter().map(|s| s.to_string()).collect())
+}
+
+#[tokio::test]
+async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips() {
+    let (t, counter) = TestApp::counting_round_trips().await;
+    given(&t, &counter, 250).await;
+    let session = Session {
+        user_id: "u0".into(),
+        issued_at_ms: now_ms(),
+    };
+    let expected = [
+        trips(&["GetItem"]),
+        trips(&["GetItem"]),
+        trips(&["BatchGetItem"]),
+        trips(&["GetItem"]),
+        // u0 is among the ids: no extra key.
+        trips(&["BatchGetItem"]),
+        trips(&["BatchGetItem"]),
+        trips(&["BatchGetItem", "BatchGetItem"]),
+        // The caller's GetItem runs concurrently with the index queries.
+        trips(&["Query", "Query", "Query", "GetItem"]),
+        trips(&["UpdateItem"]),
+        trips(&["GetItem", "UpdateItem"]),
+        // The lookup's own reads, and the caller's GetItem concurrently.
+        trips(&["BatchGetItem", "GetItem", "GetItem"]),
+        trips(&["Query", "Query", "BatchGetItem", "GetItem"]),
+    ];
+    let before = every_client_operation(&t, &counter, &session).await;
+    for ((name, got, result), want) in before.iter().zip(&expected) {
+        assert_eq!(result, &Ok(()), "{name}");
+        assert_eq!(got, want, "{name} before revocation");
+    }
+    t.app.users.log_out(&session).await.unwrap();
+    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+    let after = every_client_operation(&t, &counter, &session).await;
+    for ((name, got, result), want) in after.iter().zip(&expected) {
+        assert_eq!(result, &Err(ApiError::Unauthorized(TOKEN_REVOKED)), "{name}");
+        if *name == "client update of extends" {
+            // Refused at the read, before the write.
+            assert_eq!(got, &trips(&["GetItem"]), "{name} after revocation");
+        } else {
+            assert_eq!(got, want, "{name} after revocation");
+        }
+    }
+    // A token issued after the logout works everywhere again.
+    let fresh = Session {
+        user_id: "u0".into(),
+        issued_at_ms: now_ms() + 1,
+    };
+    for (name, _, result) in every_client_operation(&t, &counter, &fresh).await {
+        assert_eq!(result, Ok(()), "{name} with a fresh token");
+    }
+}
+
+#[tokio::test]
+async fn a_caller_outside_the_ids_adds_one_key_to_the_last_read() {
+    let (t, counter) = TestApp::counting_round_trips().await;
+    given(&t, &counter, 200).await;
+    let outsider = Session {
+        user_id: "u199".into(),
+        issued_at_ms: now_ms(),
+    };
+    for (n, calls) in [(1, 1), (99, 1), (100, 2), (199, 2)] {
+        let found = t.app.users.infos_as(&outsider, &ids(n)).await.unwrap();
+        assert_eq!(found.len(), n, "the caller is not shown unless asked for");
+        assert_eq!(counter.take(), vec!["BatchGetItem"; calls], "{n} ids");
+    }
+}
+
+#[tokio::test]
+async fn sign_up_login_and_logout_round_trips() {
+    let (t, counter) = TestApp::counting_round_trips().await;
+    let up = t
+        .given_sign_up(AccountField::Username, "erin", "correct horse")
+        .await;
+    assert_eq!(
+        counter.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "sign-up: IM id block, then user and guard together"
+    );
+    let login = |password: &str| {
+        Credentials::log_in(
+            AccountField::Username,
+            &json!({"username": "Erin", "password": password}),
+        )
+        .unwrap()
+    };
+    let policy = t.app.login_policy();
+    let users = &t.app.users;
+    users
+        .log_in(&login("correct horse"), "app", t.app.tokens(), policy)
+        .await
+        .unwrap();
+    assert_eq!(counter.take(), ["GetItem", "GetItem"], "login: guard, user");
+    assert!(users.log_in(&login("wrong"), "app", t.app.tokens(), policy).await.is_err());
+    assert_eq!(
+        counter.take(),
+        ["GetItem", "GetItem", "UpdateItem", "UpdateItem"],
+        "first failure: the ADD finds no window, a SET starts one"
+    );
+    assert!(users.log_in(&login("wrong"), "app", t.app.tokens(), policy).await.is_err());
+    assert_eq!(counter.take(), ["GetItem", "GetItem", "UpdateItem"], "next failure: one ADD");
+    users
+        .log_in(&login("correct horse"), "app", t.app.tokens(), policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
+        ["GetItem", "GetItem", "UpdateItem"],
+        "success after failures: the reset"
+    );
+    assert!(users.log_in(&login("x"), "app", t.app.tokens(), policy).await.is_err());
+    counter.take();
+    let unknown = Credentials::log_in(
+        AccountField::Username,
+        &json!({"username": "nobody", "password": "x"}),
+    )
+    .unwrap();
+    assert!(users.log_in(&unknown, "app", t.app.tokens(), policy).await.is_err());
+    assert_eq!(counter.take(), ["GetItem"], "unknown user: the guard read only");
+    let claims = t.app.tokens().verify_token(&up.token).unwrap();
+    users.log_out(&Session::from_claims(&claims)).await.unwrap();
+    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+}
