@@ -15,7 +15,12 @@ fn ids(n: usize) -> Vec<String> {
 }
 
 async fn given(t: &TestApp, trips: &RoundTrips, n: usize) {
-    let body = json!(ids(n).iter().map(|id| json!({"user_id": id})).collect::<Vec<_>>());
+    let body = json!(
+        ids(n)
+            .iter()
+            .map(|id| json!({"user_id": id}))
+            .collect::<Vec<_>>()
+    );
     for chunk in body.as_array().unwrap().chunks(200) {
         t.app.users.register_batch(&json!(chunk)).await.unwrap();
     }
@@ -47,16 +52,25 @@ async fn every_client_operation(
         }};
     }
     op!("client profile", users.own::<UserProfile>(session));
-    op!("deepin /v1/user, minapp current user", users.own::<User>(session));
+    op!(
+        "deepin /v1/user, minapp current user",
+        users.own::<User>(session)
+    );
     op!("client user (another)", users.info_as(session, "u7"));
-    op!("client user (itself)", users.info_as(session, &session.user_id));
+    op!(
+        "client user (itself)",
+        users.info_as(session, &session.user_id)
+    );
     op!("client users of 99", users.infos_as(session, &ids(99)));
     op!("client users of 100", users.infos_as(session, &ids(100)));
     op!("client users of 200", users.infos_as(session, &ids(200)));
     op!("client imusers of 3", users.imusers_as(session, &[1, 2, 3]));
     op!(
         "client update of nick",
-        users.update_as(session, UserUpdate::from_json(&json!({"nick": "n"})).unwrap())
+        users.update_as(
+            session,
+            UserUpdate::from_json(&json!({"nick": "n"})).unwrap()
+        )
     );
     op!(
         "client update of extends",
@@ -71,7 +85,10 @@ async fn every_client_operation(
     );
     op!(
         "closed deepin multi lookup",
-        users.find_all_as(Some(session), &UsersQuery::parse(["1", "2"], [], []).unwrap())
+        users.find_all_as(
+            Some(session),
+            &UsersQuery::parse(["1", "2"], [], []).unwrap()
+        )
     );
     out
 }
@@ -114,7 +131,11 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
     assert_eq!(counter.take(), ["UpdateItem"], "logout");
     let after = every_client_operation(&t, &counter, &session).await;
     for ((name, got, result), want) in after.iter().zip(&expected) {
-        assert_eq!(result, &Err(ApiError::Unauthorized(TOKEN_REVOKED)), "{name}");
+        assert_eq!(
+            result,
+            &Err(ApiError::Unauthorized(TOKEN_REVOKED)),
+            "{name}"
+        );
         if *name == "client update of extends" {
             // Refused at the read, before the write.
             assert_eq!(got, &trips(&["GetItem"]), "{name} after revocation");
@@ -172,14 +193,28 @@ async fn sign_up_login_and_logout_round_trips() {
         .await
         .unwrap();
     assert_eq!(counter.take(), ["GetItem", "GetItem"], "login: guard, user");
-    assert!(users.log_in(&login("wrong"), "app", t.app.tokens(), policy).await.is_err());
+    assert!(
+        users
+            .log_in(&login("wrong"), "app", t.app.tokens(), policy)
+            .await
+            .is_err()
+    );
     assert_eq!(
         counter.take(),
         ["GetItem", "GetItem", "UpdateItem", "UpdateItem"],
         "first failure: the ADD finds no window, a SET starts one"
     );
-    assert!(users.log_in(&login("wrong"), "app", t.app.tokens(), policy).await.is_err());
-    assert_eq!(counter.take(), ["GetItem", "GetItem", "UpdateItem"], "next failure: one ADD");
+    assert!(
+        users
+            .log_in(&login("wrong"), "app", t.app.tokens(), policy)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        counter.take(),
+        ["GetItem", "GetItem", "UpdateItem"],
+        "next failure: one ADD"
+    );
     users
         .log_in(&login("correct horse"), "app", t.app.tokens(), policy)
         .await
@@ -189,15 +224,29 @@ async fn sign_up_login_and_logout_round_trips() {
         ["GetItem", "GetItem", "UpdateItem"],
         "success after failures: the reset"
     );
-    assert!(users.log_in(&login("x"), "app", t.app.tokens(), policy).await.is_err());
+    assert!(
+        users
+            .log_in(&login("x"), "app", t.app.tokens(), policy)
+            .await
+            .is_err()
+    );
     counter.take();
     let unknown = Credentials::log_in(
         AccountField::Username,
         &json!({"username": "nobody", "password": "x"}),
     )
     .unwrap();
-    assert!(users.log_in(&unknown, "app", t.app.tokens(), policy).await.is_err());
-    assert_eq!(counter.take(), ["GetItem"], "unknown user: the guard read only");
+    assert!(
+        users
+            .log_in(&unknown, "app", t.app.tokens(), policy)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        counter.take(),
+        ["GetItem"],
+        "unknown user: the guard read only"
+    );
     let claims = t.app.tokens().verify_token(&up.token).unwrap();
     users.log_out(&Session::from_claims(&claims)).await.unwrap();
     assert_eq!(counter.take(), ["UpdateItem"], "logout");

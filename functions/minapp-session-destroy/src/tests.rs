@@ -23,7 +23,10 @@ async fn logout_answers_minapps_words_and_voids_every_earlier_token_of_the_user(
         .send(session_destroy)
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body, json!({"message": "Destroy succeed.", "status": "ok"}));
+    assert_eq!(
+        r.body,
+        json!({"message": "Destroy succeed.", "status": "ok"})
+    );
     // The same token, in any of its forms, is now refused; the profile read says so.
     for authorization in [
         format!("Hydrogen-r1 {}", first.token),
@@ -67,7 +70,9 @@ async fn no_or_a_bad_token_is_401_and_a_token_of_no_user_has_nothing_to_void() {
         .send(session_destroy)
         .await;
     r.assert_minapp_error(401, "missing Authorization");
-    let r = destroy(&t, "Hydrogen-r1 garbage").send(session_destroy).await;
+    let r = destroy(&t, "Hydrogen-r1 garbage")
+        .send(session_destroy)
+        .await;
     r.assert_minapp_error(401, "malformed token");
     let ghost = client_token("ghost", TOKEN_SECRET, shared::users::now() + 60);
     let r = destroy(&t, &format!("Hydrogen-r1 {ghost}"))

@@ -11,10 +11,7 @@ async fn the_caller_is_shown_as_the_seed_shows_it_until_its_token_is_revoked() {
     let up = t
         .given_sign_up(AccountField::Email, "example@163.com", "correct horse")
         .await;
-    let get = |token: &str| {
-        t.call(MinApp.client(), Method::GET, ROUTE)
-            .hydrogen(token)
-    };
+    let get = |token: &str| t.call(MinApp.client(), Method::GET, ROUTE).hydrogen(token);
     let r = get(&up.token).send(user_profile_current).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
