@@ -42,3 +42,20 @@ def test_sign_output_works_with_plain_curl(stack):
     assert json.loads(out.stdout)["code"] == 0
     rc, _, err = userctl("sign", "GET")
     assert rc != 0 and "usage" in err
+
+
+def test_signup_and_login_read_the_password_from_stdin_and_print_a_token(stack):
+    name = "cli_" + uuid.uuid4().hex[:8]
+    run = lambda *args: subprocess.run([str(USERCTL), *args], cwd=ROOT, capture_output=True, text=True,
+                                       timeout=120, input="correct horse\n")
+    out = run("signup", stack.base, "username", name)
+    assert out.returncode == 0 and out.stdout.strip().count(".") == 2, out.stderr
+    out = run("login", stack.base, "username", name.upper())
+    token = out.stdout.strip()
+    assert out.returncode == 0 and token.count(".") == 2, out.stderr
+    assert "correct horse" not in out.stdout + out.stderr
+    rc, body, _ = userctl("call", "GET", stack.url("/v1/user"), "--access-token", token)
+    assert rc == 0 and json.loads(body)["username"] == name
+    wrong = subprocess.run([str(USERCTL), "login", stack.base, "username", name], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, input="wrong horse\n")
+    assert wrong.returncode != 0 and "Invalid username/email or password." in wrong.stderr

@@ -9,6 +9,12 @@
 //!                                    print a client token for USER_ID (any dialect accepts it)
 //! userctl minapp-token BASE_URL      MinApp's open-API flow with the first AK/SK pair (authorize,
 //!                                    then access_token with the code); print the server token
+//! userctl login BASE_URL username|email|phone VALUE
+//!                                    MinApp's login (POST /hserve/v2.1/login/<field>/); the password
+//!                                    is read from USERCTL_PASSWORD or the first line of stdin (never
+//!                                    argv); print the client token (any dialect accepts it)
+//! userctl signup BASE_URL username|email|phone VALUE
+//!                                    the same through MinApp's sign-up; print the token
 //! userctl create-table               create TABLE_NAME if missing (DynamoDB Local)
 //! ```
 //! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
@@ -25,6 +31,8 @@ const USAGE: &str =
        userctl sign METHOD URL [JSON_BODY]
        userctl token BASE_URL USER_ID [APP_ID]
        userctl minapp-token BASE_URL
+       userctl login BASE_URL username|email|phone VALUE   (password: USERCTL_PASSWORD or stdin)
+       userctl signup BASE_URL username|email|phone VALUE  (password: USERCTL_PASSWORD or stdin)
        userctl create-table";
 
 fn main() -> ExitCode {
@@ -52,6 +60,7 @@ fn main() -> ExitCode {
             args.get(3).map_or("userctl", String::as_str),
         ),
         (Some("minapp-token"), 2) => minapp_token(&args[1]),
+        (Some(kind @ ("login" | "signup")), 4) => hserve(kind, &args[1], &args[2], &args[3]),
         (Some("create-table"), 1) => create(),
         _ => Err(USAGE.to_string()),
     };
@@ -260,6 +269,37 @@ fn minapp_token(base: &str) -> Result<(), String> {
             Ok(())
         }
         None => Err(format!("no access_token in {token}")),
+    }
+}
+
+/// MinApp's sign-up or login with a password from `USERCTL_PASSWORD` or stdin; prints only
+/// the token (send it as `Hydrogen-r1 <token>`, `Bearer <token>`, `Access-Token: <token>`...).
+fn hserve(kind: &str, base: &str, field: &str, value: &str) -> Result<(), String> {
+    if !["username", "email", "phone"].contains(&field) {
+        return Err("the login field is username, email or phone".into());
+    }
+    let password = match std::env::var("USERCTL_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password from stdin: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let path = if kind == "login" { "login" } else { "register" };
+    let url = format!("{}/hserve/v2.1/{path}/{field}/", base.trim_end_matches('/'));
+    let body = serde_json::json!({ field: value, "password": password }).to_string();
+    let (status, text) = send("POST", &url, Some(&body), &Credential::None)?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| format!("HTTP {status}: {text}"))?;
+    match json["token"].as_str() {
+        Some(token) if status == 201 => {
+            println!("{token}");
+            Ok(())
+        }
+        _ => Err(format!("HTTP {status}: {text}")),
     }
 }
 
