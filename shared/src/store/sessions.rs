@@ -348,7 +348,7 @@ impl UserTable {
         user_ids: &[String],
     ) -> ApiResult<Vec<V>> {
         let attributes = with_session_check(V::ATTRIBUTES);
-        let asked_for_self = user_ids.iter().any(|id| *id == session.user_id);
+        let asked_for_self = user_ids.contains(&session.user_id);
         let mut keys: Vec<Item> = user_ids.iter().map(|id| user_key(id)).collect();
         if !asked_for_self {
             keys.push(user_key(&session.user_id));

@@ -58,15 +58,15 @@ mod handlers {
         call.tokens().issue(&request)
     }
     pub async fn client_profile(call: Call) -> ApiResult<UserProfile> {
-        call.users().profile(call.client_user_id()?).await
+        call.users().own(&call.session()?).await
     }
     pub async fn client_update(call: Call) -> ApiResult<()> {
         let update = UserUpdate::from_json(&call.json()?)?;
-        call.users().update(call.client_user_id()?, update).await
+        call.users().update_as(&call.session()?, update).await
     }
     pub async fn imusers(call: Call) -> ApiResult<Vec<UserInfo>> {
         let ids = parse_im_user_ids("im_user_ids", call.query_all("im_user_ids"))?;
-        call.users().imusers(&ids).await
+        call.users().imusers_as(&call.session()?, &ids).await
     }
 }
 
@@ -595,7 +595,120 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
     let query = shared::lookup::UsersQuery::parse(["1", "2"], ["bench"], []).unwrap();
     users.find_all(&query).await.unwrap();
     record("Deepin /v1/users, 2 ids and a login name".into(), &trips);
+
+    // Sign-in, and every client endpoint before and after its caller's logout: the
+    // revocation check rides in the same calls (a refused call costs what an accepted one does).
+    use shared::account::AccountField;
+    use shared::session::{Credentials, Session, now_ms};
+    t.given_sign_up(AccountField::Username, "bench_rt", "bench password")
+        .await;
+    record(
+        "MinApp sign-up (user + guard, one transaction)".into(),
+        &trips,
+    );
+    let login = |password: &str| {
+        Credentials::log_in(
+            AccountField::Username,
+            &json!({"username": "bench_rt", "password": password}),
+        )
+        .unwrap()
+    };
+    let policy = t.app.login_policy();
+    users
+        .log_in(&login("bench password"), "bench", t.app.tokens(), policy)
+        .await
+        .unwrap();
+    record("MinApp login (guard, user)".into(), &trips);
+    let _ = users
+        .log_in(&login("wrong password"), "bench", t.app.tokens(), policy)
+        .await;
+    record(
+        "MinApp login, first failure (count starts a window)".into(),
+        &trips,
+    );
+    let caller = seeded(0);
+    let session = Session {
+        user_id: caller.clone(),
+        issued_at_ms: now_ms(),
+    };
+    for phase in ["before", "after"] {
+        if phase == "after" {
+            users.log_out(&session).await.unwrap();
+            record("MinApp logout".into(), &trips);
+        }
+        let ok = |r: bool| if r { "200" } else { "401" };
+        let r = users.own::<UserProfile>(&session).await.is_ok();
+        record(
+            format!(
+                "client profile / Deepin /v1/user / MinApp current user, {phase} logout ({})",
+                ok(r)
+            ),
+            &trips,
+        );
+        let r = users.info_as(&session, &seeded(1)).await.is_ok();
+        record(
+            format!("client user (another), {phase} logout ({})", ok(r)),
+            &trips,
+        );
+        let r = users.infos_as(&session, &ids(100)).await.is_ok();
+        record(
+            format!(
+                "client users of 100 incl. the caller, {phase} logout ({})",
+                ok(r)
+            ),
+            &trips,
+        );
+        let r = users.imusers_as(&session, &[1, 2]).await.is_ok();
+        record(
+            format!(
+                "client imusers of 2 (+ the caller, concurrent), {phase} logout ({})",
+                ok(r)
+            ),
+            &trips,
+        );
+        let update = UserUpdate::from_json(&json!({"nick": "n"})).unwrap();
+        let r = users.update_as(&session, update).await.is_ok();
+        record(
+            format!("client update of nick, {phase} logout ({})", ok(r)),
+            &trips,
+        );
+    }
     rows
+}
+
+/// Login latency in process against DynamoDB Local (release build; argon2 dominates):
+/// medians of `n` successful logins, `n` with a wrong password and `n` for an unknown user.
+/// The failure policy is lifted so that no lockout interferes.
+pub async fn login_latency(n: usize) -> [Duration; 3] {
+    use shared::account::AccountField;
+    use shared::session::Credentials;
+    let t = TestApp::with_config(|c| c.login.max_failures = i64::MAX).await;
+    t.given_sign_up(AccountField::Username, "bench_login", "bench password")
+        .await;
+    let users = &t.app.users;
+    let policy = t.app.login_policy();
+    let body = |name: &str, password: &str| {
+        Credentials::log_in(
+            AccountField::Username,
+            &json!({"username": name, "password": password}),
+        )
+        .unwrap()
+    };
+    let cases = [
+        body("bench_login", "bench password"),
+        body("bench_login", "wrong password"),
+        body("nobody_here", "bench password"),
+    ];
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..n {
+        for (i, case) in cases.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let r = users.log_in(case, "bench", t.app.tokens(), policy).await;
+            samples[i].push(started.elapsed());
+            assert_eq!(r.is_ok(), i == 0);
+        }
+    }
+    samples.map(|mut s| crate::stats::median(&mut s))
 }
 
 /// argon2id as the account and login functions run it: medians of `n` hashes and of `n`

@@ -146,6 +146,8 @@ async fn main() {
     let bulk = inprocess::bulk(bulk_users, single_users).await;
     eprintln!("argon2id: 21 hashes and verifications");
     let argon2 = inprocess::argon2_cost(21);
+    eprintln!("login latency: 21 logins of each kind");
+    let login = inprocess::login_latency(21).await;
 
     let report = report::Report {
         functions: &functions,
@@ -159,6 +161,7 @@ async fn main() {
         trips,
         bulk,
         argon2,
+        login,
     };
     let text = report.render();
     println!("{text}");
