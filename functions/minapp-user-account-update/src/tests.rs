@@ -155,3 +155,48 @@ async fn admin_credentials_are_a_signature_or_a_server_token_never_a_client_toke
         Some("signed")
     );
 }
+
+#[tokio::test]
+async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
+    use shared::account::AccountField;
+    use shared::session::{Credentials, Session};
+    let t = TestApp::new().await;
+    let up = t
+        .given_sign_up(AccountField::Username, "frank", "old password")
+        .await;
+    let old = Session::from_claims(&t.app.tokens().verify_token(&up.token).unwrap());
+    assert!(t.app.users.own::<shared::user::User>(&old).await.is_ok());
+    let r = put(
+        &t,
+        &up.user.id.to_string(),
+        json!({"new_password": "new password"}),
+    )
+    .send(account_update)
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(matches!(
+        t.app.users.own::<shared::user::User>(&old).await,
+        Err(shared::error::ApiError::Unauthorized(_))
+    ));
+    let login = |password: &str| {
+        Credentials::log_in(
+            AccountField::Username,
+            &json!({"username": "frank", "password": password}),
+        )
+        .unwrap()
+    };
+    let users = &t.app.users;
+    let policy = t.app.login_policy();
+    assert!(
+        users
+            .log_in(&login("old password"), "a", t.app.tokens(), policy)
+            .await
+            .is_err()
+    );
+    let fresh = users
+        .log_in(&login("new password"), "a", t.app.tokens(), policy)
+        .await
+        .unwrap();
+    let fresh = Session::from_claims(&t.app.tokens().verify_token(&fresh.token).unwrap());
+    assert!(t.app.users.own::<shared::user::User>(&fresh).await.is_ok());
+}
