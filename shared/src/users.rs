@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
+use crate::config::LIST_MAX_EXAMINED_DEFAULT;
+use crate::profile::UserFields;
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
 use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
@@ -53,6 +55,10 @@ pub struct Users {
     /// How long one operation's store work may take ([`REQUEST_BUDGET`] unless a test
     /// harness says otherwise).
     request_budget: Duration,
+    /// MinApp's custom fields (`USER_FIELDS`).
+    user_fields: Arc<UserFields>,
+    /// The most users one MinApp listing may examine.
+    list_max_examined: usize,
 }
 
 impl Users {
@@ -62,7 +68,29 @@ impl Users {
             im_username_prefix: im_username_prefix.into(),
             reserved_im_ids: Arc::new(Mutex::new(0..0)),
             request_budget: REQUEST_BUDGET,
+            user_fields: Arc::default(),
+            list_max_examined: LIST_MAX_EXAMINED_DEFAULT,
         }
+    }
+
+    /// The same users with MinApp's custom fields and listing bound.
+    pub fn with_minapp(mut self, fields: UserFields, list_max_examined: usize) -> Self {
+        self.user_fields = Arc::new(fields);
+        self.list_max_examined = list_max_examined;
+        self
+    }
+
+    pub fn user_fields(&self) -> &UserFields {
+        &self.user_fields
+    }
+
+    pub fn list_max_examined(&self) -> usize {
+        self.list_max_examined
+    }
+
+    /// The budget each operation runs within.
+    pub fn budget(&self) -> Duration {
+        self.request_budget
     }
 
     /// The same users with another budget per operation. Deployed functions keep
