@@ -130,8 +130,8 @@ impl Config {
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         let deepin_public_lookup =
             parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
-        let user_fields = UserFields::parse(&lookup("USER_FIELDS").unwrap_or_default())
-            .map_err(ConfigError)?;
+        let user_fields =
+            UserFields::parse(&lookup("USER_FIELDS").unwrap_or_default()).map_err(ConfigError)?;
         let list_max_examined = usize::try_from(positive(
             &lookup,
             "LIST_MAX_EXAMINED",

@@ -639,7 +639,10 @@ pub fn table_definition() -> TableDefinition {
             },
             IndexDefinition {
                 name: directory::DIRECTORY_INDEX,
-                key: vec![(attr::DIR, KeyType::Hash), (attr::DIR_ORDER, KeyType::Range)],
+                key: vec![
+                    (attr::DIR, KeyType::Hash),
+                    (attr::DIR_ORDER, KeyType::Range),
+                ],
                 attributes: directory::DIRECTORY_ATTRIBUTES
                     .into_iter()
                     .filter(|a| *a != attr::DIR && *a != attr::DIR_ORDER)

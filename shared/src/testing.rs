@@ -295,7 +295,12 @@ impl TestApp {
     /// and custom fields), through the domain operations; returns its numeric id.
     pub async fn given_minapp_user(&self, user_id: &str, profile: Value) -> i64 {
         self.given_user(user_id, "", &[]).await;
-        let uid = self.stored(user_id).await.expect("just registered").info.im_userid;
+        let uid = self
+            .stored(user_id)
+            .await
+            .expect("just registered")
+            .info
+            .im_userid;
         let fields = self.app.users.user_fields();
         let update = crate::profile::ProfileUpdate::from_json(&profile, fields)
             .expect("a valid test profile");

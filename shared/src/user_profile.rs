@@ -282,11 +282,19 @@ impl Users {
     async fn select(&self, query: &ListQuery) -> ApiResult<Selection> {
         let fields = self.user_fields();
         let page = query.page;
-        let keep = |user: &User| query.filter.matches(MinAppUser::new(user, fields).as_value());
+        let keep = |user: &User| {
+            query
+                .filter
+                .matches(MinAppUser::new(user, fields).as_value())
+        };
         if let Some(direct) = self.direct_lookup(&query.filter).await? {
             let matches: Vec<User> = direct.into_iter().filter(|u| keep(u)).collect();
             let total = matches.len();
-            let users: Vec<User> = matches.into_iter().skip(page.offset).take(page.limit).collect();
+            let users: Vec<User> = matches
+                .into_iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .collect();
             return Ok(Selection {
                 users,
                 more: false,
@@ -294,7 +302,10 @@ impl Users {
             });
         }
         let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
-        let index_order = query.order.index_order().filter(|_| !page.return_total_count);
+        let index_order = query
+            .order
+            .index_order()
+            .filter(|_| !page.return_total_count);
         let wanted = page.offset.saturating_add(page.limit);
         let read = DirectoryRead {
             pushdown: &pushdown,
@@ -318,7 +329,11 @@ impl Users {
         }
         let total = found.len();
         let more = total > wanted;
-        let users = found.into_iter().skip(page.offset).take(page.limit).collect();
+        let users = found
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .collect();
         Ok(Selection {
             users,
             more,
@@ -362,4 +377,3 @@ pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
-

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
 use crate::config::LIST_MAX_EXAMINED_DEFAULT;
-use crate::profile::UserFields;
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
+use crate::profile::UserFields;
 use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,

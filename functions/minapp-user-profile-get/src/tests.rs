@@ -8,7 +8,10 @@ const ROUTE: &str = "/userve/v2.2/miniapp/user_profile/{id}/";
 async fn one_user_by_numeric_id_in_minapp_shape() {
     let t = TestApp::new().await;
     let uid = t
-        .given_minapp_user("u1", json!({"nickname": "PCG", "vip": true, "birthday": "2024-05-01"}))
+        .given_minapp_user(
+            "u1",
+            json!({"nickname": "PCG", "vip": true, "birthday": "2024-05-01"}),
+        )
         .await;
     let r = t
         .minapp(Method::GET, ROUTE)

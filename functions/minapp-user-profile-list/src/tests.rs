@@ -30,7 +30,10 @@ async fn a_where_selects_orders_and_pages_with_links_and_an_exact_total() {
     let r = list(
         &t,
         &[
-            ("where", r#"{"level": {"$gte": 2}, "tags": {"$in": ["t1"]}}"#),
+            (
+                "where",
+                r#"{"level": {"$gte": 2}, "tags": {"$in": ["t1"]}}"#,
+            ),
             ("order_by", "-level"),
             ("limit", "2"),
             ("return_total_count", "1"),
@@ -42,16 +45,28 @@ async fn a_where_selects_orders_and_pages_with_links_and_an_exact_total() {
     // Levels 3, 5, 9 are odd (t1) and >= 2: by -level, 9 then 5 on this page.
     assert_eq!(ids(&r.body), vec![uids[5], uids[4]]);
     let meta = &r.body["meta"];
-    assert_eq!((meta["limit"].as_i64(), meta["offset"].as_i64()), (Some(2), Some(0)));
+    assert_eq!(
+        (meta["limit"].as_i64(), meta["offset"].as_i64()),
+        (Some(2), Some(0))
+    );
     assert_eq!(meta["total_count"], 3);
     assert_eq!(meta["previous"], serde_json::Value::Null);
     let next = meta["next"].as_str().unwrap();
-    assert!(next.starts_with("/userve/v2.2/miniapp/user_profile/?"), "{next}");
-    assert!(next.ends_with("&offset=2") && next.contains("limit=2"), "{next}");
+    assert!(
+        next.starts_with("/userve/v2.2/miniapp/user_profile/?"),
+        "{next}"
+    );
+    assert!(
+        next.ends_with("&offset=2") && next.contains("limit=2"),
+        "{next}"
+    );
     let r = list(
         &t,
         &[
-            ("where", r#"{"level": {"$gte": 2}, "tags": {"$in": ["t1"]}}"#),
+            (
+                "where",
+                r#"{"level": {"$gte": 2}, "tags": {"$in": ["t1"]}}"#,
+            ),
             ("order_by", "-level"),
             ("limit", "2"),
             ("offset", "2"),
@@ -61,7 +76,10 @@ async fn a_where_selects_orders_and_pages_with_links_and_an_exact_total() {
     .await;
     assert_eq!(ids(&r.body), vec![uids[0]]);
     assert_eq!(r.body["meta"]["next"], serde_json::Value::Null);
-    assert!(r.body["meta"].get("total_count").is_none(), "only when asked");
+    assert!(
+        r.body["meta"].get("total_count").is_none(),
+        "only when asked"
+    );
     assert!(
         r.body["meta"]["previous"]
             .as_str()
@@ -73,7 +91,12 @@ async fn a_where_selects_orders_and_pages_with_links_and_an_exact_total() {
 #[tokio::test]
 async fn the_default_order_is_newest_first_and_every_object_has_the_minapp_shape() {
     let t = TestApp::new().await;
-    let first = t.given_minapp_user("u1", json!({"nickname": "PCG", "gender": 1, "city": "Guangzhou"})).await;
+    let first = t
+        .given_minapp_user(
+            "u1",
+            json!({"nickname": "PCG", "gender": 1, "city": "Guangzhou"}),
+        )
+        .await;
     let second = t.given_minapp_user("u2", json!({"bio": "hi"})).await;
     let r = list(&t, &[]).send(user_profile_list).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -105,15 +128,22 @@ async fn the_default_order_is_newest_first_and_every_object_has_the_minapp_shape
 #[tokio::test]
 async fn the_legacy_shortcuts_are_the_same_query_as_where() {
     let t = TestApp::new().await;
-    let tom = t.given_minapp_user("u1", json!({"nickname": "Tommy", "gender": 1})).await;
-    t.given_minapp_user("u2", json!({"nickname": "Tommy", "gender": 2})).await;
-    t.given_minapp_user("u3", json!({"nickname": "Ann", "gender": 1})).await;
+    let tom = t
+        .given_minapp_user("u1", json!({"nickname": "Tommy", "gender": 1}))
+        .await;
+    t.given_minapp_user("u2", json!({"nickname": "Tommy", "gender": 2}))
+        .await;
+    t.given_minapp_user("u3", json!({"nickname": "Ann", "gender": 1}))
+        .await;
     let by_shortcut = list(&t, &[("nickname__contains", "Tom"), ("gender", "1")])
         .send(user_profile_list)
         .await;
     let by_where = list(
         &t,
-        &[("where", r#"{"nickname": {"$contains": "Tom"}, "gender": 1}"#)],
+        &[(
+            "where",
+            r#"{"nickname": {"$contains": "Tom"}, "gender": 1}"#,
+        )],
     )
     .send(user_profile_list)
     .await;
@@ -153,7 +183,8 @@ async fn unknown_fields_wrong_operators_and_bad_values_are_400_naming_them() {
 async fn a_query_past_the_examined_bound_is_400_with_advice_while_the_default_order_pages() {
     let t = TestApp::with_config(|c| c.list_max_examined = 20).await;
     for i in 0..40 {
-        t.given_minapp_user(&format!("u{i}"), json!({"level": i})).await;
+        t.given_minapp_user(&format!("u{i}"), json!({"level": i}))
+            .await;
     }
     for query in [
         vec![("order_by", "nickname")],
@@ -162,7 +193,11 @@ async fn a_query_past_the_examined_bound_is_400_with_advice_while_the_default_or
     ] {
         let r = list(&t, &query).send(user_profile_list).await;
         r.assert_minapp_error(400, "where");
-        assert!(r.body["error_msg"].as_str().unwrap().contains("narrow"), "{}", r.body);
+        assert!(
+            r.body["error_msg"].as_str().unwrap().contains("narrow"),
+            "{}",
+            r.body
+        );
     }
     // The default order reads only up to its page.
     let r = list(&t, &[("limit", "2")]).send(user_profile_list).await;
@@ -174,12 +209,19 @@ async fn exact_ids_and_account_values_go_straight_to_the_user() {
     let (t, trips) = TestApp::counting_round_trips().await;
     let uid = t.given_minapp_user("u1", json!({"level": 7})).await;
     t.given_minapp_user("u2", json!({"level": 7})).await;
-    t.given_account("u1", Some("Alice"), Some("alice@example.org")).await;
+    t.given_account("u1", Some("Alice"), Some("alice@example.org"))
+        .await;
     for (where_, calls) in [
         (json!({"id": uid, "level": 7}), vec!["Query", "GetItem"]),
         (json!({"_user_id": "u1"}), vec!["GetItem"]),
-        (json!({"_username": "Alice"}), vec!["BatchGetItem", "GetItem"]),
-        (json!({"_email": "alice@example.org"}), vec!["BatchGetItem", "GetItem"]),
+        (
+            json!({"_username": "Alice"}),
+            vec!["BatchGetItem", "GetItem"],
+        ),
+        (
+            json!({"_email": "alice@example.org"}),
+            vec!["BatchGetItem", "GetItem"],
+        ),
     ] {
         trips.take();
         let r = list(&t, &[("where", &where_.to_string())])

@@ -238,7 +238,11 @@ impl UserTable {
 impl UserTable {
     /// The user holding a login name, email or phone (its guard, then the user): 2 round
     /// trips, both strongly consistent.
-    pub async fn find_by_account(&self, field: AccountField, value: &str) -> ApiResult<Option<User>> {
+    pub async fn find_by_account(
+        &self,
+        field: AccountField,
+        value: &str,
+    ) -> ApiResult<Option<User>> {
         let guards = self
             .batch_get(
                 vec![lookup::guard_item(&guard_key(field, value))],

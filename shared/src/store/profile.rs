@@ -225,9 +225,7 @@ impl UserTable {
             attempt += 1;
             let pause = backoff(attempt);
             if attempt >= PROFILE_ATTEMPTS || !deadline.allows_write_retry(pause) {
-                return Err(
-                    ApiError::Busy("concurrent updates of the same fields".into()).into(),
-                );
+                return Err(ApiError::Busy("concurrent updates of the same fields".into()).into());
             }
             tokio::time::sleep(pause).await;
         }
@@ -356,7 +354,8 @@ fn profile_expression(
             FieldOp::IncrBy(n) => {
                 let zero = e.number(0);
                 let by = e.number(n);
-                e.set.push(format!("{p} = if_not_exists({p}, {zero}) + {by}"));
+                e.set
+                    .push(format!("{p} = if_not_exists({p}, {zero}) + {by}"));
                 if u.ty == FieldType::Integer {
                     // The sum stays within ±INTEGER_MAX.
                     let by = n.as_i64().unwrap_or(0);
@@ -370,14 +369,19 @@ fn profile_expression(
             FieldOp::Append(values) => {
                 let empty = e.value(AttributeValue::L(Vec::new()));
                 let vs = e.json(&Value::Array(values.clone()))?;
-                e.set
-                    .push(format!("{p} = list_append(if_not_exists({p}, {empty}), {vs})"));
+                e.set.push(format!(
+                    "{p} = list_append(if_not_exists({p}, {empty}), {vs})"
+                ));
                 let room = ARRAY_MAX_ITEMS.saturating_sub(values.len());
                 let room = e.number(room);
-                e.conditions
-                    .push(format!("(attribute_not_exists({p}) OR size({p}) <= {room})"));
+                e.conditions.push(format!(
+                    "(attribute_not_exists({p}) OR size({p}) <= {room})"
+                ));
             }
-            FieldOp::AppendUnique(_) | FieldOp::Remove(_) | FieldOp::Pop(_) | FieldOp::Update(_) => {
+            FieldOp::AppendUnique(_)
+            | FieldOp::Remove(_)
+            | FieldOp::Pop(_)
+            | FieldOp::Update(_) => {
                 let old = before.get(&u.field);
                 match after.get(&u.field).filter(|v| !v.is_null()) {
                     Some(new) => {
