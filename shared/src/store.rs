@@ -643,10 +643,7 @@ pub fn table_definition() -> TableDefinition {
                     (attr::DIR, KeyType::Hash),
                     (attr::DIR_ORDER, KeyType::Range),
                 ],
-                attributes: directory::DIRECTORY_ATTRIBUTES
-                    .into_iter()
-                    .filter(|a| *a != attr::DIR && *a != attr::DIR_ORDER)
-                    .collect(),
+                attributes: directory::directory_attributes(),
             },
         ],
     }

@@ -26,27 +26,16 @@ use crate::user::User;
 
 pub const DIRECTORY_INDEX: &str = "directory-index";
 pub const DIRECTORY_SHARDS: i64 = 4;
-/// Non-key attributes copied into the directory: what a MinApp object shows, never IM
-/// credentials, the password hash or `extends`.
-pub const DIRECTORY_ATTRIBUTES: [&str; 17] = [
-    attr::USER_ID,
-    attr::NICK,
-    attr::AVATAR,
-    attr::IM_USERID,
-    attr::USERNAME,
-    attr::EMAIL,
-    attr::EMAIL_VERIFIED,
-    attr::PHONE,
-    attr::PHONE_VERIFIED,
-    attr::CREATED_AT,
-    attr::UPDATED_AT,
-    attr::GENDER,
-    attr::COUNTRY,
-    attr::PROVINCE,
-    attr::CITY,
-    attr::LANGUAGE,
-    attr::CUSTOM,
-];
+/// Non-key attributes copied into the directory: what the whole-user view reads (so a listing
+/// needs no second read), less `pk` and `extends`, which no MinApp object shows. The view
+/// holds no IM credential nor the password hash, so neither does the index.
+pub fn directory_attributes() -> Vec<&'static str> {
+    User::ATTRIBUTES
+        .iter()
+        .copied()
+        .filter(|a| !matches!(*a, attr::PK | attr::EXTENDS))
+        .collect()
+}
 /// Time kept back from the request's deadline: a listing that has not finished by then
 /// answers 400 (narrow the query) instead of running into the function's timeout.
 const LISTING_MARGIN: Duration = Duration::from_millis(1500);

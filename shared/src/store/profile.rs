@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | a built-in, `null`, `$unset` | `SET #a = :v` / `REMOVE #a` | no |
 //! | `$incr_by` | `SET P = if_not_exists(P, 0) + :n`, the sum kept in range by a condition | no |
-//! | `$append` | `SET P = list_append(if_not_exists(P, []), :vs)`, room checked by `size(P)` | no |
+//! | `$append` | `SET P = list_append(if_not_exists(P, []), :vs)`, room checked by `size(P)` | yes: the byte bound |
 //! | a custom value | `SET P = :v` | yes: the user's custom fields must stay within their byte bound |
 //! | `$append_unique`, `$remove`, `$pop`, `$update` | `SET P = :new`, pinned to the value read (`P = :old`) | yes |
 //!
@@ -14,6 +14,12 @@
 //! survive (no update touches another's field), while the read-decided operators retry on a
 //! fresh read when a concurrent write moved their field first: a value `$append_unique`d by
 //! several writers at once ends up in the array once.
+//!
+//! The custom fields' byte bound ([`crate::profile::CUSTOM_FIELDS_MAX_BYTES`]) is checked
+//! against the consistent read; writes that grow different fields at the same moment are not
+//! pinned to each other (so that none waits for another), and together may pass it by at most
+//! their own operands (each request's at most that bound too). DynamoDB's 400 KB item limit
+//! stays far away.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use serde_json::{Map, Value};
@@ -28,9 +34,12 @@ use crate::user::User;
 use crate::views::MinAppUser;
 
 use super::directory::attribute_value;
+use super::update::{Failed, UpdateWrite};
 
-/// Tries of an update whose read-decided fields a concurrent write moved first.
-const PROFILE_ATTEMPTS: u32 = 8;
+/// Tries of an update whose read-decided fields concurrent writes moved first: each round
+/// one of the contenders wins, so this many contenders on one field all get through (the
+/// request's deadline bounds the whole).
+const PROFILE_ATTEMPTS: u32 = 64;
 
 /// The stored attribute path of a MinApp field (`.` between map keys), or `None` when the
 /// field is not stored as itself (derived: the `_verified` flags, absent when false; the
@@ -153,8 +162,8 @@ impl Expression {
 /// Whether an operation is decided from the stored value, or can grow the custom fields.
 fn needs_read(u: &FieldUpdate) -> bool {
     match &u.op {
-        FieldOp::Set(_) => u.kind == FieldKind::Custom,
-        FieldOp::Unset | FieldOp::IncrBy(_) | FieldOp::Append(_) => false,
+        FieldOp::Set(_) | FieldOp::Append(_) => u.kind == FieldKind::Custom,
+        FieldOp::Unset | FieldOp::IncrBy(_) => false,
         FieldOp::AppendUnique(_) | FieldOp::Remove(_) | FieldOp::Pop(_) | FieldOp::Update(_) => {
             true
         }
@@ -232,38 +241,17 @@ impl UserTable {
     }
 
     async fn send_profile_update(&self, user_id: &str, e: &Expression) -> Result<User, Failed> {
-        let call = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .update_expression(e.update_expression())
-            .condition_expression(e.conditions.join(" AND "))
-            .set_expression_attribute_names(Some(e.names.clone()))
-            .set_expression_attribute_values(Some(e.values.clone()))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send();
-        let Some(result) = Deadline::current().bound(call).await else {
-            return Err(Failed::Store(ApiError::Busy(
-                "update cut off at the request's deadline, outcome unknown".into(),
-            )));
+        let write = UpdateWrite {
+            update: e.update_expression(),
+            condition: e.conditions.join(" AND "),
+            names: &e.names,
+            values: &e.values,
         };
-        match result {
-            Ok(out) => {
-                let item = out
-                    .attributes
-                    .ok_or_else(|| ApiError::Internal("update returned no item".into()))
-                    .map_err(Failed::Store)?;
-                read_view(item).map_err(Failed::Store)
-            }
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Err(Failed::Condition(c.item().cloned()))
-                }
-                _ => Err(Failed::Store(store_error("update profile", err))),
-            },
-        }
+        let item = self
+            .send_update_item(user_id, write, ReturnValue::AllNew)
+            .await?
+            .ok_or_else(|| Failed::Store(ApiError::Internal("update returned no item".into())))?;
+        read_view(item).map_err(Failed::Store)
     }
 
     /// `SET custom = {}` on an existing user without the map.
@@ -293,13 +281,6 @@ impl UserTable {
             Err(err) => Err(store_error("create custom map", err)),
         }
     }
-}
-
-/// Why an UpdateItem did not apply.
-enum Failed {
-    /// The condition failed; the item as it is, if there is one.
-    Condition(Option<Item>),
-    Store(ApiError),
 }
 
 /// DynamoDB's answer to `SET custom.#f` on an item without `custom`.
