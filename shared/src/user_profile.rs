@@ -141,13 +141,20 @@ impl Users {
         let fields = self.user_fields();
         let update = ProfileUpdate::from_json(body, fields)?;
         within_budget(self.budget(), async {
-            let user = self.by_uid(uid).await?;
             if update.is_empty() {
-                return Ok(MinAppUser::new(&user, fields));
+                return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
             }
+            // The index gives the string id; the update itself answers 404 if it is gone.
+            let user_id = self
+                .table()
+                .find_by_im_ids(&[uid])
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+                .user_id;
             let written = self
                 .table()
-                .update_profile(&user.user_id, &update, fields, None, None, now())
+                .update_profile(&user_id, &update, fields, None, None, now())
                 .await
                 .map_err(|f| match f {
                     ProfileFailure::Error(e) => e,

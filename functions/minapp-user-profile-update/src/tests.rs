@@ -221,3 +221,20 @@ async fn concurrent_append_unique_of_one_value_stores_it_once_and_loses_no_other
     assert_eq!(tags.len(), 14);
     assert_eq!(o["level"], 12, "every retried update still counts once");
 }
+
+#[tokio::test]
+async fn an_update_costs_the_id_lookup_and_one_update_item_plus_a_read_when_decided_from_the_value() {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    let uid = t.given_minapp_user("u1", json!({"tags": ["a"]})).await;
+    for (body, calls) in [
+        (json!({"nickname": "n", "gender": 1, "level": {"$incr_by": 1}, "$unset": {"bio": ""}}), vec!["Query", "UpdateItem"]),
+        (json!({"tags": {"$append_unique": ["b"]}}), vec!["Query", "GetItem", "UpdateItem"]),
+        (json!({"bio": "grows the custom fields"}), vec!["Query", "GetItem", "UpdateItem"]),
+        (json!({}), vec!["Query", "GetItem"]),
+    ] {
+        trips.take();
+        let r = put(&t, uid, body.clone()).send(user_profile_update).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(trips.take(), calls, "{body}");
+    }
+}
