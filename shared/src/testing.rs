@@ -247,6 +247,29 @@ impl TestApp {
         )
     }
 
+    /// A fresh table and an [`App`] whose [`Users`](crate::users::Users) `adjust` changes
+    /// (a tighter budget, a smaller response limit).
+    pub async fn with_users(
+        adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
+    ) -> TestApp {
+        Self::new().await.adjusted(adjust)
+    }
+
+    /// Another [`App`] over this test's table, its [`Users`](crate::users::Users) changed by
+    /// `adjust` (arrange with `self`, act with the result).
+    pub fn adjusted(
+        &self,
+        adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
+    ) -> TestApp {
+        let mut app = on_local(App::new(&test_config(&self.table), self.client.clone()));
+        app.users = adjust(app.users);
+        TestApp {
+            app: Box::leak(Box::new(app)),
+            client: self.client.clone(),
+            table: self.table.clone(),
+        }
+    }
+
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let table = format!(

@@ -31,7 +31,7 @@ use crate::views::MinAppUser;
 
 /// Lambda's response limit; a page stops before its objects would pass it, with room for the
 /// rest of the body and the runtime's own wrapping.
-const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
 /// Users of one batch update written at a time.
 const BATCH_UPDATE_CONCURRENCY: usize = 16;
 
@@ -179,7 +179,7 @@ impl Users {
             for user in &selection.users {
                 let object = MinAppUser::new(user, fields);
                 bytes += wrapped_len(&object);
-                if bytes > RESPONSE_MAX_BYTES {
+                if bytes > self.response_max_bytes() {
                     cut_short = true;
                     break;
                 }

@@ -19,6 +19,7 @@ use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
+use crate::user_profile::RESPONSE_MAX_BYTES;
 
 /// Why one user of a batch register was not created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +60,9 @@ pub struct Users {
     user_fields: Arc<UserFields>,
     /// The most users one MinApp listing may examine.
     list_max_examined: usize,
+    /// The most bytes a list's objects may take in a response ([`RESPONSE_MAX_BYTES`]
+    /// unless a test says otherwise).
+    response_max_bytes: usize,
 }
 
 impl Users {
@@ -70,7 +74,18 @@ impl Users {
             request_budget: REQUEST_BUDGET,
             user_fields: Arc::default(),
             list_max_examined: LIST_MAX_EXAMINED_DEFAULT,
+            response_max_bytes: RESPONSE_MAX_BYTES,
         }
+    }
+
+    /// The same users with another response limit for lists (tests make it small).
+    pub fn with_response_limit(mut self, bytes: usize) -> Self {
+        self.response_max_bytes = bytes;
+        self
+    }
+
+    pub fn response_max_bytes(&self) -> usize {
+        self.response_max_bytes
     }
 
     /// The same users with MinApp's custom fields and listing bound.

@@ -252,3 +252,51 @@ async fn the_list_takes_only_server_credentials() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(r.body["status"], "error");
 }
+
+#[tokio::test]
+async fn a_page_whose_objects_would_pass_the_response_limit_is_cut_short_and_next_continues_it() {
+    // Five objects of about 1.1 KB once wrapped; a 3 KB limit takes two per page.
+    let t = TestApp::with_users(|u| u.with_response_limit(3000)).await;
+    let mut uids = Vec::new();
+    for i in 0..5 {
+        let bio = format!("\"{i}\"").repeat(100);
+        uids.push(
+            t.given_minapp_user(&format!("u{i}"), json!({"bio": bio}))
+                .await,
+        );
+    }
+    uids.reverse(); // newest first
+    let mut seen = Vec::new();
+    let mut query: Vec<(String, String)> = vec![("limit".into(), "4".into())];
+    for _ in 0..5 {
+        let pairs: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = list(&t, &pairs).send(user_profile_list).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.lambda_bytes < 3000 + 1000, "{}", r.lambda_bytes);
+        let page = ids(&r.body);
+        assert!(!page.is_empty() && page.len() <= 2, "{page:?}");
+        seen.extend(page);
+        let Some(next) = r.body["meta"]["next"].as_str() else {
+            break;
+        };
+        let offset = next.rsplit("offset=").next().unwrap().to_string();
+        query = vec![("limit".into(), "4".into()), ("offset".into(), offset)];
+    }
+    assert_eq!(seen, uids, "every user once, in order");
+}
+
+#[tokio::test]
+async fn a_listing_that_cannot_finish_before_the_timeout_is_400_not_a_timeout() {
+    // 1.5 s of store budget is the margin a listing keeps back: it must give up at once.
+    let arranged = TestApp::new().await;
+    arranged.given_minapp_user("u1", json!({})).await;
+    let t = arranged.adjusted(|u| u.with_request_budget(std::time::Duration::from_millis(1500)));
+    let r = list(&t, &[("order_by", "nickname")])
+        .send(user_profile_list)
+        .await;
+    r.assert_minapp_error(400, "where");
+    assert!(r.body["error_msg"].as_str().unwrap().contains("narrow"));
+}

@@ -223,13 +223,23 @@ async fn concurrent_append_unique_of_one_value_stores_it_once_and_loses_no_other
 }
 
 #[tokio::test]
-async fn an_update_costs_the_id_lookup_and_one_update_item_plus_a_read_when_decided_from_the_value() {
+async fn an_update_costs_the_id_lookup_and_one_update_item_plus_a_read_when_decided_from_the_value()
+{
     let (t, trips) = TestApp::counting_round_trips().await;
     let uid = t.given_minapp_user("u1", json!({"tags": ["a"]})).await;
     for (body, calls) in [
-        (json!({"nickname": "n", "gender": 1, "level": {"$incr_by": 1}, "$unset": {"bio": ""}}), vec!["Query", "UpdateItem"]),
-        (json!({"tags": {"$append_unique": ["b"]}}), vec!["Query", "GetItem", "UpdateItem"]),
-        (json!({"bio": "grows the custom fields"}), vec!["Query", "GetItem", "UpdateItem"]),
+        (
+            json!({"nickname": "n", "gender": 1, "level": {"$incr_by": 1}, "$unset": {"bio": ""}}),
+            vec!["Query", "UpdateItem"],
+        ),
+        (
+            json!({"tags": {"$append_unique": ["b"]}}),
+            vec!["Query", "GetItem", "UpdateItem"],
+        ),
+        (
+            json!({"bio": "grows the custom fields"}),
+            vec!["Query", "GetItem", "UpdateItem"],
+        ),
         (json!({}), vec!["Query", "GetItem"]),
     ] {
         trips.take();
