@@ -357,10 +357,19 @@ impl Users {
         let table = self.table();
         let text = value.as_str().unwrap_or_default();
         let user = match field {
-            Builtin::Id | Builtin::UserId | Builtin::CreatedBy => match value.as_i64() {
-                Some(uid) => table.find_by_uid(uid).await?,
-                None => None,
-            },
+            // Numbers compare by value: `1.0` is the id 1; a fraction is nobody's id.
+            Builtin::Id | Builtin::UserId | Builtin::CreatedBy => {
+                let uid = value.as_i64().or_else(|| {
+                    value
+                        .as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() <= crate::profile::INTEGER_MAX as f64)
+                        .map(|f| f as i64)
+                });
+                match uid {
+                    Some(uid) => table.find_by_uid(uid).await?,
+                    None => None,
+                }
+            }
             Builtin::StringId => table.get::<User>(text).await?,
             Builtin::Username => table.find_by_account(AccountField::Username, text).await?,
             Builtin::Email => table.find_by_account(AccountField::Email, text).await?,
