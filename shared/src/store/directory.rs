@@ -136,11 +136,7 @@ impl UserTable {
                 return Err(too_broad(read.max_examined));
             }
             // A shard with nothing buffered but more to read must be read before merging.
-            let all_dry = shards.iter().all(|s| s.buffer.is_empty());
-            if let Some(i) = shards
-                .iter()
-                .position(|s| all_dry && s.buffer.is_empty() && !s.done)
-            {
+            if let Some(i) = shards.iter().position(|s| s.buffer.is_empty() && !s.done) {
                 let next = self
                     .directory_page(&shards[i], read, page_size, deadline)
                     .await?;
