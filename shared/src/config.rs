@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::profile::UserFields;
+
 /// Bytes that must never be printed: `Debug` shows only that something is there.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
@@ -46,6 +48,10 @@ pub struct Config {
     /// Deepin's `/v1/users` lookups are public, as documented; `false` asks for a client
     /// token or a server signature.
     pub deepin_public_lookup: bool,
+    /// MinApp's typed custom fields (`USER_FIELDS`: `level:integer,tags:array,...`).
+    pub user_fields: UserFields,
+    /// The most users one MinApp listing or batch update may examine before it answers 400.
+    pub list_max_examined: usize,
     /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
     pub login: LoginPolicy,
 }
@@ -68,6 +74,10 @@ impl Default for LoginPolicy {
         }
     }
 }
+
+/// Users a listing may examine unless `LIST_MAX_EXAMINED` says otherwise: a read of every
+/// match in large pages stays well inside the request budget at this size.
+pub const LIST_MAX_EXAMINED_DEFAULT: usize = 20_000;
 
 /// Where and as whom the DynamoDB client connects: the variables Lambda sets for every
 /// function (`AWS_REGION` and the execution role's `AWS_ACCESS_KEY_ID`,
@@ -141,6 +151,14 @@ impl Config {
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         let deepin_public_lookup =
             parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
+        let user_fields =
+            UserFields::parse(&lookup("USER_FIELDS").unwrap_or_default()).map_err(ConfigError)?;
+        let list_max_examined = usize::try_from(positive(
+            &lookup,
+            "LIST_MAX_EXAMINED",
+            LIST_MAX_EXAMINED_DEFAULT as i64,
+        )?)
+        .map_err(|_| ConfigError("LIST_MAX_EXAMINED is too large".into()))?;
         let defaults = LoginPolicy::default();
         let login = LoginPolicy {
             max_failures: positive(&lookup, "LOGIN_MAX_FAILURES", defaults.max_failures)?,
@@ -162,6 +180,8 @@ impl Config {
             token_max_ttl_seconds,
             warm_up_on_init,
             deepin_public_lookup,
+            user_fields,
+            list_max_examined,
         })
     }
 }

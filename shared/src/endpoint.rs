@@ -47,7 +47,8 @@ impl App {
             users: Users::new(
                 UserTable::new(client, &config.table_name),
                 &config.im_username_prefix,
-            ),
+            )
+            .with_minapp(config.user_fields.clone(), config.list_max_examined),
             qiniu: QiniuVerifier::new(
                 config.access_keys.clone(),
                 config.date_skew_seconds,
@@ -232,6 +233,29 @@ impl Call {
             .ok()
             .filter(|n| *n > 0)
             .ok_or_else(|| ApiError::invalid(name, "must be a positive integer"))
+    }
+
+    /// The query string as received, without `?` (for links that repeat it).
+    pub fn raw_query(&self) -> &str {
+        self.request.uri().query().unwrap_or("")
+    }
+
+    /// Every query parameter, decoded, in the order sent.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        crate::user_profile::query_pairs(self.raw_query())
+    }
+
+    /// The path and query of this request, for paging links.
+    pub fn origin(&self) -> crate::user_profile::Origin {
+        crate::user_profile::Origin {
+            path: signed_path(&self.request),
+            raw_query: self.raw_query().to_string(),
+        }
+    }
+
+    /// A MinApp `user_profile` query from this request's parameters.
+    pub fn list_query(&self) -> ApiResult<crate::user_profile::ListQuery> {
+        crate::user_profile::ListQuery::parse(&self.query_pairs(), self.users().user_fields())
     }
 
     /// The first value of a query parameter.

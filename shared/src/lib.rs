@@ -16,6 +16,7 @@ pub mod query;
 pub mod session;
 pub mod store;
 pub mod user;
+pub mod user_profile;
 pub mod users;
 pub mod views;
 
@@ -33,7 +34,8 @@ pub mod prelude {
     pub use crate::user::{
         NewUser, User, UserInfo, UserProfile, UserUpdate, parse_im_user_ids, parse_user_ids,
     };
+    pub use crate::user_profile::{BatchUpdate, Listing};
     pub use crate::users::BatchFailures;
-    pub use crate::views::{DeepinMe, DeepinUser};
+    pub use crate::views::{DeepinMe, DeepinUser, MinAppUser};
     pub use lambda_http::Error;
 }

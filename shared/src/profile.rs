@@ -121,10 +121,12 @@ pub enum Builtin {
     /// WeChat identities: always null here.
     Openid,
     Unionid,
+    /// The string id every dialect shares (Qiniu's `user_id`), read-only.
+    StringId,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 19] = [
+    pub const ALL: [Builtin; 20] = [
         Builtin::Id,
         Builtin::UserId,
         Builtin::CreatedBy,
@@ -144,6 +146,7 @@ impl Builtin {
         Builtin::PhoneVerified,
         Builtin::Openid,
         Builtin::Unionid,
+        Builtin::StringId,
     ];
 
     pub fn name(self) -> &'static str {
@@ -167,6 +170,7 @@ impl Builtin {
             Builtin::PhoneVerified => "_phone_verified",
             Builtin::Openid => "openid",
             Builtin::Unionid => "unionid",
+            Builtin::StringId => "_user_id",
         }
     }
 

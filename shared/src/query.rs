@@ -241,7 +241,25 @@ impl Filter {
         }
     }
 
-    /// An exact-match condition on an id, `_username`, `_email` or `_phone` that every match
+    /// The fields the filter reads, each once, in first-use order.
+    pub fn fields(&self) -> Vec<String> {
+        fn walk(f: &Filter, out: &mut Vec<String>) {
+            match f {
+                Filter::True => {}
+                Filter::And(parts) | Filter::Or(parts) => parts.iter().for_each(|p| walk(p, out)),
+                Filter::Cond(c) => {
+                    if !out.contains(&c.field) {
+                        out.push(c.field.clone());
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
+    /// An exact-match condition on an id, `_user_id`, `_username`, `_email` or `_phone` that every match
     /// must satisfy (a top-level conjunct): such a query can read that one user directly and
     /// check it with [`Filter::matches`] instead of listing.
     pub fn direct_lookup(&self) -> Option<(Builtin, &Value)> {
@@ -264,6 +282,7 @@ impl Filter {
                             | Builtin::Username
                             | Builtin::Email
                             | Builtin::Phone
+                            | Builtin::StringId
                     )
                 })
                 .map(|b| (b, v)),

@@ -1,8 +1,9 @@
-//! The DynamoDB adapter: one table, generic `pk`/`sk` keys, a GSI on `im_userid`.
+//! The DynamoDB adapter: one table, generic `pk`/`sk` keys, a GSI on `im_userid` and the
+//! sharded user directory ([`directory`]).
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | user | `USER#<user_id>` | `USER` | [`StoredUser`]: user_id, nick, avatar, extends (map), extends_bytes, im_userid, im_username, im_password, created_at, updated_at; account values (username, email, phone, their `_verified` flags, password_hash) when set |
+//! | user | `USER#<user_id>` | `USER` | [`StoredUser`]: user_id, nick, avatar, extends (map), extends_bytes, im_userid, im_username, im_password, created_at, updated_at; account values (username, email, phone, their `_verified` flags, password_hash) when set; MinApp profile (gender, country, province, city, language) when set, custom (map, always); dir and dir_order (the [`directory`] index) |
 //! | IM id counter | `COUNTER#im_userid` | `COUNTER` | value |
 //! | guard | see [`lookup`] | `GUARD` | user_id |
 //!
@@ -31,8 +32,10 @@ use crate::user::{ImIdentity, NewUser, UserInfo};
 
 mod accounts;
 mod deadline;
+pub mod directory;
 mod item;
 mod lookup;
+pub mod profile;
 mod sessions;
 mod update;
 pub use deadline::{Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget};
@@ -609,10 +612,14 @@ fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
 pub struct TableDefinition {
     pub attributes: Vec<(&'static str, ScalarAttributeType)>,
     pub key: Vec<(&'static str, KeyType)>,
-    pub index_name: &'static str,
-    pub index_key: Vec<(&'static str, KeyType)>,
-    pub index_projection: ProjectionType,
-    pub index_attributes: Vec<&'static str>,
+    pub indexes: Vec<IndexDefinition>,
+}
+
+/// One GSI: its key and the non-key attributes it copies (`INCLUDE`).
+pub struct IndexDefinition {
+    pub name: &'static str,
+    pub key: Vec<(&'static str, KeyType)>,
+    pub attributes: Vec<&'static str>,
 }
 
 pub fn table_definition() -> TableDefinition {
@@ -621,12 +628,25 @@ pub fn table_definition() -> TableDefinition {
             (attr::PK, ScalarAttributeType::S),
             (attr::SK, ScalarAttributeType::S),
             (attr::IM_USERID, ScalarAttributeType::N),
+            (attr::DIR, ScalarAttributeType::S),
+            (attr::DIR_ORDER, ScalarAttributeType::S),
         ],
         key: vec![(attr::PK, KeyType::Hash), (attr::SK, KeyType::Range)],
-        index_name: IM_INDEX,
-        index_key: vec![(attr::IM_USERID, KeyType::Hash)],
-        index_projection: ProjectionType::Include,
-        index_attributes: IM_INDEX_ATTRIBUTES.to_vec(),
+        indexes: vec![
+            IndexDefinition {
+                name: IM_INDEX,
+                key: vec![(attr::IM_USERID, KeyType::Hash)],
+                attributes: IM_INDEX_ATTRIBUTES.to_vec(),
+            },
+            IndexDefinition {
+                name: directory::DIRECTORY_INDEX,
+                key: vec![
+                    (attr::DIR, KeyType::Hash),
+                    (attr::DIR_ORDER, KeyType::Range),
+                ],
+                attributes: directory::directory_attributes(),
+            },
+        ],
     }
 }
 
@@ -656,25 +676,30 @@ pub async fn create_table(client: &Client, table: &str) -> ApiResult<()> {
                 .expect("name and type are set")
         })
         .collect();
-    let index = GlobalSecondaryIndex::builder()
-        .index_name(def.index_name)
-        .set_key_schema(Some(key(&def.index_key)))
-        .projection(
-            Projection::builder()
-                .projection_type(def.index_projection)
-                .set_non_key_attributes(Some(
-                    def.index_attributes.iter().map(|a| a.to_string()).collect(),
-                ))
-                .build(),
-        )
-        .build()
-        .map_err(|e| ApiError::Internal(format!("index definition: {e}")))?;
+    let mut indexes = Vec::new();
+    for index in &def.indexes {
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key(&index.key)))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            index.attributes.iter().map(|a| a.to_string()).collect(),
+                        ))
+                        .build(),
+                )
+                .build()
+                .map_err(|e| ApiError::Internal(format!("index definition: {e}")))?,
+        );
+    }
     let result = client
         .create_table()
         .table_name(table)
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key(&def.key)))
-        .global_secondary_indexes(index)
+        .set_global_secondary_indexes(Some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -710,12 +735,26 @@ mod tests {
     #[test]
     fn the_index_holds_every_attribute_of_the_public_view() {
         let def = table_definition();
-        let mut held: Vec<&str> = def.index_attributes.clone();
-        held.extend(def.index_key.iter().map(|(name, _)| *name));
+        let im = &def.indexes[0];
+        let mut held: Vec<&str> = im.attributes.clone();
+        held.extend(im.key.iter().map(|(name, _)| *name));
         held.sort();
         let mut info = INFO_ATTRIBUTES.to_vec();
         info.sort();
         assert_eq!(held, info);
+    }
+
+    #[test]
+    fn the_directory_holds_the_minapp_object_and_no_secret() {
+        let def = table_definition();
+        let dir = &def.indexes[1];
+        for a in crate::user::User::ATTRIBUTES {
+            let needed = !matches!(*a, attr::PK | attr::EXTENDS);
+            assert_eq!(dir.attributes.contains(a), needed, "{a}");
+        }
+        for secret in [attr::IM_PASSWORD, attr::PASSWORD_HASH, attr::IM_USERNAME] {
+            assert!(!dir.attributes.contains(&secret));
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub const TEST_AK: &str = "test-ak";
 pub const TEST_SK: &str = "test-sk-0123456789";
 pub const SECOND_AK: &str = "rotated-ak";
 pub const SECOND_SK: &str = "rotated-sk-abcdef";
+/// The custom fields tests declare: one of every type.
+pub const TEST_USER_FIELDS: &str =
+    "level:integer,score:number,vip:boolean,tags:array,bio:string,prefs:object,birthday:date";
 pub const TOKEN_SECRET: &str = "test-token-secret-0123456789";
 pub const SECOND_TOKEN_SECRET: &str = "test-token-secret-rotated-0123";
 
@@ -201,6 +204,7 @@ pub fn test_config(table: &str) -> Config {
             "TOKEN_SECRETS",
             format!("{TOKEN_SECRET},{SECOND_TOKEN_SECRET}"),
         ),
+        ("USER_FIELDS", TEST_USER_FIELDS.to_string()),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }
@@ -241,6 +245,29 @@ impl TestApp {
             },
             trips,
         )
+    }
+
+    /// A fresh table and an [`App`] whose [`Users`](crate::users::Users) `adjust` changes
+    /// (a tighter budget, a smaller response limit).
+    pub async fn with_users(
+        adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
+    ) -> TestApp {
+        Self::new().await.adjusted(adjust)
+    }
+
+    /// Another [`App`] over this test's table, its [`Users`](crate::users::Users) changed by
+    /// `adjust` (arrange with `self`, act with the result).
+    pub fn adjusted(
+        &self,
+        adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
+    ) -> TestApp {
+        let mut app = on_local(App::new(&test_config(&self.table), self.client.clone()));
+        app.users = adjust(app.users);
+        TestApp {
+            app: Box::leak(Box::new(app)),
+            client: self.client.clone(),
+            table: self.table.clone(),
+        }
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -285,6 +312,36 @@ impl TestApp {
             .register(user)
             .await
             .expect("register test user");
+    }
+
+    /// Registers `user_id` and applies the MinApp profile update `profile` to it (built-ins
+    /// and custom fields), through the domain operations; returns its numeric id.
+    pub async fn given_minapp_user(&self, user_id: &str, profile: Value) -> i64 {
+        self.given_user(user_id, "", &[]).await;
+        let uid = self
+            .stored(user_id)
+            .await
+            .expect("just registered")
+            .info
+            .im_userid;
+        let fields = self.app.users.user_fields();
+        let update = crate::profile::ProfileUpdate::from_json(&profile, fields)
+            .expect("a valid test profile");
+        if !update.is_empty() {
+            self.app
+                .users
+                .table()
+                .update_profile(user_id, &update, fields, None, None, now())
+                .await
+                .expect("profile of a test user");
+        }
+        uid
+    }
+
+    /// A MinApp admin request, signed as app servers sign.
+    pub fn minapp(&self, method: Method, route: &str) -> TestRequest {
+        self.call(crate::dialect::MinApp.server(), method, route)
+            .signed()
     }
 
     /// The `extends_bytes` stored with a user, read straight from the table.

@@ -27,6 +27,20 @@ pub const IM_PASSWORD_CHARS: usize = 24;
 
 pub type Extends = BTreeMap<String, String>;
 
+/// Typed custom fields (MinApp's `USER_FIELDS`): field name -> value of its declared type.
+pub type Custom = Map<String, Value>;
+
+/// The MinApp profile fields (SPEC's mapping table); `None` when never set.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Profile {
+    /// 0 unknown, 1 male, 2 female.
+    pub gender: Option<i64>,
+    pub country: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub language: Option<String>,
+}
+
 /// What anyone may see of a user (info, infos, client user/users/imusers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserInfo {
@@ -59,6 +73,8 @@ pub struct User {
     pub account: Account,
     pub created_at: i64,
     pub updated_at: i64,
+    pub profile: Profile,
+    pub custom: Custom,
 }
 
 /// A validated registration.

@@ -11,12 +11,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
+use crate::config::LIST_MAX_EXAMINED_DEFAULT;
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
+use crate::profile::UserFields;
 use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
+use crate::user_profile::RESPONSE_MAX_BYTES;
 
 /// Why one user of a batch register was not created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +56,13 @@ pub struct Users {
     /// How long one operation's store work may take ([`REQUEST_BUDGET`] unless a test
     /// harness says otherwise).
     request_budget: Duration,
+    /// MinApp's custom fields (`USER_FIELDS`).
+    user_fields: Arc<UserFields>,
+    /// The most users one MinApp listing may examine.
+    list_max_examined: usize,
+    /// The most bytes a list's objects may take in a response ([`RESPONSE_MAX_BYTES`]
+    /// unless a test says otherwise).
+    response_max_bytes: usize,
 }
 
 impl Users {
@@ -62,7 +72,40 @@ impl Users {
             im_username_prefix: im_username_prefix.into(),
             reserved_im_ids: Arc::new(Mutex::new(0..0)),
             request_budget: REQUEST_BUDGET,
+            user_fields: Arc::default(),
+            list_max_examined: LIST_MAX_EXAMINED_DEFAULT,
+            response_max_bytes: RESPONSE_MAX_BYTES,
         }
+    }
+
+    /// The same users with another response limit for lists (tests make it small).
+    pub fn with_response_limit(mut self, bytes: usize) -> Self {
+        self.response_max_bytes = bytes;
+        self
+    }
+
+    pub fn response_max_bytes(&self) -> usize {
+        self.response_max_bytes
+    }
+
+    /// The same users with MinApp's custom fields and listing bound.
+    pub fn with_minapp(mut self, fields: UserFields, list_max_examined: usize) -> Self {
+        self.user_fields = Arc::new(fields);
+        self.list_max_examined = list_max_examined;
+        self
+    }
+
+    pub fn user_fields(&self) -> &UserFields {
+        &self.user_fields
+    }
+
+    pub fn list_max_examined(&self) -> usize {
+        self.list_max_examined
+    }
+
+    /// The budget each operation runs within.
+    pub fn budget(&self) -> Duration {
+        self.request_budget
     }
 
     /// The same users with another budget per operation. Deployed functions keep

@@ -138,6 +138,8 @@ class SuppliedByTheTest:
 
 
 @schema.parametrize()
+# One test over every operation: its own bound, not the 300 s each other e2e test gets.
+@pytest.mark.timeout(1200)
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_survives_generated_input(case, stack, fuzz_token):
     if isinstance(case.body, bytes):

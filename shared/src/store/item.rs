@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::Item;
 use crate::account::Account;
 use crate::error::{ApiError, ApiResult};
-use crate::user::{Extends, ImIdentity, NewUser, User, UserInfo, UserProfile, extends_bytes};
+use crate::user::{
+    Custom, Extends, ImIdentity, NewUser, Profile, User, UserInfo, UserProfile, extends_bytes,
+};
 
 /// Attribute names. [`StoredUser`]'s serde field names are these (a test holds them together).
 pub mod attr {
@@ -30,11 +32,22 @@ pub mod attr {
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
+    /// MinApp profile fields, stored under their MinApp names.
+    pub const GENDER: &str = "gender";
+    pub const COUNTRY: &str = "country";
+    pub const PROVINCE: &str = "province";
+    pub const CITY: &str = "city";
+    pub const LANGUAGE: &str = "language";
+    /// The typed custom fields of `USER_FIELDS`: one map, values in their JSON types.
+    pub const CUSTOM: &str = "custom";
+    /// The directory index's key: the user's shard and its place in creation order.
+    pub const DIR: &str = "dir";
+    pub const DIR_ORDER: &str = "dir_order";
     /// The IM id counter item's value.
     pub const VALUE: &str = "value";
 
     /// Every attribute of a user item besides its key.
-    pub const USER: [&str; 16] = [
+    pub const USER: [&str; 24] = [
         USER_ID,
         NICK,
         AVATAR,
@@ -51,6 +64,14 @@ pub mod attr {
         PASSWORD_HASH,
         CREATED_AT,
         UPDATED_AT,
+        GENDER,
+        COUNTRY,
+        PROVINCE,
+        CITY,
+        LANGUAGE,
+        CUSTOM,
+        DIR,
+        DIR_ORDER,
     ];
 
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; see crate::session) ---
@@ -110,6 +131,23 @@ pub struct StoredUser {
     pub password_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Always written, even empty: `SET custom.#f` needs the map to exist.
+    pub custom: Custom,
+    /// Directory index key ([`super::directory`]); skipped when absent, never NULL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir_order: Option<String>,
 
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; names in attr::SESSION) ---
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +174,8 @@ impl StoredUser {
             im_password: Some(im.im_password.clone()),
             created_at: now,
             updated_at: now,
+            dir: Some(super::directory::shard_of(im.im_userid)),
+            dir_order: Some(super::directory::order_key(now, im.im_userid)),
             ..StoredUser::default()
         }
     }
@@ -240,6 +280,12 @@ impl UserView for User {
         attr::PHONE_VERIFIED,
         attr::CREATED_AT,
         attr::UPDATED_AT,
+        attr::GENDER,
+        attr::COUNTRY,
+        attr::PROVINCE,
+        attr::CITY,
+        attr::LANGUAGE,
+        attr::CUSTOM,
     ];
     fn from_stored(user: StoredUser) -> ApiResult<Self> {
         Ok(User {
@@ -257,6 +303,14 @@ impl UserView for User {
             },
             created_at: user.created_at,
             updated_at: user.updated_at,
+            profile: Profile {
+                gender: user.gender,
+                country: user.country,
+                province: user.province,
+                city: user.city,
+                language: user.language,
+            },
+            custom: user.custom,
         })
     }
     fn user_id(&self) -> &str {
@@ -302,6 +356,14 @@ mod tests {
             password_hash: Some("$argon2id$...".into()),
             created_at: 1,
             updated_at: 2,
+            gender: Some(1),
+            country: Some("China".into()),
+            province: Some("Guangdong".into()),
+            city: Some("Guangzhou".into()),
+            language: Some("zh_CN".into()),
+            custom: Custom::from_iter([("level".to_string(), serde_json::json!(3))]),
+            dir: Some("DIR#3".into()),
+            dir_order: Some("0000000001#0000000000000000007".into()),
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
             login_failures: Some(1),

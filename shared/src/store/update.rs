@@ -173,15 +173,35 @@ impl UserTable {
     }
 
     async fn send_update(&self, user_id: &str, e: &Expression) -> Result<(), Failed> {
+        let write = UpdateWrite {
+            update: e.update_expression(),
+            condition: e.conditions.join(" AND "),
+            names: &e.names,
+            values: &e.values,
+        };
+        self.send_update_item(user_id, write, ReturnValue::None)
+            .await
+            .map(|_| ())
+    }
+
+    /// One conditional UpdateItem, cut off in time to answer. A failed condition hands back
+    /// the item as it now is (`None`: no such user); `returns` says what a success hands back.
+    pub(super) async fn send_update_item(
+        &self,
+        user_id: &str,
+        write: UpdateWrite<'_>,
+        returns: ReturnValue,
+    ) -> Result<Option<Item>, Failed> {
         let call = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression(e.update_expression())
-            .condition_expression(e.conditions.join(" AND "))
-            .set_expression_attribute_names(Some(e.names.clone()))
-            .set_expression_attribute_values(Some(e.values.clone()))
+            .update_expression(write.update)
+            .condition_expression(write.condition)
+            .set_expression_attribute_names(Some(write.names.clone()))
+            .set_expression_attribute_values(Some(write.values.clone()))
+            .return_values(returns)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
         let Some(result) = Deadline::current().bound(call).await else {
@@ -190,7 +210,7 @@ impl UserTable {
             )));
         };
         match result {
-            Ok(_) => Ok(()),
+            Ok(out) => Ok(out.attributes),
             Err(err) => match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
                     Err(Failed::Condition(c.item().cloned()))
@@ -201,8 +221,16 @@ impl UserTable {
     }
 }
 
+/// The parts of one UpdateItem, every name and value through a placeholder.
+pub(super) struct UpdateWrite<'a> {
+    pub update: String,
+    pub condition: String,
+    pub names: &'a HashMap<String, String>,
+    pub values: &'a HashMap<String, AttributeValue>,
+}
+
 /// Why an UpdateItem did not apply.
-enum Failed {
+pub(super) enum Failed {
     /// The condition failed; the item as it is, if there is one.
     Condition(Option<Item>),
     Store(ApiError),

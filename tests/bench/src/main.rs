@@ -6,10 +6,13 @@
 //! BENCH_LAMBDA_DIR (`cargo lambda build --release --arm64 --output-format zip` output,
 //! default target/lambda), BENCH_STARTS (21), BENCH_WARM (300), BENCH_ITERATIONS (500),
 //! BENCH_BULK (10000), BENCH_BULK_SINGLE (1000), BENCH_OUT (BENCHMARKS.md), BENCH_FUNCTIONS
-//! (a comma-separated subset of functions; default all).
+//! (a comma-separated subset of functions; default all), BENCH_MINAPP_SIZES (table sizes of
+//! the MinApp rows, `1000,10000`), BENCH_MINAPP_RUNS (15), BENCH_ONLY=minapp (only the MinApp
+//! rows, printed, BENCHMARKS.md left as it is: they need no release build of the functions).
 
 mod cost;
 mod inprocess;
+mod minapp;
 mod processes;
 mod report;
 mod runtime;
@@ -80,6 +83,18 @@ async fn main() {
     let out = dir("BENCH_OUT", "BENCHMARKS.md");
     let functions = functions();
 
+    let minapp_sizes: Vec<usize> = std::env::var("BENCH_MINAPP_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let minapp_runs = setting("BENCH_MINAPP_RUNS", 15);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("minapp") {
+        let m = minapp::minapp(&minapp_sizes, minapp_runs).await;
+        println!("{}", report::minapp_section(&m));
+        return;
+    }
+
     let endpoint = dynamodb_endpoint();
     let mut env = local_env();
     let table = env
@@ -144,6 +159,8 @@ async fn main() {
     let single_users = setting("BENCH_BULK_SINGLE", 1_000);
     eprintln!("bulk: {bulk_users} users by batch, {single_users} one by one");
     let bulk = inprocess::bulk(bulk_users, single_users).await;
+    eprintln!("minapp: list and update at {minapp_sizes:?} users");
+    let minapp = minapp::minapp(&minapp_sizes, minapp_runs).await;
     eprintln!("argon2id: 21 hashes and verifications");
     let argon2 = inprocess::argon2_cost(21);
     eprintln!("login latency: 21 logins of each kind");
@@ -160,6 +177,7 @@ async fn main() {
         overhead,
         trips,
         bulk,
+        minapp,
         argon2,
         login,
     };

@@ -1,0 +1,328 @@
+//! The user directory: a sparse, sharded GSI sorted by creation that lists users without ever
+//! scanning the table (MinApp's `user_profile` list and batch update).
+//!
+//! Every user item carries `dir` (`DIR#<im_userid mod DIRECTORY_SHARDS>`) and `dir_order`
+//! (`<created_at, 11 digits>#<im_userid, 19 digits>`: unique, fixed width, so string order is
+//! creation order with the id breaking ties); guards and the counter carry neither, so only
+//! users are in the index. Sharding spreads a burst of registrations over several partitions;
+//! a listing merges the shards back into one order.
+//!
+//! DynamoDB evaluates what it can of a filter (a FilterExpression, every name and value a
+//! placeholder); the caller's `keep` evaluates the whole filter on what comes back. A listing
+//! in the index's own order reads only until its page is complete; anything else reads every
+//! match. Either way it answers 400 once it has examined more than the configured number of
+//! users, or when the request's deadline comes near: never a timeout. The index is eventually
+//! consistent: a user created or changed a moment ago may be missing or stale in a listing for
+//! a short while.
+
+use std::collections::VecDeque;
+
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+
+use super::*;
+use crate::account::{AccountField, guard_key};
+use crate::query::Pushdown;
+use crate::user::User;
+
+pub const DIRECTORY_INDEX: &str = "directory-index";
+pub const DIRECTORY_SHARDS: i64 = 4;
+/// Non-key attributes copied into the directory: what the whole-user view reads (so a listing
+/// needs no second read), less `pk` and `extends`, which no MinApp object shows. The view
+/// holds no IM credential nor the password hash, so neither does the index.
+pub fn directory_attributes() -> Vec<&'static str> {
+    User::ATTRIBUTES
+        .iter()
+        .copied()
+        .filter(|a| !matches!(*a, attr::PK | attr::EXTENDS))
+        .collect()
+}
+/// Time kept back from the request's deadline: a listing that has not finished by then
+/// answers 400 (narrow the query) instead of running into the function's timeout.
+const LISTING_MARGIN: Duration = Duration::from_millis(1500);
+
+/// The directory shard of a user.
+pub fn shard_of(im_userid: i64) -> String {
+    format!("DIR#{}", im_userid.rem_euclid(DIRECTORY_SHARDS))
+}
+
+/// The directory sort key of a user: creation time, then IM id, fixed width.
+pub fn order_key(created_at: i64, im_userid: i64) -> String {
+    format!("{created_at:011}#{im_userid:019}")
+}
+
+/// Which way the directory is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Newest first (`-created_at`, MinApp's default).
+    NewestFirst,
+    OldestFirst,
+}
+
+/// One listing's request to the directory.
+pub struct DirectoryRead<'a> {
+    pub pushdown: &'a Pushdown,
+    /// The whole filter, evaluated on each user DynamoDB hands back.
+    pub keep: &'a (dyn Fn(&User) -> bool + Sync),
+    pub direction: Direction,
+    /// `None`: every match (another order, or a count); `Some(n)`: stop after n matches.
+    pub wanted: Option<usize>,
+    /// Examining more users than this is a 400.
+    pub max_examined: usize,
+}
+
+/// Matches in directory order, and what finding them cost.
+#[derive(Debug, Default)]
+pub struct DirectoryPage {
+    pub users: Vec<User>,
+    /// Users DynamoDB examined (before its filter).
+    pub examined: usize,
+    /// Whether matches may remain beyond `users` (only with `wanted`).
+    pub more: bool,
+    /// Query calls made.
+    pub queries: usize,
+    /// Read capacity units DynamoDB reports for them.
+    pub read_units: f64,
+}
+
+/// One shard's lazily read stream.
+struct Shard {
+    shard: String,
+    buffer: VecDeque<Item>,
+    next_key: Option<Item>,
+    done: bool,
+}
+
+/// One Query page of a shard.
+struct ShardPage {
+    items: Vec<Item>,
+    next_key: Option<Item>,
+    examined: usize,
+    read_units: f64,
+}
+
+impl UserTable {
+    /// Reads the directory as `read` asks, merging the shards in order. Round trips: one
+    /// Query per shard to start, then one per further page of a shard the merge drains.
+    pub async fn read_directory(&self, read: &DirectoryRead<'_>) -> ApiResult<DirectoryPage> {
+        let deadline = Deadline::current();
+        let mut shards: Vec<Shard> = (0..DIRECTORY_SHARDS)
+            .map(|n| Shard {
+                shard: shard_of(n),
+                buffer: VecDeque::new(),
+                next_key: None,
+                done: false,
+            })
+            .collect();
+        let page_size = directory_page_size(read.wanted);
+        let mut page = DirectoryPage::default();
+        // First pages of every shard at once; later pages as each runs dry.
+        let firsts = join_all(
+            shards
+                .iter()
+                .map(|s| self.directory_page(s, read, page_size, deadline)),
+        )
+        .await;
+        for (shard, first) in shards.iter_mut().zip(firsts) {
+            absorb(&mut page, shard, first?);
+        }
+        loop {
+            if let Some(wanted) = read.wanted
+                && page.users.len() >= wanted
+            {
+                page.more = shards.iter().any(|s| !s.done || !s.buffer.is_empty());
+                return Ok(page);
+            }
+            if page.examined > read.max_examined {
+                return Err(too_broad(read.max_examined));
+            }
+            // A shard with nothing buffered but more to read must be read before merging.
+            if let Some(i) = shards.iter().position(|s| s.buffer.is_empty() && !s.done) {
+                let next = self
+                    .directory_page(&shards[i], read, page_size, deadline)
+                    .await?;
+                absorb(&mut page, &mut shards[i], next);
+                continue;
+            }
+            let head = |s: &Shard| s.buffer.front().map(|i| order_of(i).to_string());
+            let best = shards
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| head(s).map(|o| (i, o)))
+                .reduce(|a, b| match read.direction {
+                    Direction::NewestFirst if b.1 > a.1 => b,
+                    Direction::OldestFirst if b.1 < a.1 => b,
+                    _ => a,
+                });
+            let Some((i, _)) = best else {
+                return Ok(page);
+            };
+            let item = shards[i].buffer.pop_front().expect("the head exists");
+            let user: User = read_view(item)?;
+            if (read.keep)(&user) {
+                page.users.push(user);
+            }
+        }
+    }
+
+    /// One Query page of one shard, filtered by DynamoDB as far as the pushdown goes.
+    async fn directory_page(
+        &self,
+        shard: &Shard,
+        read: &DirectoryRead<'_>,
+        page_size: i32,
+        deadline: Deadline,
+    ) -> ApiResult<ShardPage> {
+        let room = deadline.remaining().saturating_sub(LISTING_MARGIN);
+        if room.is_zero() {
+            return Err(too_broad(read.max_examined));
+        }
+        let mut names = HashMap::from([("#dir".to_string(), attr::DIR.to_string())]);
+        let mut values = HashMap::from([(":dir".to_string(), s(&shard.shard))]);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DIRECTORY_INDEX)
+            .key_condition_expression("#dir = :dir")
+            .scan_index_forward(read.direction == Direction::OldestFirst)
+            .set_exclusive_start_key(shard.next_key.clone())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .limit(page_size);
+        if let Some(expression) = &read.pushdown.expression {
+            for (placeholder, name) in &read.pushdown.names {
+                if names.contains_key(placeholder) {
+                    return Err(ApiError::Internal(format!(
+                        "pushdown reuses the placeholder {placeholder}"
+                    )));
+                }
+                names.insert(placeholder.clone(), name.clone());
+            }
+            for (placeholder, value) in &read.pushdown.values {
+                values.insert(placeholder.clone(), attribute_value(value)?);
+            }
+            query = query.filter_expression(expression);
+        }
+        let out = tokio::time::timeout(
+            room,
+            query
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .send(),
+        )
+        .await
+        .map_err(|_| too_broad(read.max_examined))?
+        .map_err(|e| store_error("read directory", e))?;
+        Ok(ShardPage {
+            examined: usize::try_from(out.scanned_count()).unwrap_or(0),
+            read_units: out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0),
+            next_key: out.last_evaluated_key().cloned(),
+            items: out.items.unwrap_or_default(),
+        })
+    }
+}
+
+impl UserTable {
+    /// The user holding a login name, email or phone (its guard, then the user): 2 round
+    /// trips, both strongly consistent.
+    pub async fn find_by_account(
+        &self,
+        field: AccountField,
+        value: &str,
+    ) -> ApiResult<Option<User>> {
+        let guards = self
+            .batch_get(
+                vec![lookup::guard_item(&guard_key(field, value))],
+                &[attr::PK, attr::USER_ID],
+            )
+            .await?;
+        match guards.into_iter().next() {
+            Some(guard) => {
+                let holder: StoredUser = from_item(guard)?;
+                self.get::<User>(&holder.user_id).await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The user with IM id (MinApp `id`) `uid`: the `im_userid` index, then the user (2 round
+    /// trips). The index is eventually consistent: a user created a moment ago may be missing.
+    pub async fn find_by_uid(&self, uid: i64) -> ApiResult<Option<User>> {
+        match self.find_by_im_ids(&[uid]).await?.pop() {
+            Some(info) => self.get::<User>(&info.user_id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// A JSON value as DynamoDB stores it (string S, number N, bool BOOL, array L, object M).
+pub(super) fn attribute_value(value: &serde_json::Value) -> ApiResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| ApiError::Internal(format!("attribute value: {e}")))
+}
+
+/// Items DynamoDB examines per Query page (before the filter). A page-bounded read asks for
+/// a little more than its page from each shard, so the default listing reads in proportion
+/// to its page; a read of every match takes large pages (DynamoDB stops a page at 1 MB).
+fn directory_page_size(wanted: Option<usize>) -> i32 {
+    match wanted {
+        Some(n) => i32::try_from(n.div_ceil(DIRECTORY_SHARDS as usize) + 2)
+            .unwrap_or(1000)
+            .clamp(2, 1000),
+        None => 1000,
+    }
+}
+
+fn absorb(page: &mut DirectoryPage, shard: &mut Shard, read: ShardPage) {
+    shard.buffer.extend(read.items);
+    shard.done = read.next_key.is_none();
+    shard.next_key = read.next_key;
+    page.examined += read.examined;
+    page.queries += 1;
+    page.read_units += read.read_units;
+}
+
+fn order_of(item: &Item) -> &str {
+    item.get(attr::DIR_ORDER)
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str)
+}
+
+pub(crate) fn too_broad(max: usize) -> ApiError {
+    ApiError::invalid(
+        "where",
+        format!(
+            "the query would examine more than {max} users: narrow it (an exact id, \
+             _username, _email or _phone is read directly), drop return_total_count, or list \
+             in the default order (-created_at or created_at), which reads only up to its page"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_keys_sort_as_creation_then_id() {
+        let mut keys = vec![
+            order_key(1_700_000_001, 2),
+            order_key(1_700_000_000, 10),
+            order_key(1_700_000_000, 9),
+            order_key(99, 1),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                order_key(99, 1),
+                order_key(1_700_000_000, 9),
+                order_key(1_700_000_000, 10),
+                order_key(1_700_000_001, 2),
+            ]
+        );
+        assert_eq!(shard_of(7), "DIR#3");
+    }
+}

@@ -1,0 +1,431 @@
+//! MinApp profile updates: each field its own update expression in one UpdateItem that returns
+//! the new item, and the stored attribute path of every MinApp field (for filters and
+//! updates alike).
+//!
+//! | operation | expression | needs a read first |
+//! |---|---|---|
+//! | a built-in, `null`, `$unset` | `SET #a = :v` / `REMOVE #a` | no |
+//! | `$incr_by` | `SET P = if_not_exists(P, 0) + :n`, the sum kept in range by a condition | no |
+//! | `$append` | `SET P = list_append(if_not_exists(P, []), :vs)`, room checked by `size(P)` | yes: the byte bound |
+//! | a custom value | `SET P = :v` | yes: the user's custom fields must stay within their byte bound |
+//! | `$append_unique`, `$remove`, `$pop`, `$update` | `SET P = :new`, pinned to the value read (`P = :old`) | yes |
+//!
+//! So concurrent `$incr_by`s all count and concurrent updates of different fields all
+//! survive (no update touches another's field), while the read-decided operators retry on a
+//! fresh read when a concurrent write moved their field first: a value `$append_unique`d by
+//! several writers at once ends up in the array once.
+//!
+//! The custom fields' byte bound ([`crate::profile::CUSTOM_FIELDS_MAX_BYTES`]) is checked
+//! against the consistent read; writes that grow different fields at the same moment are not
+//! pinned to each other (so that none waits for another), and together may pass it by at most
+//! their own operands (each request's at most that bound too). DynamoDB's 400 KB item limit
+//! stays far away.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::profile::{
+    ARRAY_MAX_ITEMS, Builtin, FieldKind, FieldOp, FieldType, FieldUpdate, INTEGER_MAX,
+    ProfileUpdate, UserFields,
+};
+use crate::query::{Filter, Pushdown};
+use crate::user::User;
+use crate::views::MinAppUser;
+
+use super::directory::attribute_value;
+use super::update::{Failed, UpdateWrite};
+
+/// Tries of an update whose read-decided fields concurrent writes moved first: each round
+/// one of the contenders wins, so this many contenders on one field all get through (the
+/// request's deadline bounds the whole).
+const PROFILE_ATTEMPTS: u32 = 64;
+
+/// The stored attribute path of a MinApp field (`.` between map keys), or `None` when the
+/// field is not stored as itself (derived: the `_verified` flags, absent when false; the
+/// WeChat ids, always null).
+pub fn stored_path(field: &str, fields: &UserFields) -> Option<String> {
+    let path = match Builtin::from_name(field) {
+        Some(b) => match b {
+            Builtin::Id | Builtin::UserId | Builtin::CreatedBy => attr::IM_USERID,
+            Builtin::StringId => attr::USER_ID,
+            Builtin::CreatedAt => attr::CREATED_AT,
+            Builtin::UpdatedAt => attr::UPDATED_AT,
+            Builtin::Nickname => attr::NICK,
+            Builtin::Avatar => attr::AVATAR,
+            Builtin::Gender => attr::GENDER,
+            Builtin::Country => attr::COUNTRY,
+            Builtin::Province => attr::PROVINCE,
+            Builtin::City => attr::CITY,
+            Builtin::Language => attr::LANGUAGE,
+            Builtin::Username => attr::USERNAME,
+            Builtin::Email => attr::EMAIL,
+            Builtin::Phone => attr::PHONE,
+            Builtin::EmailVerified
+            | Builtin::PhoneVerified
+            | Builtin::Openid
+            | Builtin::Unionid => return None,
+        }
+        .to_string(),
+        None => {
+            fields.custom_type(field)?;
+            format!("{}.{field}", attr::CUSTOM)
+        }
+    };
+    Some(path)
+}
+
+/// What must still hold when a batch update writes a user: the query it was selected by.
+pub struct StillMatches<'a> {
+    pub filter: &'a Filter,
+    /// DynamoDB's part of the filter.
+    pub pushdown: &'a Pushdown,
+    pub fields: &'a UserFields,
+}
+
+/// Why a profile update was not applied.
+#[derive(Debug)]
+pub enum ProfileFailure {
+    /// The user no longer matches the batch's query: nothing changed.
+    NoLongerMatches,
+    Error(ApiError),
+}
+
+impl From<ApiError> for ProfileFailure {
+    fn from(e: ApiError) -> Self {
+        ProfileFailure::Error(e)
+    }
+}
+
+/// An UpdateItem being built; every name and value goes through a placeholder (`#p0`, `:p0`,
+/// never the `#n`/`:v` of a filter's pushdown).
+#[derive(Default)]
+struct Expression {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+    set: Vec<String>,
+    remove: Vec<String>,
+    conditions: Vec<String>,
+}
+
+impl Expression {
+    fn name(&mut self, name: &str) -> String {
+        if let Some((p, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
+            return p.clone();
+        }
+        let p = format!("#p{}", self.names.len());
+        self.names.insert(p.clone(), name.to_string());
+        p
+    }
+
+    /// `#p0.#p1` for `custom.level`.
+    fn path(&mut self, path: &str) -> String {
+        path.split('.')
+            .map(|segment| self.name(segment))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn value(&mut self, v: AttributeValue) -> String {
+        let p = format!(":p{}", self.values.len());
+        self.values.insert(p.clone(), v);
+        p
+    }
+
+    fn json(&mut self, v: &Value) -> ApiResult<String> {
+        Ok(self.value(attribute_value(v)?))
+    }
+
+    fn number(&mut self, n: impl ToString) -> String {
+        self.value(AttributeValue::N(n.to_string()))
+    }
+
+    /// Pins a path to a value read, or to its absence.
+    fn pin(&mut self, path: &str, old: Option<&Value>) -> ApiResult<()> {
+        let condition = match old.filter(|v| !v.is_null()) {
+            Some(old) => format!("{path} = {}", self.json(old)?),
+            None => format!("attribute_not_exists({path})"),
+        };
+        self.conditions.push(condition);
+        Ok(())
+    }
+
+    fn update_expression(&self) -> String {
+        let mut expression = format!("SET {}", self.set.join(", "));
+        if !self.remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
+        }
+        expression
+    }
+}
+
+/// Whether an operation is decided from the stored value, or can grow the custom fields.
+fn needs_read(u: &FieldUpdate) -> bool {
+    match &u.op {
+        FieldOp::Set(_) | FieldOp::Append(_) => u.kind == FieldKind::Custom,
+        FieldOp::Unset | FieldOp::IncrBy(_) => false,
+        FieldOp::AppendUnique(_) | FieldOp::Remove(_) | FieldOp::Pop(_) | FieldOp::Update(_) => {
+            true
+        }
+    }
+}
+
+impl UserTable {
+    /// Applies a MinApp profile update to `user_id` and returns the user as written. Round
+    /// trips: one UpdateItem (`ReturnValues: ALL_NEW`); one consistent GetItem before it when
+    /// an operation is decided from the stored value or can grow the custom fields (see the
+    /// module's table); again both for each retry after a concurrent write moved a field read.
+    /// `still` (batch updates) makes the write conditional on the user still matching; `seen`
+    /// is the user as the batch's listing found it (it may be stale: a failed pin retries).
+    pub async fn update_profile(
+        &self,
+        user_id: &str,
+        update: &ProfileUpdate,
+        fields: &UserFields,
+        still: Option<&StillMatches<'_>>,
+        seen: Option<User>,
+        now: i64,
+    ) -> Result<User, ProfileFailure> {
+        let not_found = || ProfileFailure::Error(ApiError::UserNotFound(user_id.to_string()));
+        let deadline = Deadline::current();
+        // The user as last seen (a batch's listing, a read, a failed condition), if needed.
+        let mut known = seen;
+        if known.is_none() && update.updates.iter().any(needs_read) {
+            known = Some(self.get::<User>(user_id).await?.ok_or_else(not_found)?);
+        }
+        let mut custom_map_made = false;
+        let mut attempt = 0;
+        loop {
+            let e = profile_expression(update, fields, known.as_ref(), still, now)?;
+            match self.send_profile_update(user_id, &e).await {
+                Ok(user) => return Ok(user),
+                Err(Failed::Store(err)) if is_missing_custom_map(&err) && !custom_map_made => {
+                    // A user written before custom fields existed: give it the map, once.
+                    self.create_custom_map(user_id).await?;
+                    custom_map_made = true;
+                    continue;
+                }
+                Err(Failed::Store(err)) => return Err(err.into()),
+                Err(Failed::Condition(None)) => return Err(not_found()),
+                Err(Failed::Condition(Some(item))) => {
+                    let now_stored: User = read_view(item)?;
+                    let object = MinAppUser::new(&now_stored, fields);
+                    if let Some(still) = still
+                        && !still.filter.matches(object.as_value())
+                    {
+                        return Err(ProfileFailure::NoLongerMatches);
+                    }
+                    // The update on the user as it now is: a bound it passes is a 400.
+                    let mut next = match object.0 {
+                        Value::Object(map) => map,
+                        _ => Map::new(),
+                    };
+                    update.apply(&mut next, fields)?;
+                    if known.as_ref() == Some(&now_stored) {
+                        return Err(ApiError::Internal(
+                            "a profile update's condition failed on the state it was decided from"
+                                .into(),
+                        )
+                        .into());
+                    }
+                    known = Some(now_stored);
+                }
+            }
+            attempt += 1;
+            let pause = backoff(attempt);
+            if attempt >= PROFILE_ATTEMPTS || !deadline.allows_write_retry(pause) {
+                return Err(ApiError::Busy("concurrent updates of the same fields".into()).into());
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn send_profile_update(&self, user_id: &str, e: &Expression) -> Result<User, Failed> {
+        let write = UpdateWrite {
+            update: e.update_expression(),
+            condition: e.conditions.join(" AND "),
+            names: &e.names,
+            values: &e.values,
+        };
+        let item = self
+            .send_update_item(user_id, write, ReturnValue::AllNew)
+            .await?
+            .ok_or_else(|| Failed::Store(ApiError::Internal("update returned no item".into())))?;
+        read_view(item).map_err(Failed::Store)
+    }
+
+    /// `SET custom = {}` on an existing user without the map.
+    async fn create_custom_map(&self, user_id: &str) -> ApiResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(user_key(user_id)))
+            .update_expression("SET #c = :empty")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#c)")
+            .expression_attribute_names("#c", attr::CUSTOM)
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":empty", AttributeValue::M(HashMap::new()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(store_error("create custom map", err)),
+        }
+    }
+}
+
+/// DynamoDB's answer to `SET custom.#f` on an item without `custom`.
+fn is_missing_custom_map(e: &ApiError) -> bool {
+    matches!(e, ApiError::Internal(detail) if detail.contains("document path provided in the update expression is invalid"))
+}
+
+/// The one UpdateItem of `update`, decided from `known` (the user as read) where an operation
+/// needs it.
+fn profile_expression(
+    update: &ProfileUpdate,
+    fields: &UserFields,
+    known: Option<&User>,
+    still: Option<&StillMatches<'_>>,
+    now: i64,
+) -> Result<Expression, ProfileFailure> {
+    let mut e = Expression::default();
+    let pk = e.name(attr::PK);
+    e.conditions.push(format!("attribute_exists({pk})"));
+    let updated_at = e.name(attr::UPDATED_AT);
+    let at = e.number(now);
+    e.set.push(format!("{updated_at} = {at}"));
+    // What the update makes of the object read: the reference, and its bounds checked.
+    let (before, after) = match known {
+        Some(user) => {
+            let before = match MinAppUser::new(user, fields).0 {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            let mut after = before.clone();
+            update.apply(&mut after, fields)?;
+            (before, after)
+        }
+        None => (Map::new(), Map::new()),
+    };
+    for u in &update.updates {
+        let stored = stored_path(&u.field, fields)
+            .ok_or_else(|| ApiError::Internal(format!("{} has no stored path", u.field)))?;
+        let p = e.path(&stored);
+        match &u.op {
+            FieldOp::Set(v) => {
+                let v = e.json(v)?;
+                e.set.push(format!("{p} = {v}"));
+            }
+            FieldOp::Unset => match u.kind {
+                FieldKind::Builtin(b) if b.always_present() => {
+                    let empty = e.value(s(""));
+                    e.set.push(format!("{p} = {empty}"));
+                }
+                _ => e.remove.push(p),
+            },
+            FieldOp::IncrBy(n) => {
+                let zero = e.number(0);
+                let by = e.number(n);
+                e.set
+                    .push(format!("{p} = if_not_exists({p}, {zero}) + {by}"));
+                if u.ty == FieldType::Integer {
+                    // The sum stays within ±INTEGER_MAX.
+                    let by = n.as_i64().unwrap_or(0);
+                    let lo = e.number((-INTEGER_MAX).saturating_sub(by));
+                    let hi = e.number(INTEGER_MAX.saturating_sub(by));
+                    e.conditions.push(format!(
+                        "(attribute_not_exists({p}) OR {p} BETWEEN {lo} AND {hi})"
+                    ));
+                }
+            }
+            FieldOp::Append(values) => {
+                let empty = e.value(AttributeValue::L(Vec::new()));
+                let vs = e.json(&Value::Array(values.clone()))?;
+                e.set.push(format!(
+                    "{p} = list_append(if_not_exists({p}, {empty}), {vs})"
+                ));
+                let room = ARRAY_MAX_ITEMS.saturating_sub(values.len());
+                let room = e.number(room);
+                e.conditions.push(format!(
+                    "(attribute_not_exists({p}) OR size({p}) <= {room})"
+                ));
+            }
+            FieldOp::AppendUnique(_)
+            | FieldOp::Remove(_)
+            | FieldOp::Pop(_)
+            | FieldOp::Update(_) => {
+                let old = before.get(&u.field);
+                match after.get(&u.field).filter(|v| !v.is_null()) {
+                    Some(new) => {
+                        let new = e.json(new)?;
+                        e.set.push(format!("{p} = {new}"));
+                    }
+                    None => e.remove.push(p.clone()),
+                }
+                e.pin(&p, old)?;
+            }
+        }
+    }
+    if let Some(still) = still {
+        add_still_matches(&mut e, still, known)?;
+    }
+    Ok(e)
+}
+
+/// The batch's query as part of the write's condition. Exactly pushed: its expression.
+/// Otherwise (a `$regex`, `$icontains`, a derived field): every field the query reads pinned
+/// to the value it had when the user was found to match, so the user still matches.
+fn add_still_matches(
+    e: &mut Expression,
+    still: &StillMatches<'_>,
+    known: Option<&User>,
+) -> ApiResult<()> {
+    if !still.pushdown.residual {
+        if let Some(expression) = &still.pushdown.expression {
+            e.conditions.push(format!("({expression})"));
+            for (p, name) in &still.pushdown.names {
+                e.names.insert(p.clone(), name.clone());
+            }
+            for (p, value) in &still.pushdown.values {
+                e.values.insert(p.clone(), attribute_value(value)?);
+            }
+        }
+        return Ok(());
+    }
+    let Some(user) = known else {
+        return Err(ApiError::Internal(
+            "a residual batch condition needs the user as read".into(),
+        ));
+    };
+    let object = MinAppUser::new(user, still.fields);
+    for field in still.filter.fields() {
+        let value = object.as_value().get(&field).filter(|v| !v.is_null());
+        let path = match Builtin::from_name(&field) {
+            Some(Builtin::EmailVerified) => Some(attr::EMAIL_VERIFIED.to_string()),
+            Some(Builtin::PhoneVerified) => Some(attr::PHONE_VERIFIED.to_string()),
+            Some(Builtin::Openid | Builtin::Unionid) => None,
+            _ => stored_path(&field, still.fields),
+        };
+        let Some(path) = path else { continue };
+        let p = e.path(&path);
+        match value {
+            // The flags are absent when false.
+            Some(Value::Bool(false)) => {
+                let f = e.value(AttributeValue::Bool(false));
+                e.conditions
+                    .push(format!("(attribute_not_exists({p}) OR {p} = {f})"));
+            }
+            other => e.pin(&p, other)?,
+        }
+    }
+    Ok(())
+}

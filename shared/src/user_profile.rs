@@ -1,0 +1,395 @@
+//! MinApp's `user_profile` operations over the one user store: list (`where`, `order_by`,
+//! paging), get one, update one and update by query. Dialect-neutral: HTTP parsing and
+//! response shapes stay in the functions and [`crate::dialect`].
+//!
+//! How a listing is served (round trips in brackets):
+//! - an exact `id` / `user_id` / `created_by` (the `im_userid` index, then the user [2]), or
+//!   `_user_id` [1], `_username` / `_email` / `_phone` (the guard, then the user [2]) among
+//!   the top-level conditions: that one user, checked against the whole filter;
+//! - the directory's own order (`-created_at`, the default, or `created_at`) without
+//!   `return_total_count`: the shards merged in order, read only until the page is complete
+//!   [one Query per shard, then one per further page of a shard];
+//! - anything else (another order, `total_count`): every match read, then sorted.
+//!
+//! DynamoDB filters what it can; every user it returns is checked against the whole filter
+//! here. Examining more than the configured number of users is a 400 saying how to narrow.
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::account::AccountField;
+use crate::error::{ApiError, ApiResult};
+use crate::profile::{Builtin, ProfileUpdate, UserFields};
+use crate::query::{Filter, OrderBy, Page, page_link};
+use crate::store::directory::{Direction, DirectoryRead};
+use crate::store::profile::{ProfileFailure, StillMatches, stored_path};
+use crate::store::within_budget;
+use crate::user::User;
+use crate::users::{Users, now};
+use crate::views::MinAppUser;
+
+/// Lambda's response limit; a page stops before its objects would pass it, with room for the
+/// rest of the body and the runtime's own wrapping.
+pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+/// Users of one batch update written at a time.
+const BATCH_UPDATE_CONCURRENCY: usize = 16;
+
+/// A parsed `user_profile` query: `where` and the legacy shortcuts ANDed, `order_by`, paging.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Filter,
+    pub order: OrderBy,
+    pub page: Page,
+}
+
+impl ListQuery {
+    /// From the request's query parameters, decoded, in the order sent.
+    pub fn parse(params: &[(String, String)], fields: &UserFields) -> ApiResult<ListQuery> {
+        let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let single = |name: &str| -> ApiResult<Option<&str>> {
+            let mut values = pairs().filter(|(k, _)| *k == name).map(|(_, v)| v);
+            let first = values.next();
+            if values.next().is_some() {
+                return Err(ApiError::invalid(name, "given more than once"));
+            }
+            Ok(first)
+        };
+        let mut filters = Vec::new();
+        if let Some(json) = single("where")? {
+            filters.push(Filter::from_where(json, fields)?);
+        }
+        filters.push(Filter::from_shortcuts(pairs(), fields)?);
+        Ok(ListQuery {
+            filter: Filter::and(filters),
+            order: OrderBy::parse(single("order_by")?.unwrap_or(""), fields)?,
+            page: Page::parse(pairs())?,
+        })
+    }
+}
+
+/// Where the request came from, for the `next` / `previous` links.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub path: String,
+    /// The query as received, without `?`.
+    pub raw_query: String,
+}
+
+/// `GET .../user_profile/`: `{"meta": {...}, "objects": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub meta: Meta,
+    pub objects: Vec<MinAppUser>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Meta {
+    pub limit: usize,
+    pub offset: usize,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<usize>,
+}
+
+/// `PUT .../user_profile/?where=...`: one result per selected user.
+#[derive(Debug, Serialize)]
+pub struct BatchUpdate {
+    pub operation_result: Vec<OperationResult>,
+    pub succeed: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<usize>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationResult {
+    Success { id: i64, updated_at: i64 },
+    Error { err_msg: String, code: u16 },
+}
+
+/// The status a batch reports for a user that no longer matched when it was written.
+pub const NO_LONGER_MATCHES: u16 = 409;
+
+/// The users one page selects.
+struct Selection {
+    users: Vec<User>,
+    /// Matches may follow the page.
+    more: bool,
+    total: Option<usize>,
+}
+
+impl Users {
+    /// One MinApp object by its numeric id; unknown -> 404. The id goes through the eventually
+    /// consistent `im_userid` index: a user created a moment ago may be a 404 briefly.
+    pub async fn user_profile(&self, uid: i64) -> ApiResult<MinAppUser> {
+        within_budget(self.budget(), async {
+            let user = self.by_uid(uid).await?;
+            Ok(MinAppUser::new(&user, self.user_fields()))
+        })
+        .await
+    }
+
+    /// Updates the user with numeric id `uid` and returns its whole object as written
+    /// ([`crate::store::UserTable::update_profile`] says how and at what cost). Unknown id ->
+    /// 404, nothing created.
+    pub async fn update_profile(&self, uid: i64, body: &Value) -> ApiResult<MinAppUser> {
+        let fields = self.user_fields();
+        let update = ProfileUpdate::from_json(body, fields)?;
+        within_budget(self.budget(), async {
+            if update.is_empty() {
+                return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
+            }
+            // The index gives the string id; the update itself answers 404 if it is gone.
+            let user_id = self
+                .table()
+                .find_by_im_ids(&[uid])
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+                .user_id;
+            let written = self
+                .table()
+                .update_profile(&user_id, &update, fields, None, None, now())
+                .await
+                .map_err(|f| match f {
+                    ProfileFailure::Error(e) => e,
+                    ProfileFailure::NoLongerMatches => {
+                        ApiError::Internal("an unconditional update failed to match".into())
+                    }
+                })?;
+            Ok(MinAppUser::new(&written, fields))
+        })
+        .await
+    }
+
+    /// A page of the users matching `query`, in its order, with exact `total_count` when
+    /// asked. See the module for how each query is served.
+    pub async fn list_profiles(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
+        within_budget(self.budget(), async {
+            let fields = self.user_fields();
+            let selection = self.select(query).await?;
+            let mut objects = Vec::with_capacity(selection.users.len());
+            let mut bytes = 0;
+            let mut cut_short = false;
+            for user in &selection.users {
+                let object = MinAppUser::new(user, fields);
+                bytes += wrapped_len(&object);
+                if bytes > self.response_max_bytes() {
+                    cut_short = true;
+                    break;
+                }
+                objects.push(object);
+            }
+            let page = query.page;
+            let (next, previous) = page.links(
+                &origin.path,
+                &origin.raw_query,
+                objects.len(),
+                selection.more || cut_short,
+            );
+            Ok(Listing {
+                meta: Meta {
+                    limit: page.limit,
+                    offset: page.offset,
+                    next,
+                    previous,
+                    total_count: selection.total,
+                },
+                objects,
+            })
+        })
+        .await
+    }
+
+    /// Applies `body` to each user `query` selects (its page: `limit`, `offset`), each on its
+    /// own and only while it still matches the query when written.
+    pub async fn update_profiles(
+        &self,
+        query: &ListQuery,
+        body: &Value,
+        origin: &Origin,
+    ) -> ApiResult<BatchUpdate> {
+        let fields = self.user_fields();
+        let update = ProfileUpdate::from_json(body, fields)?;
+        if update.is_empty() {
+            return Err(ApiError::invalid("body", "names no field to update"));
+        }
+        within_budget(self.budget(), async {
+            let selection = self.select(query).await?;
+            let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
+            let still = StillMatches {
+                filter: &query.filter,
+                pushdown: &pushdown,
+                fields,
+            };
+            let table = self.table();
+            let (update, still, stamp) = (&update, &still, now());
+            let results: Vec<OperationResult> =
+                futures_util::stream::iter(selection.users.iter().cloned())
+                    .map(|user| async move {
+                        let id = user.im_userid;
+                        let user_id = user.user_id.clone();
+                        let seen = still.pushdown.residual.then_some(user);
+                        match table
+                            .update_profile(&user_id, update, fields, Some(still), seen, stamp)
+                            .await
+                        {
+                            Ok(written) => OperationResult::Success {
+                                id,
+                                updated_at: written.updated_at,
+                            },
+                            Err(ProfileFailure::NoLongerMatches) => OperationResult::Error {
+                                err_msg: format!(
+                                    "user {id} no longer matches the query: not changed"
+                                ),
+                                code: NO_LONGER_MATCHES,
+                            },
+                            Err(ProfileFailure::Error(e)) => OperationResult::Error {
+                                err_msg: e.to_string(),
+                                code: e.status(),
+                            },
+                        }
+                    })
+                    .buffered(BATCH_UPDATE_CONCURRENCY)
+                    .collect()
+                    .await;
+            let succeed = results
+                .iter()
+                .filter(|r| matches!(r, OperationResult::Success { .. }))
+                .count();
+            let page = query.page;
+            let next = page
+                .next_offset(results.len(), selection.more)
+                .map(|offset| page_link(&origin.path, &origin.raw_query, offset));
+            Ok(BatchUpdate {
+                operation_result: results,
+                succeed,
+                offset: page.offset,
+                limit: page.limit,
+                next,
+                total_count: selection.total,
+            })
+        })
+        .await
+    }
+
+    async fn by_uid(&self, uid: i64) -> ApiResult<User> {
+        self.table()
+            .find_by_uid(uid)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))
+    }
+
+    /// The users of `query`'s page, in its order.
+    async fn select(&self, query: &ListQuery) -> ApiResult<Selection> {
+        let fields = self.user_fields();
+        let page = query.page;
+        let keep = |user: &User| {
+            query
+                .filter
+                .matches(MinAppUser::new(user, fields).as_value())
+        };
+        if let Some(direct) = self.direct_lookup(&query.filter).await? {
+            let matches: Vec<User> = direct.into_iter().filter(|u| keep(u)).collect();
+            let total = matches.len();
+            let users: Vec<User> = matches
+                .into_iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .collect();
+            return Ok(Selection {
+                users,
+                more: false,
+                total: page.return_total_count.then_some(total),
+            });
+        }
+        let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
+        let index_order = query
+            .order
+            .index_order()
+            .filter(|_| !page.return_total_count);
+        let wanted = page.offset.saturating_add(page.limit);
+        let read = DirectoryRead {
+            pushdown: &pushdown,
+            keep: &keep,
+            direction: match index_order {
+                Some(false) => Direction::OldestFirst,
+                _ => Direction::NewestFirst,
+            },
+            // One beyond the page says whether another follows.
+            wanted: index_order.map(|_| wanted.saturating_add(1)),
+            max_examined: self.list_max_examined(),
+        };
+        let mut found = self.table().read_directory(&read).await?.users;
+        if index_order.is_none() {
+            found.sort_by(|a, b| {
+                query.order.compare(
+                    MinAppUser::new(a, fields).as_value(),
+                    MinAppUser::new(b, fields).as_value(),
+                )
+            });
+        }
+        let total = found.len();
+        let more = total > wanted;
+        let users = found
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .collect();
+        Ok(Selection {
+            users,
+            more,
+            total: page.return_total_count.then_some(total),
+        })
+    }
+
+    /// The one user an exact id, `_user_id`, `_username`, `_email` or `_phone` condition
+    /// names (`Some(vec![])` when nobody holds it), or `None` when the query has none.
+    async fn direct_lookup(&self, filter: &Filter) -> ApiResult<Option<Vec<User>>> {
+        let Some((field, value)) = filter.direct_lookup() else {
+            return Ok(None);
+        };
+        let table = self.table();
+        let text = value.as_str().unwrap_or_default();
+        let user = match field {
+            // Numbers compare by value: `1.0` is the id 1; a fraction is nobody's id.
+            Builtin::Id | Builtin::UserId | Builtin::CreatedBy => {
+                let uid = value.as_i64().or_else(|| {
+                    value
+                        .as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() <= crate::profile::INTEGER_MAX as f64)
+                        .map(|f| f as i64)
+                });
+                match uid {
+                    Some(uid) => table.find_by_uid(uid).await?,
+                    None => None,
+                }
+            }
+            Builtin::StringId => table.get::<User>(text).await?,
+            Builtin::Username => table.find_by_account(AccountField::Username, text).await?,
+            Builtin::Email => table.find_by_account(AccountField::Email, text).await?,
+            Builtin::Phone => table.find_by_account(AccountField::Phone, text).await?,
+            _ => return Ok(None),
+        };
+        Ok(Some(user.into_iter().collect()))
+    }
+}
+
+/// What an object adds to the response once the runtime has wrapped the body as a JSON string
+/// (each quote and backslash escaped again).
+fn wrapped_len(object: &MinAppUser) -> usize {
+    let json = serde_json::to_string(object).unwrap_or_default();
+    serde_json::to_string(&json).map_or(usize::MAX, |s| s.len())
+}
+
+/// Decoded query parameters in the order sent (`+` is a space, as forms encode it).
+pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
