@@ -362,7 +362,9 @@ impl Users {
                 let uid = value.as_i64().or_else(|| {
                     value
                         .as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() <= crate::profile::INTEGER_MAX as f64)
+                        .filter(|f| {
+                            f.fract() == 0.0 && f.abs() <= crate::profile::INTEGER_MAX as f64
+                        })
                         .map(|f| f as i64)
                 });
                 match uid {

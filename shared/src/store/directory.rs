@@ -90,6 +90,8 @@ struct Shard {
     buffer: VecDeque<Item>,
     next_key: Option<Item>,
     done: bool,
+    /// Items DynamoDB examines for the next page: doubled while the filter keeps few of them.
+    page_size: i32,
 }
 
 /// One Query page of a shard.
@@ -111,15 +113,15 @@ impl UserTable {
                 buffer: VecDeque::new(),
                 next_key: None,
                 done: false,
+                page_size: directory_page_size(read.wanted),
             })
             .collect();
-        let page_size = directory_page_size(read.wanted);
         let mut page = DirectoryPage::default();
         // First pages of every shard at once; later pages as each runs dry.
         let firsts = join_all(
             shards
                 .iter()
-                .map(|s| self.directory_page(s, read, page_size, deadline)),
+                .map(|s| self.directory_page(s, read, deadline)),
         )
         .await;
         for (shard, first) in shards.iter_mut().zip(firsts) {
@@ -135,25 +137,35 @@ impl UserTable {
             if page.examined > read.max_examined {
                 return Err(too_broad(read.max_examined));
             }
-            // A shard with nothing buffered but more to read must be read before merging.
-            if let Some(i) = shards.iter().position(|s| s.buffer.is_empty() && !s.done) {
-                let next = self
-                    .directory_page(&shards[i], read, page_size, deadline)
-                    .await?;
-                absorb(&mut page, &mut shards[i], next);
-                continue;
-            }
-            let head = |s: &Shard| s.buffer.front().map(|i| order_of(i).to_string());
+            // `a` comes before `b` in the order read.
+            let before = |a: &str, b: &str| match read.direction {
+                Direction::NewestFirst => a > b,
+                Direction::OldestFirst => a < b,
+            };
             let best = shards
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| head(s).map(|o| (i, o)))
-                .reduce(|a, b| match read.direction {
-                    Direction::NewestFirst if b.1 > a.1 => b,
-                    Direction::OldestFirst if b.1 < a.1 => b,
-                    _ => a,
-                });
-            let Some((i, _)) = best else {
+                .filter_map(|(i, s)| s.buffer.front().map(|item| (i, order_of(item))))
+                .reduce(|a, b| if before(b.1, a.1) { b } else { a });
+            // A shard with nothing buffered but more to read holds only users after its
+            // last evaluated key: it must be read first only when that key does not come
+            // after the best head, so a shard the filter leaves empty is not read to its end
+            // while the others fill the page.
+            let dry = shards
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.buffer.is_empty() && !s.done)
+                .map(|(i, s)| (i, s.next_key.as_ref().map_or("", order_of)))
+                .filter(|(_, horizon)| best.is_none_or(|(_, head)| !before(head, horizon)))
+                .reduce(|a, b| if before(b.1, a.1) { b } else { a })
+                .map(|(i, _)| i);
+            let best = best.map(|(i, _)| i);
+            if let Some(i) = dry {
+                let next = self.directory_page(&shards[i], read, deadline).await?;
+                absorb(&mut page, &mut shards[i], next);
+                continue;
+            }
+            let Some(i) = best else {
                 return Ok(page);
             };
             let item = shards[i].buffer.pop_front().expect("the head exists");
@@ -169,7 +181,6 @@ impl UserTable {
         &self,
         shard: &Shard,
         read: &DirectoryRead<'_>,
-        page_size: i32,
         deadline: Deadline,
     ) -> ApiResult<ShardPage> {
         let room = deadline.remaining().saturating_sub(LISTING_MARGIN);
@@ -187,7 +198,7 @@ impl UserTable {
             .scan_index_forward(read.direction == Direction::OldestFirst)
             .set_exclusive_start_key(shard.next_key.clone())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .limit(page_size);
+            .limit(shard.page_size);
         if let Some(expression) = &read.pushdown.expression {
             for (placeholder, name) in &read.pushdown.names {
                 if names.contains_key(placeholder) {
@@ -276,6 +287,10 @@ fn directory_page_size(wanted: Option<usize>) -> i32 {
 }
 
 fn absorb(page: &mut DirectoryPage, shard: &mut Shard, read: ShardPage) {
+    let kept = read.items.len();
+    if kept * 2 < usize::try_from(shard.page_size).unwrap_or(0) {
+        shard.page_size = (shard.page_size * 2).min(1000);
+    }
     shard.buffer.extend(read.items);
     shard.done = read.next_key.is_none();
     shard.next_key = read.next_key;
@@ -285,6 +300,7 @@ fn absorb(page: &mut DirectoryPage, shard: &mut Shard, read: ShardPage) {
 }
 
 fn order_of(item: &Item) -> &str {
+    // A user's item, or a page's last evaluated key (it holds the index key too).
     item.get(attr::DIR_ORDER)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)

@@ -518,13 +518,16 @@ pub fn minapp_section(m: &MinApp) -> String {
         out,
         "In process against DynamoDB Local, through the operations the MinApp functions call \
          (`Users::list_profiles`, `update_profile`, `update_profiles`), on tables of {} users \
-         (created by the batch register; nickname `User <i> Team<i mod 10>`; one user in 20 \
-         given `vip: true` by a profile update). Latency: median of {} requests per row after \
+         (created by the batch register; nickname `User <i> Team<i mod 10>`; by a profile \
+         update, one user in 20 given `vip: true`, spread over the four directory shards, and \
+         one in 20 `level: 2`, all in one shard). Latency: median of {} requests per row after \
          one unmeasured (the batch update: {}). Read and write units: the `ConsumedCapacity` \
          DynamoDB reports for every call the request makes, asked of each call by an SDK \
          interceptor, per request; calls: DynamoDB round trips per request. A Query is charged \
          for the items it examines before its filter, so a filter DynamoDB evaluates saves \
-         transfer, not units. Every list row asks for 20 objects.\n",
+         transfer, not units. Every list row asks for 20 objects. The sizes run in the order \
+         shown, so the first runs on a colder DynamoDB Local (a JVM still compiling): compare \
+         units across sizes, latency within one.\n",
         sizes.join(" and "),
         m.runs,
         m.runs.clamp(1, 5),
@@ -588,7 +591,12 @@ pub fn minapp_section(m: &MinApp) -> String {
         "\nThe directory's own order (`-created_at`, `created_at`) reads the shards only until \
          the page is complete (with a filter, until enough users have matched: about \
          20 / selectivity of them), so its cost follows the page and the filter's selectivity, \
-         not the table. `return_total_count=1` and any other order read every match, so they \
+         not the table, as long as the matches are spread over the shards. The `level: 2` row shows \
+         the exception: the merge reads a shard whose buffer has run dry to its next match (or \
+         its end) before it emits anything, so a pushed-down filter that one shard matches \
+         much more than the others reads the others to their end, in proportion to the table \
+         (reported: each dry shard's last evaluated key bounds what it can still hold, enough \
+         to merge on without it). `return_total_count=1` and any other order read every match, so they \
          grow with the table, and past `LIST_MAX_EXAMINED` (default 20,000 users examined) \
          answer 400 with advice. Updates go to the user by its id (the `im_userid` index, \
          then the user); a batch update reads its page of the directory, then writes each \
