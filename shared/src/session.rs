@@ -25,9 +25,11 @@ use crate::config::{LoginPolicy, TOKEN_DEFAULT_TTL_SECONDS};
 use crate::endpoint::{Call, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Identify, UsersQuery};
+use crate::profile::UserFields;
 use crate::store::{StoredUser, UserView, within_budget};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
 use crate::users::{Users, now};
+use crate::views::MinAppUser;
 
 /// The answer to a wrong password and to an unknown user alike (MinApp's own text).
 pub const INVALID_CREDENTIALS: &str = "Invalid username/email or password.";
@@ -166,44 +168,8 @@ impl Credentials {
     }
 }
 
-/// MinApp's user object as its sign-up and login answer it (the mapped fields SPEC names).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MinAppUser {
-    pub id: i64,
-    pub user_id: i64,
-    pub created_by: i64,
-    pub nickname: String,
-    pub avatar: String,
-    pub _username: Option<String>,
-    pub _email: Option<String>,
-    pub _email_verified: bool,
-    pub _phone: Option<String>,
-    pub _phone_verified: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl From<&User> for MinAppUser {
-    fn from(user: &User) -> Self {
-        MinAppUser {
-            id: user.im_userid,
-            user_id: user.im_userid,
-            created_by: user.im_userid,
-            nickname: user.nick.clone(),
-            avatar: user.avatar.clone(),
-            _username: user.account.username.clone(),
-            _email: user.account.email.clone(),
-            _email_verified: user.account.email_verified,
-            _phone: user.account.phone.clone(),
-            _phone_verified: user.account.phone_verified,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-        }
-    }
-}
-
-/// A signed-in user: the object plus `token`, `expires_in` (seconds) and, inside the object,
-/// `user_id` (MinApp's numeric id).
+/// A signed-in user: MinApp's user object (the same view every `user_profile` endpoint shows,
+/// `user_id` its numeric id) plus `token` and `expires_in` (seconds).
 #[derive(Debug, Clone, Serialize)]
 pub struct SignedIn {
     #[serde(flatten)]
@@ -279,7 +245,7 @@ impl Users {
                 .create_with_account(&stored, credentials.field, &credentials.value)
                 .await?;
             let user = User::from_stored(stored)?;
-            signed_in(&user, app_id, tokens)
+            signed_in(&user, self.user_fields(), app_id, tokens)
         })
         .await
     }
@@ -324,7 +290,7 @@ impl Users {
                 table.clear_failures(&stored.user_id).await?;
             }
             let user = User::from_stored(stored)?;
-            signed_in(&user, app_id, tokens)
+            signed_in(&user, self.user_fields(), app_id, tokens)
         })
         .await
     }
@@ -457,7 +423,12 @@ impl Users {
 }
 
 /// The sign-up and login answer: the user and a fresh client token (default lifetime).
-fn signed_in(user: &User, app_id: &str, tokens: &TokenKeys) -> ApiResult<SignedIn> {
+fn signed_in(
+    user: &User,
+    fields: &UserFields,
+    app_id: &str,
+    tokens: &TokenKeys,
+) -> ApiResult<SignedIn> {
     let request = TokenRequest {
         app_id: app_id.to_string(),
         user_id: user.user_id.clone(),
@@ -466,7 +437,7 @@ fn signed_in(user: &User, app_id: &str, tokens: &TokenKeys) -> ApiResult<SignedI
     };
     let issued = tokens.issue(&request)?;
     Ok(SignedIn {
-        user: MinAppUser::from(user),
+        user: MinAppUser::new(user, fields),
         token: issued.access_token,
         expires_in: TOKEN_DEFAULT_TTL_SECONDS,
     })

@@ -19,7 +19,7 @@ async fn the_phone_signs_in_and_a_wrong_password_is_the_generic_400() {
         .send(login_phone)
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["id"], up.user.id);
+    assert_eq!(r.body["id"], up.user.id());
     assert!(
         t.app
             .tokens()

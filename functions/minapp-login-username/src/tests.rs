@@ -24,8 +24,8 @@ async fn the_right_password_in_any_case_of_the_username_signs_in_with_a_token_ev
             .send(login_username)
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
-        assert_eq!(r.body["id"], signed_up.user.id);
-        assert_eq!(r.body["user_id"], signed_up.user.id);
+        assert_eq!(r.body["id"], signed_up.user.id());
+        assert_eq!(r.body["user_id"], signed_up.user.id());
         assert_eq!(r.body["_username"], "Pretty_Girl", "shown as given");
         assert_eq!(r.body["expires_in"], 7 * 24 * 3600);
         assert!(r.body.get("password").is_none() && r.body.get("password_hash").is_none());

@@ -168,7 +168,7 @@ async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
     assert!(t.app.users.own::<shared::user::User>(&old).await.is_ok());
     let r = put(
         &t,
-        &up.user.id.to_string(),
+        &up.user.id().to_string(),
         json!({"new_password": "new password"}),
     )
     .send(account_update)

@@ -16,7 +16,7 @@ async fn the_caller_is_shown_as_the_seed_shows_it_until_its_token_is_revoked() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body,
-        json!({"avatar_link": "", "email": "example@163.com", "nickname": "", "user_id": up.user.id})
+        json!({"avatar_link": "", "email": "example@163.com", "nickname": "", "user_id": up.user.id()})
     );
     let claims = t.app.tokens().verify_token(&up.token).unwrap();
     t.app
