@@ -48,14 +48,27 @@ pub struct UsersQuery {
 
 impl UsersQuery {
     /// From the repeated query parameters; at least one value and at most
-    /// [`LOOKUP_MAX_VALUES`] in all, ids integers, duplicates collapsed.
+    /// [`LOOKUP_MAX_VALUES`] given in all (duplicates count: the bound is on the request),
+    /// ids integers, duplicates collapsed.
     pub fn parse<'a>(
         ids: impl IntoIterator<Item = &'a str>,
         usernames: impl IntoIterator<Item = &'a str>,
         emails: impl IntoIterator<Item = &'a str>,
     ) -> ApiResult<UsersQuery> {
         let mut query = UsersQuery::default();
+        let given = std::cell::Cell::new(0usize);
+        let count = || -> ApiResult<()> {
+            given.set(given.get() + 1);
+            if given.get() > LOOKUP_MAX_VALUES {
+                return Err(ApiError::invalid(
+                    "id, username, email",
+                    format!("at most {LOOKUP_MAX_VALUES} values in all"),
+                ));
+            }
+            Ok(())
+        };
         for (i, raw) in ids.into_iter().enumerate() {
+            count()?;
             let id = raw
                 .trim()
                 .parse::<i64>()
@@ -66,6 +79,7 @@ impl UsersQuery {
         }
         let text = |field: &str, values: &mut Vec<String>, raw: &mut dyn Iterator<Item = &str>| {
             for (i, value) in raw.enumerate() {
+                count()?;
                 let value = value.trim();
                 if value.is_empty() || value.chars().count() > 254 {
                     return Err(ApiError::invalid(
@@ -84,17 +98,10 @@ impl UsersQuery {
         };
         text("username", &mut query.usernames, &mut usernames.into_iter())?;
         text("email", &mut query.emails, &mut emails.into_iter())?;
-        let total = query.ids.len() + query.usernames.len() + query.emails.len();
-        if total == 0 {
+        if given.get() == 0 {
             return Err(ApiError::invalid(
                 "id, username, email",
                 "give at least one value",
-            ));
-        }
-        if total > LOOKUP_MAX_VALUES {
-            return Err(ApiError::invalid(
-                "id, username, email",
-                format!("at most {LOOKUP_MAX_VALUES} values in all"),
             ));
         }
         Ok(query)
@@ -136,6 +143,9 @@ mod tests {
         assert!(err.to_string().contains("at least one value"));
         let many: Vec<String> = (0..101).map(|i| i.to_string()).collect();
         let err = UsersQuery::parse(many.iter().map(String::as_str), [], []).unwrap_err();
+        assert!(err.to_string().contains("at most 100 values"));
+        // The bound is on what the request gives: 101 copies of one name are too many.
+        let err = UsersQuery::parse([], ["0"; 101], []).unwrap_err();
         assert!(err.to_string().contains("at most 100 values"));
         let err = UsersQuery::parse([], [""], []).unwrap_err();
         assert_eq!(err.to_string(), "username[0]: must be 1 to 254 characters");

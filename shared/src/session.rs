@@ -107,6 +107,25 @@ impl Call {
             .unwrap_or("minapp")
             .to_string()
     }
+
+    /// Signs `credentials` up for this request's app.
+    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.users()
+            .sign_up(credentials, &self.hydrogen_client_id(), self.tokens())
+            .await
+    }
+
+    /// Logs `credentials` in for this request's app, under the configured lockout policy.
+    pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.users()
+            .log_in(
+                credentials,
+                &self.hydrogen_client_id(),
+                self.tokens(),
+                self.login_policy(),
+            )
+            .await
+    }
 }
 
 /// A validated sign-up or login body: `{<field>: value, password}`.

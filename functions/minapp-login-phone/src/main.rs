@@ -9,14 +9,7 @@ use shared::session::Credentials;
 
 async fn login_phone(call: Call) -> ApiResult<SignedIn> {
     let credentials = Credentials::log_in(AccountField::Phone, &call.json()?)?;
-    call.users()
-        .log_in(
-            &credentials,
-            &call.hydrogen_client_id(),
-            call.tokens(),
-            call.login_policy(),
-        )
-        .await
+    call.log_in(&credentials).await
 }
 
 #[tokio::main(flavor = "current_thread")]

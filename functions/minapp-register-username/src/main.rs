@@ -9,9 +9,7 @@ use shared::session::Credentials;
 
 async fn register_username(call: Call) -> ApiResult<SignedIn> {
     let credentials = Credentials::sign_up(AccountField::Username, &call.json()?)?;
-    call.users()
-        .sign_up(&credentials, &call.hydrogen_client_id(), call.tokens())
-        .await
+    call.sign_up(&credentials).await
 }
 
 #[tokio::main(flavor = "current_thread")]
