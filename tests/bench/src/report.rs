@@ -591,12 +591,9 @@ pub fn minapp_section(m: &MinApp) -> String {
         "\nThe directory's own order (`-created_at`, `created_at`) reads the shards only until \
          the page is complete (with a filter, until enough users have matched: about \
          20 / selectivity of them), so its cost follows the page and the filter's selectivity, \
-         not the table, as long as the matches are spread over the shards. The `level: 2` row shows \
-         the exception: the merge reads a shard whose buffer has run dry to its next match (or \
-         its end) before it emits anything, so a pushed-down filter that one shard matches \
-         much more than the others reads the others to their end, in proportion to the table \
-         (reported: each dry shard's last evaluated key bounds what it can still hold, enough \
-         to merge on without it). `return_total_count=1` and any other order read every match, so they \
+         not the table, even when one shard holds every match (the `level: 2` row): a shard the \
+         filter leaves empty is read further only when its last evaluated key could come \
+         before the best user the other shards hold. `return_total_count=1` and any other order read every match, so they \
          grow with the table, and past `LIST_MAX_EXAMINED` (default 20,000 users examined) \
          answer 400 with advice. Updates go to the user by its id (the `im_userid` index, \
          then the user); a batch update reads its page of the directory, then writes each \
