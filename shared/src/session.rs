@@ -374,16 +374,10 @@ impl Users {
         session: &Session,
         im_user_ids: &[i64],
     ) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.request_budget(), async {
-            let table = self.table();
-            let (found, valid_after) = futures_util::future::join(
-                table.find_by_im_ids(im_user_ids),
-                table.tokens_valid_after(&session.user_id),
-            )
-            .await;
-            session.check(valid_after?)?;
-            found
-        })
+        within_budget(
+            self.request_budget(),
+            self.checked_beside(session, self.table().find_by_im_ids(im_user_ids)),
+        )
         .await
     }
 
@@ -398,22 +392,30 @@ impl Users {
         .await
     }
 
+    /// `work`, with the caller's token checked by a GetItem running beside it (one more
+    /// request, no more waiting): for reads that never read the caller's own item.
+    async fn checked_beside<T>(
+        &self,
+        session: &Session,
+        work: impl std::future::Future<Output = ApiResult<T>>,
+    ) -> ApiResult<T> {
+        let (found, valid_after) = futures_util::future::join(
+            work,
+            within_budget(
+                self.request_budget(),
+                self.table().tokens_valid_after(&session.user_id),
+            ),
+        )
+        .await;
+        session.check(valid_after?)?;
+        found
+    }
+
     /// Deepin's lookup; a client caller's token is checked by a GetItem concurrent with it.
     pub async fn find_as(&self, session: Option<&Session>, identify: &Identify) -> ApiResult<User> {
         match session {
             None => self.find(identify).await,
-            Some(session) => {
-                let (found, valid_after) = futures_util::future::join(
-                    self.find(identify),
-                    within_budget(
-                        self.request_budget(),
-                        self.table().tokens_valid_after(&session.user_id),
-                    ),
-                )
-                .await;
-                session.check(valid_after?)?;
-                found
-            }
+            Some(session) => self.checked_beside(session, self.find(identify)).await,
         }
     }
 
@@ -425,18 +427,7 @@ impl Users {
     ) -> ApiResult<Vec<User>> {
         match session {
             None => self.find_all(query).await,
-            Some(session) => {
-                let (found, valid_after) = futures_util::future::join(
-                    self.find_all(query),
-                    within_budget(
-                        self.request_budget(),
-                        self.table().tokens_valid_after(&session.user_id),
-                    ),
-                )
-                .await;
-                session.check(valid_after?)?;
-                found
-            }
+            Some(session) => self.checked_beside(session, self.find_all(query)).await,
         }
     }
 }

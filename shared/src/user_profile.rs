@@ -327,12 +327,13 @@ impl Users {
         };
         let mut found = self.table().read_directory(&read).await?.users;
         if index_order.is_none() {
-            found.sort_by(|a, b| {
-                query.order.compare(
-                    MinAppUser::new(a, fields).as_value(),
-                    MinAppUser::new(b, fields).as_value(),
-                )
-            });
+            // Each object built once, not twice per comparison.
+            let mut keyed: Vec<(MinAppUser, User)> = found
+                .into_iter()
+                .map(|u| (MinAppUser::new(&u, fields), u))
+                .collect();
+            keyed.sort_by(|a, b| query.order.compare(a.0.as_value(), b.0.as_value()));
+            found = keyed.into_iter().map(|(_, u)| u).collect();
         }
         let total = found.len();
         let more = total > wanted;
