@@ -1,5 +1,6 @@
 //! The three client dialects over one user store. A function names its dialect and who may
-//! call it (`run(Qiniu.server(), info)`); the dialect decides, once for all its functions, where
+//! call it (`run(Qiniu.server(), info)`, where `info` takes a `Call<Server>`: the two must
+//! agree, or it does not compile); the dialect decides, once for all its functions, where
 //! a client token is read from, how a success is shaped and how the one domain error
 //! ([`ApiError`]) becomes its status and body.
 //!
@@ -13,6 +14,9 @@ use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use serde_json::Value;
 
+use std::marker::PhantomData;
+
+use crate::auth::caller::{Anonymous, Lookup, Server, Session};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,51 +31,65 @@ pub enum Dialect {
 
 pub use Dialect::{Deepin, MinApp, Qiniu};
 
-/// Who may call an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// App servers: a Qiniu AK/SK signature (MinApp also takes its server Bearer token).
-    Server,
-    /// Mobile and web clients: a client token, read where the dialect's clients send it.
-    Client,
-    /// Anyone.
-    Public,
-    /// Public lookups (Deepin `/v1/users`): anyone while `DEEPIN_PUBLIC_LOOKUP` is true,
-    /// else a client token or a server signature.
-    Lookup,
-}
-
-/// One endpoint's dialect, its callers and its success status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Endpoint {
+/// One endpoint's dialect, the verified caller its handler takes (`C`: [`Server`],
+/// [`Session`], [`Anonymous`] or [`Lookup`]) and its success status.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Endpoint<C> {
     pub dialect: Dialect,
-    pub auth: Auth,
     /// 201 instead of 200 (MinApp's sign-up and login answer so).
     pub created: bool,
+    caller: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for Endpoint<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for Endpoint<C> {}
+
+impl<C> Endpoint<C> {
+    /// The same endpoint answering a success with 201.
+    pub const fn created(self) -> Self {
+        Endpoint {
+            created: true,
+            ..self
+        }
+    }
+
+    pub fn success_status(&self) -> u16 {
+        if self.created { 201 } else { 200 }
+    }
 }
 
 impl Dialect {
-    pub const fn server(self) -> Endpoint {
-        self.endpoint(Auth::Server)
+    /// App servers: a Qiniu AK/SK signature (MinApp also takes its server Bearer token).
+    pub const fn server(self) -> Endpoint<Server> {
+        self.endpoint()
     }
 
-    pub const fn client(self) -> Endpoint {
-        self.endpoint(Auth::Client)
+    /// Mobile and web clients: a client token, read where the dialect's clients send it.
+    pub const fn client(self) -> Endpoint<Session> {
+        self.endpoint()
     }
 
-    pub const fn public(self) -> Endpoint {
-        self.endpoint(Auth::Public)
+    /// Anyone.
+    pub const fn public(self) -> Endpoint<Anonymous> {
+        self.endpoint()
     }
 
-    pub const fn lookup(self) -> Endpoint {
-        self.endpoint(Auth::Lookup)
+    /// Public lookups (Deepin `/v1/users`): anyone while `DEEPIN_PUBLIC_LOOKUP` is true,
+    /// else a client token or a server signature.
+    pub const fn lookup(self) -> Endpoint<Lookup> {
+        self.endpoint()
     }
 
-    const fn endpoint(self, auth: Auth) -> Endpoint {
+    const fn endpoint<C>(self) -> Endpoint<C> {
         Endpoint {
             dialect: self,
-            auth,
             created: false,
+            caller: PhantomData,
         }
     }
 
@@ -113,6 +131,25 @@ impl Dialect {
         token.map(str::to_string)
     }
 
+    /// The app a client's sign-up or login token is issued for. MinApp:
+    /// `X-Hydrogen-Client-ID`, accepted and not checked (the service serves one app), when it
+    /// is 1..128 visible ASCII characters; else the dialect's name.
+    pub fn client_app(self, request: &Request) -> String {
+        request
+            .headers()
+            .get("x-hydrogen-client-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|id| {
+                self == MinApp
+                    && !id.is_empty()
+                    && id.len() <= 128
+                    && id.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .unwrap_or(self.name())
+            .to_string()
+    }
+
     /// Status and body of a success.
     pub fn success(self, request_id: &str, status: u16, data: &Value) -> (u16, String) {
         let body = match self {
@@ -148,18 +185,6 @@ impl Dialect {
             MinApp => to_json(&serde_json::json!({ "status": "error", "error_msg": message })),
         };
         (error.status(), body)
-    }
-}
-
-impl Endpoint {
-    /// Answers 201 Created on success.
-    pub const fn created(mut self) -> Endpoint {
-        self.created = true;
-        self
-    }
-
-    pub fn success_status(&self) -> u16 {
-        if self.created { 201 } else { 200 }
     }
 }
 

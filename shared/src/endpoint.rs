@@ -1,33 +1,74 @@
-//! Everything every function does around its one domain operation, written once for every
-//! dialect: request id, authentication, body limits, the response shape and error mapping
-//! (both per [`Dialect`]) and the log line.
+//! The pipeline: everything every function does around its one domain operation, written
+//! once for every dialect: request id, one deadline for the whole request, authentication,
+//! body limits, the response shape and error mapping (both per [`Dialect`]) and the log line.
+//!
+//! A handler states which verified caller it serves by the type it takes, as an axum handler
+//! states its extractors: `Call<Server>`, `Call<Session>`, `Call<Anonymous>` or
+//! `Call<Lookup>`. Only this module makes a `Call`, and only after [`Authenticate`] made its
+//! caller, so a client handler always holds a verified [`Session`] and can reach only the
+//! operations that check it ([`Client`]): there is no client read that skips revocation.
+//!
+//! ```
+//! use shared::prelude::*;
+//! async fn profile(call: Call<Session>) -> ApiResult<UserProfile> {
+//!     call.client().own().await
+//! }
+//! # let _ = run(Qiniu.client(), profile);
+//! ```
+//!
+//! A client handler that tries to read users without its session does not compile:
+//!
+//! ```compile_fail
+//! use shared::prelude::*;
+//! async fn profile(call: Call<Session>) -> ApiResult<UserProfile> {
+//!     call.users().profile(call.session().user_id()).await
+//! }
+//! # let _ = run(Qiniu.client(), profile);
+//! ```
+//!
+//! and neither does a handler whose caller disagrees with its endpoint:
+//!
+//! ```compile_fail
+//! use shared::prelude::*;
+//! async fn info(call: Call<Server>) -> ApiResult<UserInfo> {
+//!     call.users().info("u").await
+//! }
+//! # let _ = run(Qiniu.client(), info);
+//! ```
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_sdk_dynamodb::Client as DynamoDb;
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use crate::dialect::{Auth, Dialect, Endpoint};
+pub use crate::dialect::{Dialect, Endpoint};
 
+use crate::auth::caller::{Anonymous, Lookup, Server, Session};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::server_token::ServerTokens;
-use crate::auth::token::{Claims, TokenKeys, TokenRequest};
-use crate::config::{AwsEnvironment, Config, LoginPolicy};
+use crate::auth::token::{TokenKeys, TokenRequest};
+use crate::clock::now;
+use crate::config::{AwsEnvironment, Config, ConfigError};
 use crate::error::{ApiError, ApiResult};
-use crate::store::UserTable;
+use crate::limits::MAX_BODY_BYTES;
+use crate::lookups::Lookups;
+use crate::profile::UserFields;
+use crate::query::Origin;
+use crate::session::{Client, Credentials, Sessions, SignedIn};
+use crate::store::client::dynamodb_client;
+use crate::store::{UserTable, within_deadline};
 use crate::user::validate_user_id;
-use crate::users::{Users, now};
+use crate::user_profile::UserProfiles;
+use crate::users::Users;
 
-/// Largest request body accepted (API Gateway would take 10 MB; no valid request needs 1).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// What the runtime keeps back from the function's own deadline: time to compose and send
+/// the answer after the request's work is cut off.
+const ANSWER_ROOM: Duration = Duration::from_secs(1);
 
 /// What a function needs for its whole life, built once per process.
 #[derive(Debug)]
@@ -38,17 +79,19 @@ pub struct App {
     tokens: TokenKeys,
     token_max_ttl_seconds: i64,
     deepin_public_lookup: bool,
-    login: LoginPolicy,
 }
 
 impl App {
-    pub fn new(config: &Config, client: Client) -> Self {
-        App {
+    /// Everything the configuration decides; `USER_FIELDS` is checked here.
+    pub fn new(config: &Config, client: DynamoDb) -> Result<Self, ConfigError> {
+        let fields = UserFields::parse(&config.user_fields).map_err(ConfigError)?;
+        Ok(App {
             users: Users::new(
                 UserTable::new(client, &config.table_name),
                 &config.im_username_prefix,
             )
-            .with_minapp(config.user_fields.clone(), config.list_max_examined),
+            .with_minapp(fields, config.list_max_examined)
+            .with_login_policy(config.login),
             qiniu: QiniuVerifier::new(
                 config.access_keys.clone(),
                 config.date_skew_seconds,
@@ -58,8 +101,7 @@ impl App {
             tokens: TokenKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
             deepin_public_lookup: config.deepin_public_lookup,
-            login: config.login,
-        }
+        })
     }
 
     /// MinApp's open-API codes and server tokens.
@@ -72,17 +114,12 @@ impl App {
         &self.tokens
     }
 
-    /// The brute-force policy of the logins.
-    pub fn login_policy(&self) -> LoginPolicy {
-        self.login
-    }
-
     /// Configuration from the environment and one SDK client for the process, warmed up
     /// unless `WARM_UP_ON_INIT=false`: the first request then finds the connection open (see
     /// [`UserTable::warm_up`] and BENCHMARKS.md for what it costs and saves).
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        let app = App::new(&config, dynamodb_client(&AwsEnvironment::from_env()?));
+        let app = App::new(&config, dynamodb_client(&AwsEnvironment::from_env()?))?;
         if config.warm_up_on_init {
             app.users.table().warm_up().await;
         }
@@ -90,96 +127,88 @@ impl App {
     }
 }
 
-/// Amazon Trust Services roots: every AWS endpoint's certificate chains to one of them.
-const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-roots.pem");
+/// A verified caller, made from a request by the pipeline alone.
+pub trait Authenticate: Sized {
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self>;
+}
 
-/// The DynamoDB client, built once per process. Against AWS it trusts Amazon's roots only, so
-/// no system certificate bundle is read and parsed on the first connection; an `https://`
-/// custom endpoint (LocalStack, a proxy) keeps the system roots, an `http://` one (DynamoDB
-/// Local) gets no TLS at all. Standard retries (3 attempts) inside bounded timeouts, so a
-/// request never outlives the function's own timeout.
-pub fn dynamodb_client(aws: &AwsEnvironment) -> Client {
-    let endpoint = aws.endpoint_url.as_deref();
-    let http = if endpoint.is_some_and(|url| url.starts_with("http://")) {
-        // DynamoDB Local: plain HTTP, no TLS set-up at all.
-        aws_smithy_http_client::Builder::new().build_http()
-    } else {
-        let trust = match endpoint {
-            None => TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(AMAZON_ROOTS),
-            Some(_) => TrustStore::default(),
-        };
-        let tls = TlsContext::builder()
-            .with_trust_store(trust)
-            .build()
-            .expect("a trust store without extra server names is valid");
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(tls)
-            .build_https()
-    };
-    let credentials = Credentials::new(
-        &aws.access_key_id,
-        String::from_utf8_lossy(aws.secret_access_key.expose()),
-        aws.session_token
-            .as_ref()
-            .map(|t| String::from_utf8_lossy(t.expose()).into_owned()),
-        None,
-        "lambda-environment",
-    );
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(aws.region.clone()))
-        .credentials_provider(credentials)
-        .http_client(http)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(6))
-                .build(),
+impl Authenticate for Server {
+    /// A Qiniu signature over the request as sent; MinApp's admin endpoints also take its
+    /// open-API server token.
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
+        let authorization = header(request, "authorization");
+        if dialect == Dialect::MinApp && is_bearer(request) {
+            return app.server_tokens.server(authorization, now());
+        }
+        let path = signed_path(request);
+        let query = request.uri().query().unwrap_or("");
+        let parts = SignedParts::new(
+            request.method().as_str(),
+            &path,
+            query,
+            request.headers(),
+            request.body().as_ref(),
         );
-    if let Some(url) = &aws.endpoint_url {
-        config = config.endpoint_url(url);
+        app.qiniu.server(authorization, &parts, now())
     }
-    Client::from_conf(config.build())
 }
 
-/// The verified caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Server {
-        access_key: String,
-    },
-    Client(Claims),
-    /// A public endpoint's caller: nothing was verified.
-    Anonymous,
+impl Authenticate for Session {
+    /// A client token, read where the dialect's clients send it.
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
+        let token = dialect
+            .client_token(request)
+            .ok_or(ApiError::Unauthorized(match dialect {
+                Dialect::Deepin => "missing Access-Token header",
+                _ => "missing Authorization header",
+            }))?;
+        app.tokens.session(&token)
+    }
 }
 
-/// One authenticated request, as a handler sees it.
-pub struct Call {
+impl Authenticate for Anonymous {
+    fn authenticate(_: &App, _: Dialect, _: &Request) -> ApiResult<Self> {
+        Ok(Anonymous)
+    }
+}
+
+impl Authenticate for Lookup {
+    /// Anyone while lookups are public; else a signature (which names its scheme) or a
+    /// client token.
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
+        if app.deepin_public_lookup {
+            Ok(Lookup::Anonymous)
+        } else if is_signature(request) {
+            Server::authenticate(app, dialect, request).map(Lookup::Server)
+        } else {
+            Session::authenticate(app, dialect, request).map(Lookup::Client)
+        }
+    }
+}
+
+/// One authenticated request, as a handler sees it: the caller `C` verified, the request's
+/// parts to read its input from.
+pub struct Call<C> {
     app: &'static App,
+    dialect: Dialect,
     pub request_id: String,
-    pub caller: Caller,
+    caller: C,
     request: Request,
 }
 
-impl Call {
+impl Call<Server> {
+    /// Every operation, for an app server.
     pub fn users(&self) -> &'static Users {
         &self.app.users
     }
 
-    /// The user a client token speaks for.
-    pub fn client_user_id(&self) -> ApiResult<&str> {
-        match &self.caller {
-            Caller::Client(claims) => Ok(&claims.user_id),
-            _ => Err(ApiError::Internal(
-                "client endpoint served a caller without a client token".into(),
-            )),
-        }
+    /// MinApp's `user_profile` operations.
+    pub fn user_profiles(&self) -> UserProfiles<'static> {
+        UserProfiles::new(&self.app.users)
+    }
+
+    pub fn caller(&self) -> &Server {
+        &self.caller
     }
 
     /// The token request in the query (`app_id`, `user_id`, `device_id`, `expires_at`).
@@ -191,27 +220,57 @@ impl Call {
         )
     }
 
-    /// Client token signing and verification keys.
+    /// Client token signing keys.
     pub fn tokens(&self) -> &'static TokenKeys {
         &self.app.tokens
     }
+}
 
+impl Call<Session> {
+    /// The caller's verified (not yet revocation-checked) session.
+    pub fn session(&self) -> &Session {
+        &self.caller
+    }
+
+    /// The operations a client may run: each checks that the session was not revoked.
+    pub fn client(&self) -> Client<'_> {
+        Client::new(&self.app.users, &self.caller)
+    }
+}
+
+impl Call<Anonymous> {
     /// MinApp's open-API codes and server tokens.
     pub fn server_tokens(&self) -> &'static ServerTokens {
         &self.app.server_tokens
     }
 
-    /// The brute-force policy of the logins.
-    pub fn login_policy(&self) -> LoginPolicy {
-        self.app.login
+    /// Signs `credentials` up for this request's app.
+    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.sessions().sign_up(credentials).await
     }
 
+    /// Logs `credentials` in for this request's app, under the configured lockout policy.
+    pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.sessions().log_in(credentials).await
+    }
+
+    fn sessions(&self) -> Sessions<'_> {
+        let app_id = self.dialect.client_app(&self.request);
+        Sessions::new(&self.app.users, app_id, &self.app.tokens)
+    }
+}
+
+impl Call<Lookup> {
+    /// Deepin's lookups, with a client caller's session checked beside them.
+    pub fn lookup(&self) -> Lookups<'_> {
+        Lookups::new(&self.app.users, &self.caller)
+    }
+}
+
+impl<C> Call<C> {
     /// A request header as text (absent or not visible ASCII: `None`).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
+        header(&self.request, name)
     }
 
     /// The raw body (API Gateway's base64 already decoded).
@@ -220,10 +279,7 @@ impl Call {
     }
 
     pub fn content_type(&self) -> Option<&str> {
-        self.request
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
+        self.header("content-type")
     }
 
     /// A numeric path parameter (MinApp's `{id}`): a positive integer, else a 400 naming it.
@@ -242,20 +298,15 @@ impl Call {
 
     /// Every query parameter, decoded, in the order sent.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        crate::user_profile::query_pairs(self.raw_query())
+        crate::query::query_pairs(self.raw_query())
     }
 
     /// The path and query of this request, for paging links.
-    pub fn origin(&self) -> crate::user_profile::Origin {
-        crate::user_profile::Origin {
+    pub fn origin(&self) -> Origin {
+        Origin {
             path: signed_path(&self.request),
             raw_query: self.raw_query().to_string(),
         }
-    }
-
-    /// A MinApp `user_profile` query from this request's parameters.
-    pub fn list_query(&self) -> ApiResult<crate::user_profile::ListQuery> {
-        crate::user_profile::ListQuery::parse(&self.query_pairs(), self.users().user_fields())
     }
 
     /// The first value of a query parameter.
@@ -313,12 +364,7 @@ impl Call {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::invalid("body", "a JSON body is required"));
         }
-        let content_type = self
-            .request
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok());
-        if !content_type.is_some_and(is_json_media_type) {
+        if !self.content_type().is_some_and(is_json_media_type) {
             return Err(ApiError::invalid(
                 "Content-Type",
                 "must be application/json for a JSON body",
@@ -327,6 +373,10 @@ impl Call {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid("body", format!("malformed JSON: {e}")))
     }
+}
+
+fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// `application/json`, with or without parameters (`; charset=utf-8`), any case.
@@ -338,9 +388,10 @@ fn is_json_media_type(content_type: &str) -> bool {
 }
 
 /// Runs a function: builds the [`App`] once, then serves `handler` until the runtime stops.
-pub async fn run<F, Fut, T>(endpoint: Endpoint, handler: F) -> Result<(), lambda_http::Error>
+pub async fn run<C, F, Fut, T>(endpoint: Endpoint<C>, handler: F) -> Result<(), lambda_http::Error>
 where
-    F: Fn(Call) -> Fut + Copy + Send + 'static,
+    C: Authenticate + Send + 'static,
+    F: Fn(Call<C>) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = ApiResult<T>> + Send,
     T: Serialize,
 {
@@ -352,15 +403,19 @@ where
     .await
 }
 
-/// Handles one request end to end; never fails, never panics on input.
-pub async fn respond<F, Fut, T>(
+/// Handles one request end to end; never fails, never panics on input. The whole request,
+/// authentication and every store call of the handler, runs within one deadline
+/// ([`request_deadline`]), so it answers in its dialect's own form before the function times
+/// out.
+pub async fn respond<C, F, Fut, T>(
     app: &'static App,
-    endpoint: Endpoint,
+    endpoint: Endpoint<C>,
     handler: F,
     request: Request,
 ) -> Response<Body>
 where
-    F: Fn(Call) -> Fut,
+    C: Authenticate,
+    F: Fn(Call<C>) -> Fut,
     Fut: Future<Output = ApiResult<T>>,
     T: Serialize,
 {
@@ -368,21 +423,23 @@ where
     let request_id = request_id(&request);
     let route = route(&request);
     let dialect = endpoint.dialect;
-    let result = match authenticate(app, endpoint, &request) {
-        Ok(caller) => {
-            let call = Call {
-                app,
-                request_id: request_id.clone(),
-                caller,
-                request,
-            };
-            handler(call).await.and_then(|data| {
-                serde_json::to_value(data)
-                    .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
-            })
-        }
-        Err(e) => Err(e),
-    };
+    let deadline = request_deadline(&request, app.users.budget());
+    let call_request_id = request_id.clone();
+    let result = within_deadline(deadline, async move {
+        check_body(&request)?;
+        let caller = C::authenticate(app, dialect, &request)?;
+        let call = Call {
+            app,
+            dialect,
+            request_id: call_request_id,
+            caller,
+            request,
+        };
+        let data = handler(call).await?;
+        serde_json::to_value(data)
+            .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
+    })
+    .await;
     let (status, body) = match &result {
         Ok(data) => dialect.success(&request_id, endpoint.success_status(), data),
         Err(e) => dialect.error(&request_id, e),
@@ -405,7 +462,25 @@ where
     json_response(&request_id, status, body)
 }
 
-fn authenticate(app: &App, endpoint: Endpoint, request: &Request) -> ApiResult<Caller> {
+/// When the request must have its answer: `budget` from now, and never later than the
+/// invocation's own deadline (Lambda's, from the runtime) less [`ANSWER_ROOM`].
+pub fn request_deadline(request: &Request, budget: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let by_budget = now + budget;
+    let invocation = request
+        .lambda_context_ref()
+        .map(|c| c.deadline)
+        .filter(|ms| *ms > 0)
+        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+    match invocation.map(|d| d.duration_since(SystemTime::now())) {
+        Some(Ok(left)) => by_budget.min(now + left.saturating_sub(ANSWER_ROOM)),
+        // The invocation's deadline already passed: answer at once.
+        Some(Err(_)) => now,
+        None => by_budget,
+    }
+}
+
+fn check_body(request: &Request) -> ApiResult<()> {
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::invalid(
@@ -413,34 +488,7 @@ fn authenticate(app: &App, endpoint: Endpoint, request: &Request) -> ApiResult<C
             format!("must be at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    let client = || -> ApiResult<Caller> {
-        let token = endpoint
-            .dialect
-            .client_token(request)
-            .ok_or(ApiError::Unauthorized(match endpoint.dialect {
-                Dialect::Deepin => "missing Access-Token header",
-                _ => "missing Authorization header",
-            }))?;
-        Ok(Caller::Client(app.tokens.verify_token(&token)?))
-    };
-    match endpoint.auth {
-        Auth::Server if endpoint.dialect == Dialect::MinApp && is_bearer(request) => {
-            // MinApp's admin endpoints also take its open-API server token.
-            let authorization = request
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
-            let access_key = app.server_tokens.verify_bearer(authorization, now())?;
-            Ok(Caller::Server { access_key })
-        }
-        Auth::Server => server(app, request),
-        Auth::Client => client(),
-        Auth::Public => Ok(Caller::Anonymous),
-        Auth::Lookup if app.deepin_public_lookup => Ok(Caller::Anonymous),
-        // Closed lookups take either credential: a signature names its scheme.
-        Auth::Lookup if is_signature(request) => server(app, request),
-        Auth::Lookup => client(),
-    }
+    Ok(())
 }
 
 /// Whether `Authorization` names the Bearer scheme (any case, as RFC 9110 allows).
@@ -460,27 +508,6 @@ fn is_signature(request: &Request) -> bool {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.starts_with("Qiniu ") || a.starts_with("QBox "))
-}
-
-/// An app server: a Qiniu signature over the request as sent.
-fn server(app: &App, request: &Request) -> ApiResult<Caller> {
-    let authorization = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    let path = signed_path(request);
-    let query = request.uri().query().unwrap_or("");
-    let parts = SignedParts::new(
-        request.method().as_str(),
-        &path,
-        query,
-        request.headers(),
-        request.body().as_ref(),
-    );
-    let access_key = app.qiniu.verify(authorization, &parts, now())?;
-    Ok(Caller::Server {
-        access_key: access_key.to_string(),
-    })
 }
 
 /// The path as the client sent it: the event's raw path when there is one (the URI that

@@ -1,33 +1,41 @@
-//! The library every endpoint function shares: configuration, the typed API error and its
-//! envelope, Qiniu authentication, the user domain and the DynamoDB store.
+//! The library every endpoint function runs on. It is the top of four crates, each a layer
+//! that imports only from those below it (the compiler enforces the crate boundaries;
+//! `tests/layers.rs` checks the modules inside each crate):
 //!
-//! A function's `main.rs` parses its input, calls one operation of [`users::Users`] and
-//! returns a value; [`endpoint::run`] does the rest.
+//! 1. `domain`: ground (errors, clock, limits, configuration) and the pure user domain;
+//! 2. `auth`: signatures, tokens and the verified callers only they make;
+//! 3. `store`: the DynamoDB adapter and the request deadline;
+//! 4. this crate: dialect-neutral operations ([`users`], [`user_profile`], [`session`],
+//!    [`lookups`]),
+//!    the three dialect shapes ([`dialect`]) and the pipeline ([`endpoint`]) on top.
+//!
+//! A function's `main.rs` states which caller it serves (`Call<Server>`, `Call<Session>`,
+//! `Call<Anonymous>`, `Call<Lookup>`), parses its input, calls one operation and returns a
+//! value; [`endpoint::run`] does the rest.
 
-pub mod account;
-pub mod auth;
-pub mod config;
-pub mod dialect;
-pub mod endpoint;
-pub mod error;
-pub mod lookup;
-pub mod profile;
-pub mod query;
+// The layers below, under the names every function and test already uses.
+pub use domain::{account, clock, config, error, limits, lookup, profile, query, user, views};
+pub use {auth, store};
+
+// Operations (dialect-neutral), bottom up.
+pub mod lookups;
 pub mod session;
-pub mod store;
-pub mod user;
 pub mod user_profile;
 pub mod users;
-pub mod views;
+// Dialects, then the pipeline.
+pub mod dialect;
+pub mod endpoint;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {
+    pub use crate::auth::caller::{Anonymous, Lookup, Server, Session};
     pub use crate::auth::token::IssuedToken;
+    pub use crate::clock::now;
     pub use crate::dialect::{Deepin, MinApp, Qiniu};
-    pub use crate::endpoint::{Auth, Call, run};
+    pub use crate::endpoint::{Call, run};
     pub use crate::error::{ApiError, ApiResult};
     pub use crate::lookup::{Identify, UsersQuery};
     pub use crate::session::{CurrentUser, Destroyed, SignedIn};

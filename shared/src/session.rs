@@ -5,8 +5,9 @@
 //!   in milliseconds (`iat_ms`; a token without it counts as issued at 0).
 //! - **Revocation**: the user item carries `tokens_valid_after` (unix ms). Logout, a password
 //!   change and a lockout set it; a token issued before it is refused with 401 by every client
-//!   endpoint. The check costs no extra round trip: the caller's item is folded into the read
-//!   (or the condition of the write) the endpoint already does (see the `*_as` operations).
+//!   endpoint. Client operations exist only on [`Client`], which only a verified
+//!   [`Session`] opens, and each checks it at no extra round trip: the caller's item is
+//!   folded into the read (or the condition of the write) the operation already does.
 //! - **Sign-up** creates a user with a generated `user_id` (`hs_` + 20 lowercase hex digits
 //!   from the CSPRNG) and its IM identity, the guard of the login value and the argon2id hash,
 //!   all in one transaction.
@@ -20,113 +21,23 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{AccountField, Password, hash_password, verify_password_or_dummy};
-use crate::auth::token::{Claims, TokenKeys, TokenRequest};
-use crate::config::{LoginPolicy, TOKEN_DEFAULT_TTL_SECONDS};
-use crate::endpoint::{Call, Caller};
+use crate::auth::caller::Session;
+use crate::auth::token::{TokenKeys, TokenRequest};
+use crate::clock::{now, now_ms};
+use crate::config::TOKEN_DEFAULT_TTL_SECONDS;
 use crate::error::{ApiError, ApiResult};
-use crate::lookup::{Identify, UsersQuery};
 use crate::profile::UserFields;
-use crate::store::{StoredUser, UserView, within_budget};
+use crate::store::{StoredUser, UserView};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
-use crate::users::{Users, now};
+use crate::users::Users;
 use crate::views::MinAppUser;
+
+pub use crate::auth::token::TOKEN_REVOKED;
 
 /// The answer to a wrong password and to an unknown user alike (MinApp's own text).
 pub const INVALID_CREDENTIALS: &str = "Invalid username/email or password.";
-/// The 401 of a token issued before its user's `tokens_valid_after`.
-pub const TOKEN_REVOKED: &str = "token revoked: sign in again";
 /// Prefix of the `user_id` of users who sign up through MinApp.
 pub const SIGNUP_USER_ID_PREFIX: &str = "hs_";
-
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// A verified client token: whose it is and when it was issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub user_id: String,
-    pub issued_at_ms: i64,
-}
-
-impl Session {
-    pub fn from_claims(claims: &Claims) -> Session {
-        Session {
-            user_id: claims.user_id.clone(),
-            issued_at_ms: claims.iat_ms,
-        }
-    }
-
-    /// 401 when the user voided its tokens after this one was issued.
-    pub fn check(&self, tokens_valid_after: Option<i64>) -> ApiResult<()> {
-        check_issued(self.issued_at_ms, tokens_valid_after)
-    }
-}
-
-/// 401 when a token issued at `issued_at_ms` is older than `tokens_valid_after`.
-pub fn check_issued(issued_at_ms: i64, tokens_valid_after: Option<i64>) -> ApiResult<()> {
-    match tokens_valid_after {
-        Some(after) if issued_at_ms < after => Err(ApiError::Unauthorized(TOKEN_REVOKED)),
-        _ => Ok(()),
-    }
-}
-
-impl Call {
-    /// The session of a client endpoint's caller.
-    pub fn session(&self) -> ApiResult<Session> {
-        match &self.caller {
-            Caller::Client(claims) => Ok(Session::from_claims(claims)),
-            _ => Err(ApiError::Internal(
-                "client endpoint served a caller without a client token".into(),
-            )),
-        }
-    }
-
-    /// The session when the caller is a client (closed lookups also take a signature or,
-    /// when public, nothing at all).
-    pub fn client_session(&self) -> Option<Session> {
-        match &self.caller {
-            Caller::Client(claims) => Some(Session::from_claims(claims)),
-            _ => None,
-        }
-    }
-
-    /// The app of a MinApp client: `X-Hydrogen-Client-ID`, accepted and not checked (the
-    /// service serves one app), recorded as the token's `AppId` when it is 1..128 visible
-    /// ASCII characters; else `minapp`.
-    pub fn hydrogen_client_id(&self) -> String {
-        self.header("x-hydrogen-client-id")
-            .map(str::trim)
-            .filter(|id| {
-                !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
-            })
-            .unwrap_or("minapp")
-            .to_string()
-    }
-
-    /// Signs `credentials` up for this request's app.
-    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        self.users()
-            .sign_up(credentials, &self.hydrogen_client_id(), self.tokens())
-            .await
-    }
-
-    /// Logs `credentials` in for this request's app, under the configured lockout policy.
-    pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        self.users()
-            .log_in(
-                credentials,
-                &self.hydrogen_client_id(),
-                self.tokens(),
-                self.login_policy(),
-            )
-            .await
-    }
-}
 
 /// A validated sign-up or login body: `{<field>: value, password}`.
 #[derive(Debug, Clone)]
@@ -232,60 +143,64 @@ pub fn new_user_id() -> ApiResult<String> {
     Ok(format!("{SIGNUP_USER_ID_PREFIX}{hex}"))
 }
 
-impl Users {
+/// Sign-up and login for one app: what a public endpoint may do.
+pub struct Sessions<'a> {
+    users: &'a Users,
+    /// The app the issued tokens are for.
+    app_id: String,
+    tokens: &'a TokenKeys,
+}
+
+impl<'a> Sessions<'a> {
+    /// Sign-up and login, issuing tokens for `app_id`.
+    pub fn new(users: &'a Users, app_id: String, tokens: &'a TokenKeys) -> Self {
+        Sessions {
+            users,
+            app_id,
+            tokens,
+        }
+    }
+
     /// Creates a user holding `credentials` (its IM identity, the guard of the value and the
     /// argon2id hash in one transaction) and signs it in. A taken value is a 400 naming the
     /// field. Round trips: one TransactWriteItems (plus the IM id counter once per block).
-    pub async fn sign_up(
-        &self,
-        credentials: &Credentials,
-        app_id: &str,
-        tokens: &TokenKeys,
-    ) -> ApiResult<SignedIn> {
+    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        let users = self.users;
         let hash = hash_password(credentials.password.expose())?;
-        within_budget(self.request_budget(), async {
-            let user_id = new_user_id()?;
-            let ids = self.im_ids(1).await?;
-            let im = ImIdentity::new(ids.start, self.im_username_prefix(), &user_id)?;
-            let new = NewUser {
-                user_id: user_id.clone(),
-                nick: String::new(),
-                avatar: String::new(),
-                extends: Default::default(),
-            };
-            let mut stored = StoredUser::new(&new, &im, now());
-            match credentials.field {
-                AccountField::Username => stored.username = Some(credentials.value.clone()),
-                AccountField::Email => stored.email = Some(credentials.value.clone()),
-                AccountField::Phone => stored.phone = Some(credentials.value.clone()),
-            }
-            stored.password_hash = Some(hash);
-            self.table()
-                .create_with_account(&stored, credentials.field, &credentials.value)
-                .await?;
-            let user = User::from_stored(stored)?;
-            signed_in(&user, self.user_fields(), app_id, tokens)
-        })
-        .await
+        let user_id = new_user_id()?;
+        let ids = users.im_ids(1).await?;
+        let im = ImIdentity::new(ids.start, users.im_username_prefix(), &user_id)?;
+        let new = NewUser {
+            user_id: user_id.clone(),
+            nick: String::new(),
+            avatar: String::new(),
+            extends: Default::default(),
+        };
+        let mut stored = StoredUser::new(&new, &im, now());
+        match credentials.field {
+            AccountField::Username => stored.username = Some(credentials.value.clone()),
+            AccountField::Email => stored.email = Some(credentials.value.clone()),
+            AccountField::Phone => stored.phone = Some(credentials.value.clone()),
+        }
+        stored.password_hash = Some(hash);
+        users
+            .table()
+            .create_with_account(&stored, credentials.field, &credentials.value)
+            .await?;
+        let user = User::from_stored(stored)?;
+        self.signed_in(&user)
     }
 
     /// Signs in with a login value and password. Wrong password and unknown user: the same
     /// 400 after the same argon2 work. A locked account: 429. Round trips: the guard's
     /// GetItem and the user's GetItem; a failure adds one UpdateItem (two when it starts a new
-    /// window or locks the account), a success after failures one UpdateItem.
-    pub async fn log_in(
-        &self,
-        credentials: &Credentials,
-        app_id: &str,
-        tokens: &TokenKeys,
-        policy: LoginPolicy,
-    ) -> ApiResult<SignedIn> {
-        let table = self.table();
-        let found = within_budget(
-            self.request_budget(),
-            table.sign_in_record(credentials.field, &credentials.value),
-        )
-        .await?;
+    /// window or locks the account), a success after failures one UpdateItem. Both phases,
+    /// before and after argon2, run within the request's one deadline.
+    pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        let table = self.users.table();
+        let found = table
+            .sign_in_record(credentials.field, &credentials.value)
+            .await?;
         let now = now();
         if let Some(stored) = &found
             && let Some(until) = stored.locked_until.filter(|until| *until > now)
@@ -297,30 +212,46 @@ impl Users {
         }
         let hash = found.as_ref().and_then(|s| s.password_hash.as_deref());
         let verified = verify_password_or_dummy(hash, credentials.password.expose());
-        within_budget(self.request_budget(), async {
-            let Some(stored) = found else {
-                return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
-            };
-            if !verified {
-                table.count_failure(&stored.user_id, now, policy).await?;
-                return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
-            }
-            if stored.login_failures.is_some() || stored.locked_until.is_some() {
-                table.clear_failures(&stored.user_id).await?;
-            }
-            let user = User::from_stored(stored)?;
-            signed_in(&user, self.user_fields(), app_id, tokens)
-        })
-        .await
+        let Some(stored) = found else {
+            return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+        };
+        if !verified {
+            table
+                .count_failure(&stored.user_id, now, self.users.login_policy())
+                .await?;
+            return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+        }
+        if stored.login_failures.is_some() || stored.locked_until.is_some() {
+            table.clear_failures(&stored.user_id).await?;
+        }
+        let user = User::from_stored(stored)?;
+        self.signed_in(&user)
+    }
+
+    fn signed_in(&self, user: &User) -> ApiResult<SignedIn> {
+        signed_in(user, self.users.user_fields(), &self.app_id, self.tokens)
+    }
+}
+
+/// What a client may do, as the user its verified [`Session`] speaks for. Every operation
+/// checks that the session was not revoked, in the round trips it already makes (or one
+/// beside them, never after): there is no other way for a client to read or write.
+pub struct Client<'a> {
+    users: &'a Users,
+    session: &'a Session,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(users: &'a Users, session: &'a Session) -> Self {
+        Client { users, session }
     }
 
     /// Voids every token of the caller issued up to now (this one included). One UpdateItem.
-    pub async fn log_out(&self, session: &Session) -> ApiResult<Destroyed> {
-        within_budget(
-            self.request_budget(),
-            self.table().revoke_tokens(session, now_ms()),
-        )
-        .await?;
+    pub async fn log_out(&self) -> ApiResult<Destroyed> {
+        self.users
+            .table()
+            .revoke_tokens(self.session, now_ms())
+            .await?;
         Ok(Destroyed {
             message: "Destroy succeed.",
             status: "ok",
@@ -328,107 +259,62 @@ impl Users {
     }
 
     /// The caller itself in view `V`: one GetItem that also projects `tokens_valid_after`.
-    pub async fn own<V: UserView>(&self, session: &Session) -> ApiResult<V> {
-        within_budget(self.request_budget(), async {
-            self.table()
-                .get_as::<V>(session, &session.user_id)
-                .await?
-                .ok_or_else(|| ApiError::UserNotFound(session.user_id.clone()))
-        })
-        .await
+    pub async fn own<V: UserView>(&self) -> ApiResult<V> {
+        let session = self.session;
+        self.users
+            .table()
+            .get_as::<V>(session, session.user_id())
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(session.user_id().to_string()))
     }
 
-    /// Another user's public view for a client: one BatchGetItem of the two keys (one
-    /// GetItem when the caller asks for itself).
-    pub async fn info_as(&self, session: &Session, user_id: &str) -> ApiResult<UserInfo> {
-        within_budget(self.request_budget(), async {
-            self.table()
-                .get_as::<UserInfo>(session, user_id)
-                .await?
-                .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))
-        })
-        .await
+    /// Another user's public view: one BatchGetItem of the two keys (one GetItem when the
+    /// caller asks for itself).
+    pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
+        self.users
+            .table()
+            .get_as::<UserInfo>(self.session, user_id)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))
     }
 
-    /// Public views in request order for a client: the caller's key rides in the last
-    /// BatchGetItem (a call of its own, concurrent with the others, when that one is full).
-    pub async fn infos_as(
-        &self,
-        session: &Session,
-        user_ids: &[String],
-    ) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.request_budget(), async {
-            let found = self
-                .table()
-                .get_many_as::<UserInfo>(session, user_ids)
-                .await?;
-            Ok(in_request_order(user_ids, found, |u| u.user_id()))
-        })
-        .await
+    /// Public views in request order: the caller's key rides in the last BatchGetItem (a
+    /// call of its own, concurrent with the others, when that one is full).
+    pub async fn infos(&self, user_ids: &[String]) -> ApiResult<Vec<UserInfo>> {
+        let found = self
+            .users
+            .table()
+            .get_many_as::<UserInfo>(self.session, user_ids)
+            .await?;
+        Ok(in_request_order(user_ids, found, |u| u.user_id()))
     }
 
-    /// Public views by IM id for a client: the caller's GetItem runs concurrently with the
-    /// index queries (one more request, no more waiting).
-    pub async fn imusers_as(
-        &self,
-        session: &Session,
-        im_user_ids: &[i64],
-    ) -> ApiResult<Vec<UserInfo>> {
-        within_budget(
-            self.request_budget(),
-            self.checked_beside(session, self.table().find_by_im_ids(im_user_ids)),
-        )
-        .await
+    /// Public views by IM id: the caller's GetItem runs concurrently with the index queries
+    /// (one more request, no more waiting).
+    pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {
+        self.checked_beside(self.users.table().find_by_im_ids(im_user_ids))
+            .await
     }
 
     /// The caller updates itself: the UpdateItem is conditioned on the token still being
     /// valid, so revocation costs nothing extra.
-    pub async fn update_as(&self, session: &Session, update: UserUpdate) -> ApiResult<()> {
-        within_budget(
-            self.request_budget(),
-            self.table()
-                .update_as(&session.user_id, &update, now(), Some(session.issued_at_ms)),
-        )
-        .await
+    pub async fn update(&self, update: UserUpdate) -> ApiResult<()> {
+        self.users
+            .table()
+            .update_own(self.session, &update, now())
+            .await
     }
 
     /// `work`, with the caller's token checked by a GetItem running beside it (one more
     /// request, no more waiting): for reads that never read the caller's own item.
-    async fn checked_beside<T>(
+    pub(crate) async fn checked_beside<T>(
         &self,
-        session: &Session,
         work: impl std::future::Future<Output = ApiResult<T>>,
     ) -> ApiResult<T> {
-        let (found, valid_after) = futures_util::future::join(
-            work,
-            within_budget(
-                self.request_budget(),
-                self.table().tokens_valid_after(&session.user_id),
-            ),
-        )
-        .await;
-        session.check(valid_after?)?;
+        let (found, checked) =
+            futures_util::future::join(work, self.users.table().check_session(self.session)).await;
+        checked?;
         found
-    }
-
-    /// Deepin's lookup; a client caller's token is checked by a GetItem concurrent with it.
-    pub async fn find_as(&self, session: Option<&Session>, identify: &Identify) -> ApiResult<User> {
-        match session {
-            None => self.find(identify).await,
-            Some(session) => self.checked_beside(session, self.find(identify)).await,
-        }
-    }
-
-    /// Deepin's multi lookup; a client caller's token is checked as in [`Users::find_as`].
-    pub async fn find_all_as(
-        &self,
-        session: Option<&Session>,
-        query: &UsersQuery,
-    ) -> ApiResult<Vec<User>> {
-        match session {
-            None => self.find_all(query).await,
-            Some(session) => self.checked_beside(session, self.find_all(query)).await,
-        }
     }
 }
 
@@ -457,21 +343,6 @@ fn signed_in(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn tokens_issued_before_the_mark_are_revoked() {
-        let s = Session {
-            user_id: "u".into(),
-            issued_at_ms: 1000,
-        };
-        assert!(s.check(None).is_ok());
-        assert!(s.check(Some(1000)).is_ok());
-        assert!(s.check(Some(999)).is_ok());
-        assert_eq!(
-            s.check(Some(1001)),
-            Err(ApiError::Unauthorized(TOKEN_REVOKED))
-        );
-    }
 
     #[test]
     fn credentials_name_the_field_at_fault() {

@@ -25,9 +25,12 @@ use crate::account::AccountUpdate;
 use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
+
+pub use crate::auth::caller::{Anonymous, Lookup, Server, Session};
+use crate::clock::now;
 use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
-use crate::endpoint::{App, Call, respond};
+use crate::endpoint::{App, Authenticate, Call, respond};
 use crate::error::ApiResult;
 use crate::store::{attr, create_table};
 use crate::user::{
@@ -35,7 +38,6 @@ use crate::user::{
     NICK_MAX_CHARS, NewUser, USER_ID_MAX_CHARS, UserProfile, UserUpdate, extends_bytes,
     extends_entry_bytes,
 };
-use crate::users::now;
 
 pub use futures_util::future::join_all;
 pub use lambda_http::http::Method;
@@ -187,6 +189,10 @@ impl Intercept for RoundTrips {
 /// (`store::REQUEST_BUDGET`) is tested over scripted clients ([`TestApp::over`]).
 pub const LOCAL_REQUEST_BUDGET: Duration = Duration::from_secs(60);
 
+fn new_app(config: &Config, client: Client) -> App {
+    App::new(config, client).expect("valid test config")
+}
+
 fn on_local(mut app: App) -> App {
     app.users = app.users.with_request_budget(LOCAL_REQUEST_BUDGET);
     app
@@ -233,7 +239,7 @@ impl TestApp {
             .interceptor(trips.clone())
             .build();
         let client = Client::from_conf(config);
-        let app: &'static App = Box::leak(Box::new(on_local(App::new(
+        let app: &'static App = Box::leak(Box::new(on_local(new_app(
             &test_config(&t.table),
             client.clone(),
         ))));
@@ -261,7 +267,7 @@ impl TestApp {
         &self,
         adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
     ) -> TestApp {
-        let mut app = on_local(App::new(&test_config(&self.table), self.client.clone()));
+        let mut app = on_local(new_app(&test_config(&self.table), self.client.clone()));
         app.users = adjust(app.users);
         TestApp {
             app: Box::leak(Box::new(app)),
@@ -284,7 +290,7 @@ impl TestApp {
         let mut config = test_config(&table);
         adjust(&mut config);
         // Leaked like the App of a real function: it lives as long as the process.
-        let app: &'static App = Box::leak(Box::new(on_local(App::new(&config, client.clone()))));
+        let app: &'static App = Box::leak(Box::new(on_local(new_app(&config, client.clone()))));
         TestApp { app, client, table }
     }
 
@@ -292,7 +298,7 @@ impl TestApp {
     /// is created. It keeps the deployed request budget: the budget's own tests run here.
     pub fn over(client: Client) -> TestApp {
         let table = "mocked".to_string();
-        let app: &'static App = Box::leak(Box::new(App::new(&test_config(&table), client.clone())));
+        let app: &'static App = Box::leak(Box::new(new_app(&test_config(&table), client.clone())));
         TestApp { app, client, table }
     }
 
@@ -339,7 +345,7 @@ impl TestApp {
     }
 
     /// A MinApp admin request, signed as app servers sign.
-    pub fn minapp(&self, method: Method, route: &str) -> TestRequest {
+    pub fn minapp(&self, method: Method, route: &str) -> TestRequest<Server> {
         self.call(crate::dialect::MinApp.server(), method, route)
             .signed()
     }
@@ -475,22 +481,28 @@ impl TestApp {
     }
 
     /// A request to `route` (`/server/user/info/{user_id}`), signed as app servers sign.
-    pub fn server(&self, method: Method, route: &str) -> TestRequest {
+    pub fn server(&self, method: Method, route: &str) -> TestRequest<Server> {
         TestRequest::new(self.app, Qiniu.server(), method, route)
     }
 
     /// A request to an endpoint of any dialect, unauthenticated until told otherwise
     /// ([`token`](TestRequest::token), [`signing`](TestRequest::signing)).
-    pub fn call(&self, endpoint: Endpoint, method: Method, route: &str) -> TestRequest {
+    pub fn call<C: Caller>(
+        &self,
+        endpoint: Endpoint<C>,
+        method: Method,
+        route: &str,
+    ) -> TestRequest<C> {
         let request = TestRequest::new(self.app, endpoint, method, route);
-        match endpoint.auth {
-            crate::dialect::Auth::Server => request,
-            _ => request.authorization(None),
+        if C::SIGNED {
+            request
+        } else {
+            request.authorization(None)
         }
     }
 
     /// A client request carrying `Authorization: <token>` for `user_id`, valid for an hour.
-    pub fn client(&self, method: Method, route: &str, user_id: &str) -> TestRequest {
+    pub fn client(&self, method: Method, route: &str, user_id: &str) -> TestRequest<Session> {
         let token = client_token(user_id, TOKEN_SECRET, now() + 3600);
         TestRequest::new(self.app, Qiniu.client(), method, route).authorization(Some(&token))
     }
@@ -573,21 +585,71 @@ pub fn client_token(user_id: &str, secret: &str, exp: i64) -> String {
 }
 
 impl TestApp {
+    /// The session of a token for `user_id` issued at `issued_at_ms`, verified by this app's
+    /// keys exactly as the pipeline verifies one (a session has no other constructor).
+    pub fn session(&self, user_id: &str, issued_at_ms: i64) -> Session {
+        let claims = Claims {
+            app_id: "test-app".into(),
+            user_id: user_id.into(),
+            device_id: "test-device".into(),
+            role: USER_ROLE.into(),
+            exp: now() + 3600,
+            iat: issued_at_ms / 1000,
+            iat_ms: issued_at_ms,
+        };
+        let token = self.app.tokens().sign(&claims).expect("sign test token");
+        self.app
+            .tokens()
+            .session(&token)
+            .expect("a valid test token")
+    }
+
+    /// The client operations of `session` (arranging or checking a test).
+    pub fn client_of<'a>(&'a self, session: &'a Session) -> crate::session::Client<'a> {
+        crate::session::Client::new(&self.app.users, session)
+    }
+
+    /// Sign-up and login for the test app (arranging or checking a test).
+    pub fn sessions(&self) -> crate::session::Sessions<'_> {
+        crate::session::Sessions::new(&self.app.users, "test-app".into(), self.app.tokens())
+    }
+
     /// A client endpoint called with an arbitrary Authorization header (or none).
     pub fn client_raw(
         &self,
         method: Method,
         route: &str,
         authorization: Option<&str>,
-    ) -> TestRequest {
+    ) -> TestRequest<Session> {
         TestRequest::new(self.app, Qiniu.client(), method, route).authorization(authorization)
     }
 }
 
 /// A request under construction, sent in-process through the function's handler.
-pub struct TestRequest {
+/// The callers a test request can be sent as; a server's is signed unless told otherwise.
+pub trait Caller: Authenticate {
+    const SIGNED: bool;
+}
+
+impl Caller for Server {
+    const SIGNED: bool = true;
+}
+
+impl Caller for Session {
+    const SIGNED: bool = false;
+}
+
+impl Caller for Anonymous {
+    const SIGNED: bool = false;
+}
+
+impl Caller for Lookup {
+    const SIGNED: bool = false;
+}
+
+pub struct TestRequest<C> {
     app: &'static App,
-    endpoint: Endpoint,
+    endpoint: Endpoint<C>,
     method: Method,
     route: String,
     path_params: HashMap<String, String>,
@@ -615,8 +677,8 @@ pub enum Signing {
     Raw(Option<String>),
 }
 
-impl TestRequest {
-    fn new(app: &'static App, endpoint: Endpoint, method: Method, route: &str) -> Self {
+impl<C: Caller> TestRequest<C> {
+    fn new(app: &'static App, endpoint: Endpoint<C>, method: Method, route: &str) -> Self {
         TestRequest {
             app,
             endpoint,
@@ -886,7 +948,7 @@ impl TestRequest {
     /// Runs the request through `handler` exactly as the deployed function would.
     pub async fn send<F, Fut, T>(self, handler: F) -> TestResponse
     where
-        F: Fn(Call) -> Fut,
+        F: Fn(Call<C>) -> Fut,
         Fut: Future<Output = ApiResult<T>>,
         T: Serialize,
     {
@@ -1016,9 +1078,8 @@ impl TestApp {
         let body = serde_json::json!({ field.name(): value, "password": password });
         let credentials =
             crate::session::Credentials::sign_up(field, &body).expect("valid test credentials");
-        self.app
-            .users
-            .sign_up(&credentials, "test-app", self.app.tokens())
+        crate::session::Sessions::new(&self.app.users, "test-app".into(), self.app.tokens())
+            .sign_up(&credentials)
             .await
             .expect("test sign-up")
     }
@@ -1047,7 +1108,7 @@ impl TestApp {
     }
 }
 
-impl TestRequest {
+impl<C: Caller> TestRequest<C> {
     /// `Authorization: Hydrogen-r1 <token>`, as MinApp's SDKs send a client token.
     pub fn hydrogen(self, token: &str) -> Self {
         self.authorization(Some(&format!("Hydrogen-r1 {token}")))

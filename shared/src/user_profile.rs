@@ -19,62 +19,20 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::AccountField;
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
-use crate::profile::{Builtin, ProfileUpdate, UserFields};
-use crate::query::{Filter, OrderBy, Page, page_link};
+use crate::profile::{Builtin, ProfileUpdate};
+use crate::query::{Filter, page_link};
+pub use crate::query::{ListQuery, Origin};
 use crate::store::directory::{Direction, DirectoryRead};
 use crate::store::profile::{ProfileFailure, StillMatches, stored_path};
-use crate::store::within_budget;
 use crate::user::User;
-use crate::users::{Users, now};
+use crate::users::Users;
 use crate::views::MinAppUser;
 
-/// Lambda's response limit; a page stops before its objects would pass it, with room for the
-/// rest of the body and the runtime's own wrapping.
-pub const RESPONSE_MAX_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+pub use crate::limits::RESPONSE_MAX_BYTES;
 /// Users of one batch update written at a time.
 const BATCH_UPDATE_CONCURRENCY: usize = 16;
-
-/// A parsed `user_profile` query: `where` and the legacy shortcuts ANDed, `order_by`, paging.
-#[derive(Debug, Clone)]
-pub struct ListQuery {
-    pub filter: Filter,
-    pub order: OrderBy,
-    pub page: Page,
-}
-
-impl ListQuery {
-    /// From the request's query parameters, decoded, in the order sent.
-    pub fn parse(params: &[(String, String)], fields: &UserFields) -> ApiResult<ListQuery> {
-        let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let single = |name: &str| -> ApiResult<Option<&str>> {
-            let mut values = pairs().filter(|(k, _)| *k == name).map(|(_, v)| v);
-            let first = values.next();
-            if values.next().is_some() {
-                return Err(ApiError::invalid(name, "given more than once"));
-            }
-            Ok(first)
-        };
-        let mut filters = Vec::new();
-        if let Some(json) = single("where")? {
-            filters.push(Filter::from_where(json, fields)?);
-        }
-        filters.push(Filter::from_shortcuts(pairs(), fields)?);
-        Ok(ListQuery {
-            filter: Filter::and(filters),
-            order: OrderBy::parse(single("order_by")?.unwrap_or(""), fields)?,
-            page: Page::parse(pairs())?,
-        })
-    }
-}
-
-/// Where the request came from, for the `next` / `previous` links.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    pub path: String,
-    /// The query as received, without `?`.
-    pub raw_query: String,
-}
 
 /// `GET .../user_profile/`: `{"meta": {...}, "objects": [...]}`.
 #[derive(Debug, Serialize)]
@@ -123,163 +81,167 @@ struct Selection {
     total: Option<usize>,
 }
 
-impl Users {
+/// MinApp's `user_profile` operations over the users.
+pub struct UserProfiles<'a> {
+    users: &'a Users,
+}
+
+impl<'a> UserProfiles<'a> {
+    pub fn new(users: &'a Users) -> Self {
+        UserProfiles { users }
+    }
+
+    /// A `user_profile` query from a request's decoded parameters, against the declared
+    /// custom fields.
+    pub fn list_query(&self, params: &[(String, String)]) -> ApiResult<ListQuery> {
+        ListQuery::parse(params, self.users.user_fields())
+    }
+
     /// One MinApp object by its numeric id; unknown -> 404. The id goes through the eventually
     /// consistent `im_userid` index: a user created a moment ago may be a 404 briefly.
-    pub async fn user_profile(&self, uid: i64) -> ApiResult<MinAppUser> {
-        within_budget(self.budget(), async {
-            let user = self.by_uid(uid).await?;
-            Ok(MinAppUser::new(&user, self.user_fields()))
-        })
-        .await
+    pub async fn get(&self, uid: i64) -> ApiResult<MinAppUser> {
+        let user = self.by_uid(uid).await?;
+        Ok(MinAppUser::new(&user, self.users.user_fields()))
     }
 
     /// Updates the user with numeric id `uid` and returns its whole object as written
     /// ([`crate::store::UserTable::update_profile`] says how and at what cost). Unknown id ->
     /// 404, nothing created.
-    pub async fn update_profile(&self, uid: i64, body: &Value) -> ApiResult<MinAppUser> {
-        let fields = self.user_fields();
+    pub async fn update(&self, uid: i64, body: &Value) -> ApiResult<MinAppUser> {
+        let fields = self.users.user_fields();
         let update = ProfileUpdate::from_json(body, fields)?;
-        within_budget(self.budget(), async {
-            if update.is_empty() {
-                return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
-            }
-            // The index gives the string id; the update itself answers 404 if it is gone.
-            let user_id = self
-                .table()
-                .find_by_im_ids(&[uid])
-                .await?
-                .pop()
-                .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-                .user_id;
-            let written = self
-                .table()
-                .update_profile(&user_id, &update, fields, None, None, now())
-                .await
-                .map_err(|f| match f {
-                    ProfileFailure::Error(e) => e,
-                    ProfileFailure::NoLongerMatches => {
-                        ApiError::Internal("an unconditional update failed to match".into())
-                    }
-                })?;
-            Ok(MinAppUser::new(&written, fields))
-        })
-        .await
+        if update.is_empty() {
+            return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
+        }
+        // The index gives the string id; the update itself answers 404 if it is gone.
+        let user_id = self
+            .users
+            .table()
+            .find_by_im_ids(&[uid])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+            .user_id;
+        let written = self
+            .users
+            .table()
+            .update_profile(&user_id, &update, fields, None, None, now())
+            .await
+            .map_err(|f| match f {
+                ProfileFailure::Error(e) => e,
+                ProfileFailure::NoLongerMatches => {
+                    ApiError::Internal("an unconditional update failed to match".into())
+                }
+            })?;
+        Ok(MinAppUser::new(&written, fields))
     }
 
     /// A page of the users matching `query`, in its order, with exact `total_count` when
     /// asked. See the module for how each query is served.
-    pub async fn list_profiles(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
-        within_budget(self.budget(), async {
-            let fields = self.user_fields();
-            let selection = self.select(query).await?;
-            let mut objects = Vec::with_capacity(selection.users.len());
-            let mut bytes = 0;
-            let mut cut_short = false;
-            for user in &selection.users {
-                let object = MinAppUser::new(user, fields);
-                bytes += wrapped_len(&object);
-                if bytes > self.response_max_bytes() {
-                    cut_short = true;
-                    break;
-                }
-                objects.push(object);
+    pub async fn list(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
+        let fields = self.users.user_fields();
+        let selection = self.select(query).await?;
+        let mut objects = Vec::with_capacity(selection.users.len());
+        let mut bytes = 0;
+        let mut cut_short = false;
+        for user in &selection.users {
+            let object = MinAppUser::new(user, fields);
+            bytes += wrapped_len(&object);
+            if bytes > self.users.response_max_bytes() {
+                cut_short = true;
+                break;
             }
-            let page = query.page;
-            let (next, previous) = page.links(
-                &origin.path,
-                &origin.raw_query,
-                objects.len(),
-                selection.more || cut_short,
-            );
-            Ok(Listing {
-                meta: Meta {
-                    limit: page.limit,
-                    offset: page.offset,
-                    next,
-                    previous,
-                    total_count: selection.total,
-                },
-                objects,
-            })
+            objects.push(object);
+        }
+        let page = query.page;
+        let (next, previous) = page.links(
+            &origin.path,
+            &origin.raw_query,
+            objects.len(),
+            selection.more || cut_short,
+        );
+        Ok(Listing {
+            meta: Meta {
+                limit: page.limit,
+                offset: page.offset,
+                next,
+                previous,
+                total_count: selection.total,
+            },
+            objects,
         })
-        .await
     }
 
     /// Applies `body` to each user `query` selects (its page: `limit`, `offset`), each on its
     /// own and only while it still matches the query when written.
-    pub async fn update_profiles(
+    pub async fn update_batch(
         &self,
         query: &ListQuery,
         body: &Value,
         origin: &Origin,
     ) -> ApiResult<BatchUpdate> {
-        let fields = self.user_fields();
+        let fields = self.users.user_fields();
         let update = ProfileUpdate::from_json(body, fields)?;
         if update.is_empty() {
             return Err(ApiError::invalid("body", "names no field to update"));
         }
-        within_budget(self.budget(), async {
-            let selection = self.select(query).await?;
-            let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
-            let still = StillMatches {
-                filter: &query.filter,
-                pushdown: &pushdown,
-                fields,
-            };
-            let table = self.table();
-            let (update, still, stamp) = (&update, &still, now());
-            let results: Vec<OperationResult> =
-                futures_util::stream::iter(selection.users.iter().cloned())
-                    .map(|user| async move {
-                        let id = user.im_userid;
-                        let user_id = user.user_id.clone();
-                        let seen = still.pushdown.residual.then_some(user);
-                        match table
-                            .update_profile(&user_id, update, fields, Some(still), seen, stamp)
-                            .await
-                        {
-                            Ok(written) => OperationResult::Success {
-                                id,
-                                updated_at: written.updated_at,
-                            },
-                            Err(ProfileFailure::NoLongerMatches) => OperationResult::Error {
-                                err_msg: format!(
-                                    "user {id} no longer matches the query: not changed"
-                                ),
-                                code: NO_LONGER_MATCHES,
-                            },
-                            Err(ProfileFailure::Error(e)) => OperationResult::Error {
-                                err_msg: e.to_string(),
-                                code: e.status(),
-                            },
-                        }
-                    })
-                    .buffered(BATCH_UPDATE_CONCURRENCY)
-                    .collect()
-                    .await;
-            let succeed = results
-                .iter()
-                .filter(|r| matches!(r, OperationResult::Success { .. }))
-                .count();
-            let page = query.page;
-            let next = page
-                .next_offset(results.len(), selection.more)
-                .map(|offset| page_link(&origin.path, &origin.raw_query, offset));
-            Ok(BatchUpdate {
-                operation_result: results,
-                succeed,
-                offset: page.offset,
-                limit: page.limit,
-                next,
-                total_count: selection.total,
-            })
+        let selection = self.select(query).await?;
+        let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
+        let still = StillMatches {
+            filter: &query.filter,
+            pushdown: &pushdown,
+            fields,
+        };
+        let table = self.users.table();
+        let (update, still, stamp) = (&update, &still, now());
+        let results: Vec<OperationResult> =
+            futures_util::stream::iter(selection.users.iter().cloned())
+                .map(|user| async move {
+                    let id = user.im_userid;
+                    let user_id = user.user_id.clone();
+                    let seen = still.pushdown.residual.then_some(user);
+                    match table
+                        .update_profile(&user_id, update, fields, Some(still), seen, stamp)
+                        .await
+                    {
+                        Ok(written) => OperationResult::Success {
+                            id,
+                            updated_at: written.updated_at,
+                        },
+                        Err(ProfileFailure::NoLongerMatches) => OperationResult::Error {
+                            err_msg: format!("user {id} no longer matches the query: not changed"),
+                            code: NO_LONGER_MATCHES,
+                        },
+                        Err(ProfileFailure::Error(e)) => OperationResult::Error {
+                            err_msg: e.to_string(),
+                            code: e.status(),
+                        },
+                    }
+                })
+                .buffered(BATCH_UPDATE_CONCURRENCY)
+                .collect()
+                .await;
+        let succeed = results
+            .iter()
+            .filter(|r| matches!(r, OperationResult::Success { .. }))
+            .count();
+        let page = query.page;
+        let next = page
+            .next_offset(results.len(), selection.more)
+            .map(|offset| page_link(&origin.path, &origin.raw_query, offset));
+        Ok(BatchUpdate {
+            operation_result: results,
+            succeed,
+            offset: page.offset,
+            limit: page.limit,
+            next,
+            total_count: selection.total,
         })
-        .await
     }
 
     async fn by_uid(&self, uid: i64) -> ApiResult<User> {
-        self.table()
+        self.users
+            .table()
             .find_by_uid(uid)
             .await?
             .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))
@@ -287,7 +249,7 @@ impl Users {
 
     /// The users of `query`'s page, in its order.
     async fn select(&self, query: &ListQuery) -> ApiResult<Selection> {
-        let fields = self.user_fields();
+        let fields = self.users.user_fields();
         let page = query.page;
         let keep = |user: &User| {
             query
@@ -323,9 +285,9 @@ impl Users {
             },
             // One beyond the page says whether another follows.
             wanted: index_order.map(|_| wanted.saturating_add(1)),
-            max_examined: self.list_max_examined(),
+            max_examined: self.users.list_max_examined(),
         };
-        let mut found = self.table().read_directory(&read).await?.users;
+        let mut found = self.users.table().read_directory(&read).await?.users;
         if index_order.is_none() {
             // Each object built once, not twice per comparison.
             let mut keyed: Vec<(MinAppUser, User)> = found
@@ -355,7 +317,7 @@ impl Users {
         let Some((field, value)) = filter.direct_lookup() else {
             return Ok(None);
         };
-        let table = self.table();
+        let table = self.users.table();
         let text = value.as_str().unwrap_or_default();
         let user = match field {
             // Numbers compare by value: `1.0` is the id 1; a fraction is nobody's id.
@@ -388,11 +350,4 @@ impl Users {
 fn wrapped_len(object: &MinAppUser) -> usize {
     let json = serde_json::to_string(object).unwrap_or_default();
     serde_json::to_string(&json).map_or(usize::MAX, |s| s.len())
-}
-
-/// Decoded query parameters in the order sent (`+` is a space, as forms encode it).
-pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw_query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }

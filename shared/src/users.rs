@@ -1,4 +1,7 @@
-//! The user operations of the API, in its own words: register, update, info, profile.
+//! The user operations of the API, in its own words: register, update, info, profile (Qiniu's
+//! server API), Deepin's lookups and MinApp's account change, over the state every operation
+//! group shares (the table, reserved IM ids, configuration). No operation sets a deadline: the pipeline runs each request
+//! within one ([`crate::store::within_deadline`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -11,15 +14,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
-use crate::config::LIST_MAX_EXAMINED_DEFAULT;
+use crate::config::{LIST_MAX_EXAMINED_DEFAULT, LoginPolicy};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::{REQUEST_BUDGET, RESPONSE_MAX_BYTES};
 use crate::lookup::{Identify, UsersQuery};
 use crate::profile::UserFields;
-use crate::store::{REQUEST_BUDGET, UserTable, UserView, within_budget};
+use crate::store::{UserTable, UserView};
 use crate::user::{
     BATCH_MAX, ImIdentity, NewUser, User, UserInfo, UserProfile, UserUpdate, in_request_order,
 };
-use crate::user_profile::RESPONSE_MAX_BYTES;
+
+pub use crate::clock::now;
 
 /// Why one user of a batch register was not created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,9 +58,11 @@ pub struct Users {
     /// refill: concurrent registrations in one process wait for one counter call and share
     /// its block instead of each reserving one.
     reserved_im_ids: Arc<Mutex<Range<i64>>>,
-    /// How long one operation's store work may take ([`REQUEST_BUDGET`] unless a test
-    /// harness says otherwise).
+    /// How long the pipeline gives one request ([`REQUEST_BUDGET`] unless a test harness
+    /// says otherwise).
     request_budget: Duration,
+    /// The brute-force policy of the logins.
+    login: LoginPolicy,
     /// MinApp's custom fields (`USER_FIELDS`).
     user_fields: Arc<UserFields>,
     /// The most users one MinApp listing may examine.
@@ -72,6 +79,7 @@ impl Users {
             im_username_prefix: im_username_prefix.into(),
             reserved_im_ids: Arc::new(Mutex::new(0..0)),
             request_budget: REQUEST_BUDGET,
+            login: LoginPolicy::default(),
             user_fields: Arc::default(),
             list_max_examined: LIST_MAX_EXAMINED_DEFAULT,
             response_max_bytes: RESPONSE_MAX_BYTES,
@@ -103,12 +111,22 @@ impl Users {
         self.list_max_examined
     }
 
-    /// The budget each operation runs within.
+    /// The time the pipeline gives each request (its one deadline).
     pub fn budget(&self) -> Duration {
         self.request_budget
     }
 
-    /// The same users with another budget per operation. Deployed functions keep
+    /// The same users with the logins' brute-force policy.
+    pub fn with_login_policy(mut self, login: LoginPolicy) -> Self {
+        self.login = login;
+        self
+    }
+
+    pub fn login_policy(&self) -> LoginPolicy {
+        self.login
+    }
+
+    /// The same users with another request budget. Deployed functions keep
     /// [`REQUEST_BUDGET`]; the test harness gives DynamoDB Local on a busy machine more.
     pub fn with_request_budget(mut self, budget: Duration) -> Self {
         self.request_budget = budget;
@@ -149,166 +167,142 @@ impl Users {
         &self.im_username_prefix
     }
 
-    /// How long one operation's store work may take.
-    pub(crate) fn request_budget(&self) -> Duration {
-        self.request_budget
-    }
-
     /// Creates one user with its IM identity; an existing id is 10001.
     pub async fn register(&self, user: NewUser) -> ApiResult<()> {
-        within_budget(self.request_budget, async {
-            let ids = self.im_ids(1).await?;
-            let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
-            self.table.create(&user, &im, now()).await
-        })
-        .await
+        let ids = self.im_ids(1).await?;
+        let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
+        self.table.create(&user, &im, now()).await
     }
 
     /// Creates every valid new user of a JSON array of 1..200; reports each one it did not.
     /// Entries that are invalid or whose `user_id` appears more than once are not created.
     pub async fn register_batch(&self, body: &Value) -> ApiResult<BatchFailures> {
-        within_budget(self.request_budget, async {
-            let entries = body
-                .as_array()
-                .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
-            if entries.is_empty() || entries.len() > BATCH_MAX {
-                return Err(ApiError::invalid(
-                    "body",
-                    format!("must hold 1 to {BATCH_MAX} users"),
-                ));
+        let entries = body
+            .as_array()
+            .ok_or_else(|| ApiError::invalid("body", "must be a JSON array of users"))?;
+        if entries.is_empty() || entries.len() > BATCH_MAX {
+            return Err(ApiError::invalid(
+                "body",
+                format!("must hold 1 to {BATCH_MAX} users"),
+            ));
+        }
+        let mut failures = BTreeMap::new();
+        let mut occurrences: HashMap<&str, usize> = HashMap::new();
+        for entry in entries {
+            if let Some(id) = entry.get("user_id").and_then(Value::as_str) {
+                *occurrences.entry(id).or_default() += 1;
             }
-            let mut failures = BTreeMap::new();
-            let mut occurrences: HashMap<&str, usize> = HashMap::new();
-            for entry in entries {
-                if let Some(id) = entry.get("user_id").and_then(Value::as_str) {
-                    *occurrences.entry(id).or_default() += 1;
-                }
+        }
+        let mut valid = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let id = entry.get("user_id").and_then(Value::as_str);
+            let key = id.map_or_else(|| format!("[{i}]"), str::to_string);
+            if id.is_some_and(|id| occurrences[id] > 1) {
+                let e = ApiError::invalid(
+                    format!("[{i}].user_id"),
+                    "appears more than once in the request",
+                );
+                failures.entry(key).or_insert_with(|| Failure::from(&e));
+                continue;
             }
-            let mut valid = Vec::new();
-            for (i, entry) in entries.iter().enumerate() {
-                let id = entry.get("user_id").and_then(Value::as_str);
-                let key = id.map_or_else(|| format!("[{i}]"), str::to_string);
-                if id.is_some_and(|id| occurrences[id] > 1) {
-                    let e = ApiError::invalid(
-                        format!("[{i}].user_id"),
-                        "appears more than once in the request",
-                    );
+            match NewUser::from_json(entry, &format!("[{i}]")) {
+                Ok(user) => valid.push(user),
+                Err(e) => {
                     failures.entry(key).or_insert_with(|| Failure::from(&e));
-                    continue;
-                }
-                match NewUser::from_json(entry, &format!("[{i}]")) {
-                    Ok(user) => valid.push(user),
-                    Err(e) => {
-                        failures.entry(key).or_insert_with(|| Failure::from(&e));
-                    }
                 }
             }
-            if !valid.is_empty() {
-                let ids = self.im_ids(valid.len()).await?;
-                let mut users = Vec::with_capacity(valid.len());
-                for (user, im_userid) in valid.into_iter().zip(ids) {
-                    let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;
-                    users.push((user, im));
-                }
-                let outcomes = self.table.create_many(&users, now()).await;
-                let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
-                for (user_id, result) in outcomes {
-                    if let Err(e) = result {
-                        // Nothing created and the store failed: say so for the whole request.
-                        if created == 0 && matches!(e, ApiError::Busy(_) | ApiError::Internal(_)) {
-                            return Err(e);
-                        }
-                        failures.insert(user_id, Failure::from(&e));
+        }
+        if !valid.is_empty() {
+            let ids = self.im_ids(valid.len()).await?;
+            let mut users = Vec::with_capacity(valid.len());
+            for (user, im_userid) in valid.into_iter().zip(ids) {
+                let im = ImIdentity::new(im_userid, &self.im_username_prefix, &user.user_id)?;
+                users.push((user, im));
+            }
+            let outcomes = self.table.create_many(&users, now()).await;
+            let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+            for (user_id, result) in outcomes {
+                if let Err(e) = result {
+                    // Nothing created and the store failed: say so for the whole request.
+                    if created == 0 && matches!(e, ApiError::Busy(_) | ApiError::Internal(_)) {
+                        return Err(e);
                     }
+                    failures.insert(user_id, Failure::from(&e));
                 }
             }
-            Ok((!failures.is_empty()).then_some(failures))
-        })
-        .await
+        }
+        Ok((!failures.is_empty()).then_some(failures))
     }
 
     /// Makes sure `user_id` exists, registering it (with its IM identity) if not. Concurrent
     /// calls for one new id create one user: the conditional create decides.
     pub async fn ensure(&self, user_id: &str) -> ApiResult<()> {
-        within_budget(self.request_budget, async {
-            if self.table.get::<UserInfo>(user_id).await?.is_some() {
-                return Ok(());
-            }
-            let user = NewUser {
-                user_id: user_id.to_string(),
-                nick: String::new(),
-                avatar: String::new(),
-                extends: Default::default(),
-            };
-            match self.register(user).await {
-                Ok(()) | Err(ApiError::UserExists(_)) => Ok(()),
-                Err(e) => Err(e),
-            }
-        })
-        .await
+        if self.table.get::<UserInfo>(user_id).await?.is_some() {
+            return Ok(());
+        }
+        let user = NewUser {
+            user_id: user_id.to_string(),
+            nick: String::new(),
+            avatar: String::new(),
+            extends: Default::default(),
+        };
+        match self.register(user).await {
+            Ok(()) | Err(ApiError::UserExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Public views by IM id, in request order; ids without a user are left out. Served by
     /// the eventually consistent GSI: a user created a moment ago may be missing briefly.
     pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.request_budget, self.table.find_by_im_ids(im_user_ids)).await
+        self.table.find_by_im_ids(im_user_ids).await
     }
 
     pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
-        within_budget(
-            self.request_budget,
-            self.table.update(user_id, &update, now()),
-        )
-        .await
+        self.table.update(user_id, &update, now()).await
     }
 
     pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
-        within_budget(self.request_budget, self.one(user_id)).await
+        self.one(user_id).await
     }
 
     pub async fn profile(&self, user_id: &str) -> ApiResult<UserProfile> {
-        within_budget(self.request_budget, self.one(user_id)).await
+        self.one(user_id).await
     }
 
     /// Public views in request order; unknown ids are left out.
     pub async fn infos(&self, user_ids: &[String]) -> ApiResult<Vec<UserInfo>> {
-        within_budget(self.request_budget, self.many(user_ids)).await
+        self.many(user_ids).await
     }
 
     pub async fn profiles(&self, user_ids: &[String]) -> ApiResult<Vec<UserProfile>> {
-        within_budget(self.request_budget, self.many(user_ids)).await
+        self.many(user_ids).await
     }
 
     /// The whole user (every dialect's views are built from it).
     pub async fn user(&self, user_id: &str) -> ApiResult<User> {
-        within_budget(self.request_budget, self.one(user_id)).await
+        self.one(user_id).await
     }
 
     /// One user by email, uid, login name or string id, in Deepin's order ([`Identify`]).
     pub async fn find(&self, identify: &Identify) -> ApiResult<User> {
-        within_budget(self.request_budget, async {
-            let raw = match identify {
-                Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
-            };
-            self.table
-                .find(identify)
-                .await?
-                .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
-        })
-        .await
+        let raw = match identify {
+            Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
+        };
+        self.table
+            .find(identify)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
     }
 
     /// Users matching every parameter of `query` (any of its values), sorted by uid; none is
     /// a 404, as Deepin answers.
     pub async fn find_all(&self, query: &UsersQuery) -> ApiResult<Vec<User>> {
-        within_budget(self.request_budget, async {
-            let users = self.table.find_all(query).await?;
-            if users.is_empty() {
-                return Err(ApiError::UserNotFound("no user matches".into()));
-            }
-            Ok(users)
-        })
-        .await
+        let users = self.table.find_all(query).await?;
+        if users.is_empty() {
+            return Err(ApiError::UserNotFound("no user matches".into()));
+        }
+        Ok(users)
     }
 
     /// Sets or clears the login name, email, phone and password hash of the user with numeric
@@ -321,19 +315,16 @@ impl Users {
             .as_ref()
             .map(|p| hash_password(p.expose()))
             .transpose()?;
-        within_budget(self.request_budget, async {
-            let user_id = self
-                .table
-                .find_by_im_ids(&[uid])
-                .await?
-                .pop()
-                .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-                .user_id;
-            self.table
-                .change_account(&user_id, update, hash.as_deref(), now())
-                .await
-        })
-        .await
+        let user_id = self
+            .table
+            .find_by_im_ids(&[uid])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+            .user_id;
+        self.table
+            .change_account(&user_id, update, hash.as_deref(), now())
+            .await
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {
@@ -347,11 +338,4 @@ impl Users {
         let found = self.table.get_many::<V>(user_ids).await?;
         Ok(in_request_order(user_ids, found, |u| u.user_id()))
     }
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -27,6 +27,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
+use shared::auth::caller::Server;
 use shared::endpoint::Call;
 use shared::error::{ApiError, ApiResult};
 use shared::store::{REQUEST_BUDGET, SDK_OPERATION_TIMEOUT};
@@ -77,7 +78,7 @@ fn counter() -> Rule {
     })
 }
 
-async fn register(call: Call) -> ApiResult<()> {
+async fn register(call: Call<Server>) -> ApiResult<()> {
     let user = NewUser::from_json(&call.json()?, "body")?;
     call.users().register(user).await
 }
@@ -100,7 +101,7 @@ async fn register_u1(t: &TestApp) -> shared::testing::TestResponse {
         .await
 }
 
-async fn info(call: Call) -> ApiResult<shared::user::UserInfo> {
+async fn info(call: Call<Server>) -> ApiResult<shared::user::UserInfo> {
     call.users().info(&call.path_user_id()?).await
 }
 

@@ -4,9 +4,12 @@
 
 use serde_json::json;
 use shared::account::AccountField;
+use shared::auth::caller::{Lookup, Session};
+use shared::clock::now_ms;
 use shared::error::ApiError;
 use shared::lookup::{Identify, UsersQuery};
-use shared::session::{Credentials, Session, TOKEN_REVOKED, now_ms};
+use shared::lookups::Lookups;
+use shared::session::{Client, Credentials, Sessions, TOKEN_REVOKED};
 use shared::testing::{RoundTrips, TestApp};
 use shared::user::{User, UserProfile, UserUpdate};
 
@@ -43,7 +46,9 @@ async fn every_client_operation(
     trips: &RoundTrips,
     session: &Session,
 ) -> Vec<(&'static str, Vec<String>, Result<(), ApiError>)> {
-    let users = &t.app.users;
+    let client = Client::new(&t.app.users, session);
+    let lookup = Lookup::Client(session.clone());
+    let lookups = Lookups::new(&t.app.users, &lookup);
     let mut out = Vec::new();
     macro_rules! op {
         ($name:expr, $call:expr) => {{
@@ -51,44 +56,29 @@ async fn every_client_operation(
             out.push(($name, sorted(trips.take()), result));
         }};
     }
-    op!("client profile", users.own::<UserProfile>(session));
-    op!(
-        "deepin /v1/user, minapp current user",
-        users.own::<User>(session)
-    );
-    op!("client user (another)", users.info_as(session, "u7"));
-    op!(
-        "client user (itself)",
-        users.info_as(session, &session.user_id)
-    );
-    op!("client users of 99", users.infos_as(session, &ids(99)));
-    op!("client users of 100", users.infos_as(session, &ids(100)));
-    op!("client users of 200", users.infos_as(session, &ids(200)));
-    op!("client imusers of 3", users.imusers_as(session, &[1, 2, 3]));
+    op!("client profile", client.own::<UserProfile>());
+    op!("deepin /v1/user, minapp current user", client.own::<User>());
+    op!("client user (another)", client.info("u7"));
+    op!("client user (itself)", client.info(session.user_id()));
+    op!("client users of 99", client.infos(&ids(99)));
+    op!("client users of 100", client.infos(&ids(100)));
+    op!("client users of 200", client.infos(&ids(200)));
+    op!("client imusers of 3", client.imusers(&[1, 2, 3]));
     op!(
         "client update of nick",
-        users.update_as(
-            session,
-            UserUpdate::from_json(&json!({"nick": "n"})).unwrap()
-        )
+        client.update(UserUpdate::from_json(&json!({"nick": "n"})).unwrap())
     );
     op!(
         "client update of extends",
-        users.update_as(
-            session,
-            UserUpdate::from_json(&json!({"extends": {"k": "v"}})).unwrap()
-        )
+        client.update(UserUpdate::from_json(&json!({"extends": {"k": "v"}})).unwrap())
     );
     op!(
         "closed deepin lookup by login name",
-        users.find_as(Some(session), &Identify::parse("ALICE").unwrap())
+        lookups.find(&Identify::parse("ALICE").unwrap())
     );
     op!(
         "closed deepin multi lookup",
-        users.find_all_as(
-            Some(session),
-            &UsersQuery::parse(["1", "2"], [], []).unwrap()
-        )
+        lookups.find_all(&UsersQuery::parse(["1", "2"], [], []).unwrap())
     );
     out
 }
@@ -101,10 +91,7 @@ fn trips(list: &[&str]) -> Vec<String> {
 async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips() {
     let (t, counter) = TestApp::counting_round_trips().await;
     given(&t, &counter, 250).await;
-    let session = Session {
-        user_id: "u0".into(),
-        issued_at_ms: now_ms(),
-    };
+    let session = t.session("u0", now_ms());
     let expected = [
         trips(&["GetItem"]),
         trips(&["GetItem"]),
@@ -127,7 +114,7 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
         assert_eq!(result, &Ok(()), "{name}");
         assert_eq!(got, want, "{name} before revocation");
     }
-    t.app.users.log_out(&session).await.unwrap();
+    Client::new(&t.app.users, &session).log_out().await.unwrap();
     assert_eq!(counter.take(), ["UpdateItem"], "logout");
     let after = every_client_operation(&t, &counter, &session).await;
     for ((name, got, result), want) in after.iter().zip(&expected) {
@@ -144,10 +131,7 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
         }
     }
     // A token issued after the logout works everywhere again.
-    let fresh = Session {
-        user_id: "u0".into(),
-        issued_at_ms: now_ms() + 1,
-    };
+    let fresh = t.session("u0", now_ms() + 1);
     for (name, _, result) in every_client_operation(&t, &counter, &fresh).await {
         assert_eq!(result, Ok(()), "{name} with a fresh token");
     }
@@ -157,12 +141,12 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
 async fn a_caller_outside_the_ids_adds_one_key_to_the_last_read() {
     let (t, counter) = TestApp::counting_round_trips().await;
     given(&t, &counter, 200).await;
-    let outsider = Session {
-        user_id: "u199".into(),
-        issued_at_ms: now_ms(),
-    };
+    let outsider = t.session("u199", now_ms());
     for (n, calls) in [(1, 1), (99, 1), (100, 2), (199, 2)] {
-        let found = t.app.users.infos_as(&outsider, &ids(n)).await.unwrap();
+        let found = Client::new(&t.app.users, &outsider)
+            .infos(&ids(n))
+            .await
+            .unwrap();
         assert_eq!(found.len(), n, "the caller is not shown unless asked for");
         assert_eq!(counter.take(), vec!["BatchGetItem"; calls], "{n} ids");
     }
@@ -186,68 +170,41 @@ async fn sign_up_login_and_logout_round_trips() {
         )
         .unwrap()
     };
-    let policy = t.app.login_policy();
-    let users = &t.app.users;
-    users
-        .log_in(&login("correct horse"), "app", t.app.tokens(), policy)
-        .await
-        .unwrap();
+    let users = Sessions::new(&t.app.users, "app".into(), t.app.tokens());
+    users.log_in(&login("correct horse")).await.unwrap();
     assert_eq!(counter.take(), ["GetItem", "GetItem"], "login: guard, user");
-    assert!(
-        users
-            .log_in(&login("wrong"), "app", t.app.tokens(), policy)
-            .await
-            .is_err()
-    );
+    assert!(users.log_in(&login("wrong")).await.is_err());
     assert_eq!(
         counter.take(),
         ["GetItem", "GetItem", "UpdateItem", "UpdateItem"],
         "first failure: the ADD finds no window, a SET starts one"
     );
-    assert!(
-        users
-            .log_in(&login("wrong"), "app", t.app.tokens(), policy)
-            .await
-            .is_err()
-    );
+    assert!(users.log_in(&login("wrong")).await.is_err());
     assert_eq!(
         counter.take(),
         ["GetItem", "GetItem", "UpdateItem"],
         "next failure: one ADD"
     );
-    users
-        .log_in(&login("correct horse"), "app", t.app.tokens(), policy)
-        .await
-        .unwrap();
+    users.log_in(&login("correct horse")).await.unwrap();
     assert_eq!(
         counter.take(),
         ["GetItem", "GetItem", "UpdateItem"],
         "success after failures: the reset"
     );
-    assert!(
-        users
-            .log_in(&login("x"), "app", t.app.tokens(), policy)
-            .await
-            .is_err()
-    );
+    assert!(users.log_in(&login("x")).await.is_err());
     counter.take();
     let unknown = Credentials::log_in(
         AccountField::Username,
         &json!({"username": "nobody", "password": "x"}),
     )
     .unwrap();
-    assert!(
-        users
-            .log_in(&unknown, "app", t.app.tokens(), policy)
-            .await
-            .is_err()
-    );
+    assert!(users.log_in(&unknown).await.is_err());
     assert_eq!(
         counter.take(),
         ["GetItem"],
         "unknown user: the guard read only"
     );
-    let claims = t.app.tokens().verify_token(&up.token).unwrap();
-    users.log_out(&Session::from_claims(&claims)).await.unwrap();
+    let session = t.app.tokens().session(&up.token).unwrap();
+    Client::new(&t.app.users, &session).log_out().await.unwrap();
     assert_eq!(counter.take(), ["UpdateItem"], "logout");
 }

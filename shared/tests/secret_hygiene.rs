@@ -23,29 +23,29 @@ impl Write for Captured {
     }
 }
 
-async fn register(call: Call) -> ApiResult<()> {
+async fn register(call: Call<Server>) -> ApiResult<()> {
     call.users()
         .register(NewUser::from_json(&call.json()?, "body")?)
         .await
 }
-async fn profile(call: Call) -> ApiResult<UserProfile> {
+async fn profile(call: Call<Server>) -> ApiResult<UserProfile> {
     call.users().profile(&call.path_user_id()?).await
 }
-async fn info(call: Call) -> ApiResult<UserInfo> {
+async fn info(call: Call<Server>) -> ApiResult<UserInfo> {
     call.users().info(&call.path_user_id()?).await
 }
-async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
+async fn infos(call: Call<Server>) -> ApiResult<Vec<UserInfo>> {
     call.users()
         .infos(&parse_user_ids("user_ids", call.query_all("user_ids"))?)
         .await
 }
-async fn token(call: Call) -> ApiResult<shared::auth::token::IssuedToken> {
+async fn token(call: Call<Server>) -> ApiResult<shared::auth::token::IssuedToken> {
     let request = call.token_request()?;
     call.users().ensure(&request.user_id).await?;
     call.tokens().issue(&request)
 }
-async fn own_profile(call: Call) -> ApiResult<UserProfile> {
-    call.users().profile(call.client_user_id()?).await
+async fn own_profile(call: Call<Session>) -> ApiResult<UserProfile> {
+    call.client().own().await
 }
 
 #[tokio::test]

@@ -31,8 +31,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use serde_json::{Map, Value, json};
 use shared::account::AccountUpdate;
 use shared::error::ApiError;
+use shared::query::query_pairs;
 use shared::testing::{RoundTrips, TestApp};
-use shared::user_profile::{ListQuery, Origin, query_pairs};
+use shared::user_profile::{ListQuery, Origin, UserProfiles};
 
 const PATH: &str = "/userve/v2.2/miniapp/user_profile/";
 /// Cases per table (four tables, so several hundred per run).
@@ -286,10 +287,8 @@ async fn populate(specs: &[UserSpec]) -> World {
     let mut users = Vec::new();
     let mut pools = Pools::default();
     for (spec, uid) in specs.iter().zip(&uids) {
-        let object = t
-            .app
-            .users
-            .user_profile(*uid)
+        let object = UserProfiles::new(&t.app.users)
+            .get(*uid)
             .await
             .unwrap_or_else(|e| panic!("user {uid}: {e}"))
             .0;
@@ -1111,11 +1110,8 @@ async fn list(world: &World, raw: &str) -> Result<shared::user_profile::Listing,
         path: PATH.to_string(),
         raw_query: raw.to_string(),
     };
-    world
-        .t
-        .app
-        .users
-        .list_profiles(&query, &origin)
+    UserProfiles::new(&world.t.app.users)
+        .list(&query, &origin)
         .await
         .map_err(|e| format!("?{raw} failed: {e}"))
 }
@@ -1469,7 +1465,10 @@ async fn an_exact_id_matches_by_value_on_the_direct_path_too() {
             path: PATH.to_string(),
             raw_query: raw,
         };
-        let listing = t.app.users.list_profiles(&query, &origin).await.unwrap();
+        let listing = UserProfiles::new(&t.app.users)
+            .list(&query, &origin)
+            .await
+            .unwrap();
         let got: Vec<i64> = listing.objects.iter().map(|o| o.id()).collect();
         assert_eq!(got, [uid], "{where_}");
     }

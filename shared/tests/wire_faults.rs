@@ -100,10 +100,10 @@ async fn acknowledged_writes_survive_resets_lost_answers_and_latency() {
     let table = format!("wire-{}", std::process::id());
     let direct = local_client(dynamodb_endpoint()).await;
     create_table(&direct, &table).await.unwrap();
-    let app: &'static App = Box::leak(Box::new(App::new(
-        &test_config(&table),
-        local_client(&proxy.endpoint()).await,
-    )));
+    let app: &'static App = Box::leak(Box::new(
+        App::new(&test_config(&table), local_client(&proxy.endpoint()).await)
+            .expect("valid test config"),
+    ));
 
     // 60 single registrations and 3 batches of 20, all under faults.
     let singles = (0..60).map(|i| {

@@ -3,11 +3,9 @@
 
 use shared::prelude::*;
 
-async fn imusers(call: Call) -> ApiResult<Vec<UserInfo>> {
+async fn imusers(call: Call<Session>) -> ApiResult<Vec<UserInfo>> {
     let im_user_ids = parse_im_user_ids("im_user_ids", call.query_all("im_user_ids"))?;
-    call.users()
-        .imusers_as(&call.session()?, &im_user_ids)
-        .await
+    call.client().imusers(&im_user_ids).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -3,8 +3,8 @@
 
 use shared::prelude::*;
 
-async fn profile(call: Call) -> ApiResult<UserProfile> {
-    call.users().own(&call.session()?).await
+async fn profile(call: Call<Session>) -> ApiResult<UserProfile> {
+    call.client().own().await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,9 +2,9 @@
 
 use shared::prelude::*;
 
-async fn update(call: Call) -> ApiResult<()> {
+async fn update(call: Call<Session>) -> ApiResult<()> {
     let update = UserUpdate::from_json(&call.json()?)?;
-    call.users().update_as(&call.session()?, update).await
+    call.client().update(update).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,10 +2,8 @@
 
 use shared::prelude::*;
 
-async fn user(call: Call) -> ApiResult<UserInfo> {
-    call.users()
-        .info_as(&call.session()?, &call.path_user_id()?)
-        .await
+async fn user(call: Call<Session>) -> ApiResult<UserInfo> {
+    call.client().info(&call.path_user_id()?).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -2,9 +2,9 @@
 
 use shared::prelude::*;
 
-async fn users(call: Call) -> ApiResult<Vec<UserInfo>> {
+async fn users(call: Call<Session>) -> ApiResult<Vec<UserInfo>> {
     let user_ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
-    call.users().infos_as(&call.session()?, &user_ids).await
+    call.client().infos(&user_ids).await
 }
 
 #[tokio::main(flavor = "current_thread")]

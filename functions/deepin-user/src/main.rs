@@ -3,8 +3,8 @@
 
 use shared::prelude::*;
 
-async fn user(call: Call) -> ApiResult<DeepinMe> {
-    let user: User = call.users().own(&call.session()?).await?;
+async fn user(call: Call<Session>) -> ApiResult<DeepinMe> {
+    let user: User = call.client().own().await?;
     Ok(DeepinMe::from(&user))
 }
 

@@ -3,12 +3,9 @@
 
 use shared::prelude::*;
 
-async fn users_get(call: Call) -> ApiResult<DeepinUser> {
+async fn users_get(call: Call<Lookup>) -> ApiResult<DeepinUser> {
     let identify = Identify::parse(&call.path_param("identify")?)?;
-    let user = call
-        .users()
-        .find_as(call.client_session().as_ref(), &identify)
-        .await?;
+    let user = call.lookup().find(&identify).await?;
     Ok(DeepinUser::from(&user))
 }
 

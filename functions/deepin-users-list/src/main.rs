@@ -3,16 +3,13 @@
 
 use shared::prelude::*;
 
-async fn users_list(call: Call) -> ApiResult<Vec<DeepinUser>> {
+async fn users_list(call: Call<Lookup>) -> ApiResult<Vec<DeepinUser>> {
     let query = UsersQuery::parse(
         call.query_all("id"),
         call.query_all("username"),
         call.query_all("email"),
     )?;
-    let users = call
-        .users()
-        .find_all_as(call.client_session().as_ref(), &query)
-        .await?;
+    let users = call.lookup().find_all(&query).await?;
     Ok(users.iter().map(DeepinUser::from).collect())
 }
 

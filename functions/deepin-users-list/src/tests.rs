@@ -22,7 +22,7 @@ async fn four(t: &TestApp) -> Vec<i64> {
     uids
 }
 
-fn query(t: &TestApp, pairs: &[(&str, String)]) -> TestRequest {
+fn query(t: &TestApp, pairs: &[(&str, String)]) -> TestRequest<Lookup> {
     pairs
         .iter()
         .fold(t.call(Deepin.lookup(), Method::GET, ROUTE), |r, (k, v)| {

@@ -7,7 +7,7 @@ use shared::account::AccountField;
 use shared::prelude::*;
 use shared::session::Credentials;
 
-async fn login_phone(call: Call) -> ApiResult<SignedIn> {
+async fn login_phone(call: Call<Anonymous>) -> ApiResult<SignedIn> {
     let credentials = Credentials::log_in(AccountField::Phone, &call.json()?)?;
     call.log_in(&credentials).await
 }

@@ -7,7 +7,7 @@ use shared::account::AccountField;
 use shared::prelude::*;
 use shared::session::Credentials;
 
-async fn login_username(call: Call) -> ApiResult<SignedIn> {
+async fn login_username(call: Call<Anonymous>) -> ApiResult<SignedIn> {
     let credentials = Credentials::log_in(AccountField::Username, &call.json()?)?;
     call.log_in(&credentials).await
 }

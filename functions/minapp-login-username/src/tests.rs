@@ -6,7 +6,7 @@ use super::login_username;
 const ROUTE: &str = "/hserve/v2.1/login/username/";
 const INVALID: &str = "Invalid username/email or password.";
 
-fn login(t: &TestApp, body: serde_json::Value) -> TestRequest {
+fn login(t: &TestApp, body: serde_json::Value) -> TestRequest<Anonymous> {
     t.call(MinApp.public().created(), Method::POST, ROUTE)
         .header("x-hydrogen-client-id", "test-client")
         .json(&body)
@@ -116,10 +116,9 @@ async fn failures_lock_the_account_and_a_success_resets_the_count() {
     login(&t, right.clone()).send(login_username).await;
     assert_eq!(password_verifications_on_this_thread(), before);
     // The lockout voided the tokens issued before it.
-    let claims = t.app.tokens().verify_token(&token).unwrap();
-    let session = shared::session::Session::from_claims(&claims);
+    let session = t.app.tokens().session(&token).unwrap();
     assert!(matches!(
-        t.app.users.own::<shared::user::User>(&session).await,
+        t.client_of(&session).own::<shared::user::User>().await,
         Err(shared::error::ApiError::Unauthorized(_))
     ));
     // An unknown user is never locked: it answers the same 400 as ever.

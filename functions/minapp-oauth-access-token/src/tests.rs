@@ -17,7 +17,7 @@ fn code(t: &TestApp, at: i64) -> String {
     t.app.server_tokens().authorize(&request, at).unwrap().code
 }
 
-fn form(t: &TestApp, body: &str) -> TestRequest {
+fn form(t: &TestApp, body: &str) -> TestRequest<Anonymous> {
     t.call(MinApp.public(), Method::POST, ROUTE).raw_body(
         body.as_bytes().to_vec(),
         "application/x-www-form-urlencoded",
@@ -96,8 +96,8 @@ async fn a_server_token_is_no_client_token() {
         let caller = t
             .call(endpoint, Method::GET, "/client/user/profile")
             .authorization(Some(&format!("Bearer {token}")))
-            .send(|call: shared::endpoint::Call| async move {
-                call.client_user_id().map(str::to_string)
+            .send(|call: shared::endpoint::Call<Session>| async move {
+                Ok(call.session().user_id().to_string())
             })
             .await;
         assert_eq!(caller.status, 401, "{endpoint:?}: {}", caller.body);

@@ -6,7 +6,7 @@ use shared::auth::server_token::{AuthorizationCode, AuthorizeRequest};
 use shared::prelude::*;
 use shared::users::now;
 
-async fn oauth_authorize(call: Call) -> ApiResult<AuthorizationCode> {
+async fn oauth_authorize(call: Call<Anonymous>) -> ApiResult<AuthorizationCode> {
     let request = AuthorizeRequest::from_body(call.content_type(), call.body())?;
     call.server_tokens().authorize(&request, now())
 }

@@ -7,7 +7,7 @@ use shared::account::AccountField;
 use shared::prelude::*;
 use shared::session::Credentials;
 
-async fn register_username(call: Call) -> ApiResult<SignedIn> {
+async fn register_username(call: Call<Anonymous>) -> ApiResult<SignedIn> {
     let credentials = Credentials::sign_up(AccountField::Username, &call.json()?)?;
     call.sign_up(&credentials).await
 }

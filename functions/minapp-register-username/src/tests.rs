@@ -7,7 +7,7 @@ use super::register_username;
 
 const ROUTE: &str = "/hserve/v2.1/register/username/";
 
-fn register(t: &TestApp, body: serde_json::Value) -> TestRequest {
+fn register(t: &TestApp, body: serde_json::Value) -> TestRequest<Anonymous> {
     t.call(MinApp.public().created(), Method::POST, ROUTE)
         .json(&body)
 }

@@ -4,8 +4,8 @@
 
 use shared::prelude::*;
 
-async fn session_destroy(call: Call) -> ApiResult<Destroyed> {
-    call.users().log_out(&call.session()?).await
+async fn session_destroy(call: Call<Session>) -> ApiResult<Destroyed> {
+    call.client().log_out().await
 }
 
 #[tokio::main(flavor = "current_thread")]

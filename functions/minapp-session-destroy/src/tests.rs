@@ -6,7 +6,7 @@ use super::session_destroy;
 
 const ROUTE: &str = "/hserve/v2.0/session/destroy/";
 
-fn destroy(t: &TestApp, authorization: &str) -> TestRequest {
+fn destroy(t: &TestApp, authorization: &str) -> TestRequest<Session> {
     t.call(MinApp.client().created(), Method::POST, ROUTE)
         .authorization(Some(authorization))
 }
@@ -17,8 +17,7 @@ async fn logout_answers_minapps_words_and_voids_every_earlier_token_of_the_user(
     let first = t
         .given_sign_up(AccountField::Username, "dora", "correct horse")
         .await;
-    let claims = t.app.tokens().verify_token(&first.token).unwrap();
-    let session = shared::session::Session::from_claims(&claims);
+    let session = t.app.tokens().session(&first.token).unwrap();
     let r = destroy(&t, &format!("Hydrogen-r1 {}", first.token))
         .send(session_destroy)
         .await;
@@ -37,22 +36,18 @@ async fn logout_answers_minapps_words_and_voids_every_earlier_token_of_the_user(
         r.assert_minapp_error(401, "token revoked");
     }
     assert!(matches!(
-        t.app.users.own::<UserProfile>(&session).await,
+        t.client_of(&session).own::<UserProfile>().await,
         Err(shared::error::ApiError::Unauthorized(_))
     ));
     // A token issued after the logout works (a Bearer one this time), and can log out too.
     let again = t
-        .app
-        .users
+        .sessions()
         .log_in(
             &shared::session::Credentials::log_in(
                 AccountField::Username,
                 &json!({"username": "dora", "password": "correct horse"}),
             )
             .unwrap(),
-            "app",
-            t.app.tokens(),
-            t.app.login_policy(),
         )
         .await
         .unwrap();

@@ -6,7 +6,7 @@
 use shared::account::{Account, AccountUpdate};
 use shared::prelude::*;
 
-async fn account_update(call: Call) -> ApiResult<Account> {
+async fn account_update(call: Call<Server>) -> ApiResult<Account> {
     let uid = call.path_number("id")?;
     let update = AccountUpdate::from_json(&call.json()?)?;
     call.users().change_account(uid, &update).await

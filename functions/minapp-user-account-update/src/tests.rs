@@ -24,7 +24,7 @@ async fn given(t: &TestApp, user_id: &str) -> String {
     t.stored(user_id).await.unwrap().info.im_userid.to_string()
 }
 
-fn put(t: &TestApp, id: &str, body: serde_json::Value) -> TestRequest {
+fn put(t: &TestApp, id: &str, body: serde_json::Value) -> TestRequest<Server> {
     t.call(MinApp.server(), Method::PUT, ROUTE)
         .param("id", id)
         .json(&body)
@@ -159,13 +159,13 @@ async fn admin_credentials_are_a_signature_or_a_server_token_never_a_client_toke
 #[tokio::test]
 async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
     use shared::account::AccountField;
-    use shared::session::{Credentials, Session};
+    use shared::session::Credentials;
     let t = TestApp::new().await;
     let up = t
         .given_sign_up(AccountField::Username, "frank", "old password")
         .await;
-    let old = Session::from_claims(&t.app.tokens().verify_token(&up.token).unwrap());
-    assert!(t.app.users.own::<shared::user::User>(&old).await.is_ok());
+    let old = t.app.tokens().session(&up.token).unwrap();
+    assert!(t.client_of(&old).own::<shared::user::User>().await.is_ok());
     let r = put(
         &t,
         &up.user.id().to_string(),
@@ -175,7 +175,7 @@ async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(matches!(
-        t.app.users.own::<shared::user::User>(&old).await,
+        t.client_of(&old).own::<shared::user::User>().await,
         Err(shared::error::ApiError::Unauthorized(_))
     ));
     let login = |password: &str| {
@@ -185,18 +185,14 @@ async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
         )
         .unwrap()
     };
-    let users = &t.app.users;
-    let policy = t.app.login_policy();
+    let users = t.sessions();
+    assert!(users.log_in(&login("old password")).await.is_err());
+    let fresh = users.log_in(&login("new password")).await.unwrap();
+    let fresh = t.app.tokens().session(&fresh.token).unwrap();
     assert!(
-        users
-            .log_in(&login("old password"), "a", t.app.tokens(), policy)
+        t.client_of(&fresh)
+            .own::<shared::user::User>()
             .await
-            .is_err()
+            .is_ok()
     );
-    let fresh = users
-        .log_in(&login("new password"), "a", t.app.tokens(), policy)
-        .await
-        .unwrap();
-    let fresh = Session::from_claims(&t.app.tokens().verify_token(&fresh.token).unwrap());
-    assert!(t.app.users.own::<shared::user::User>(&fresh).await.is_ok());
 }

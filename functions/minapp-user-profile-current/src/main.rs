@@ -4,8 +4,8 @@
 
 use shared::prelude::*;
 
-async fn user_profile_current(call: Call) -> ApiResult<CurrentUser> {
-    let user: User = call.users().own(&call.session()?).await?;
+async fn user_profile_current(call: Call<Session>) -> ApiResult<CurrentUser> {
+    let user: User = call.client().own().await?;
     Ok(CurrentUser::from(&user))
 }
 

@@ -18,12 +18,8 @@ async fn the_caller_is_shown_as_the_seed_shows_it_until_its_token_is_revoked() {
         r.body,
         json!({"avatar_link": "", "email": "example@163.com", "nickname": "", "user_id": up.user.id()})
     );
-    let claims = t.app.tokens().verify_token(&up.token).unwrap();
-    t.app
-        .users
-        .log_out(&shared::session::Session::from_claims(&claims))
-        .await
-        .unwrap();
+    let session = t.app.tokens().session(&up.token).unwrap();
+    t.client_of(&session).log_out().await.unwrap();
     get(&up.token)
         .send(user_profile_current)
         .await

@@ -3,8 +3,8 @@
 
 use shared::prelude::*;
 
-async fn user_profile_get(call: Call) -> ApiResult<MinAppUser> {
-    call.users().user_profile(call.path_number("id")?).await
+async fn user_profile_get(call: Call<Server>) -> ApiResult<MinAppUser> {
+    call.user_profiles().get(call.path_number("id")?).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,9 +4,10 @@
 
 use shared::prelude::*;
 
-async fn user_profile_list(call: Call) -> ApiResult<Listing> {
-    let query = call.list_query()?;
-    call.users().list_profiles(&query, &call.origin()).await
+async fn user_profile_list(call: Call<Server>) -> ApiResult<Listing> {
+    let profiles = call.user_profiles();
+    let query = profiles.list_query(&call.query_pairs())?;
+    profiles.list(&query, &call.origin()).await
 }
 
 #[tokio::main(flavor = "current_thread")]

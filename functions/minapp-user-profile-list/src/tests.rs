@@ -4,7 +4,7 @@ use super::user_profile_list;
 
 const ROUTE: &str = "/userve/v2.2/miniapp/user_profile/";
 
-fn list(t: &TestApp, query: &[(&str, &str)]) -> TestRequest {
+fn list(t: &TestApp, query: &[(&str, &str)]) -> TestRequest<Server> {
     query
         .iter()
         .fold(t.minapp(Method::GET, ROUTE), |r, (k, v)| r.query(k, v))

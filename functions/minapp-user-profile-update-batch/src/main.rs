@@ -4,10 +4,11 @@
 
 use shared::prelude::*;
 
-async fn user_profile_update_batch(call: Call) -> ApiResult<BatchUpdate> {
-    let query = call.list_query()?;
-    call.users()
-        .update_profiles(&query, &call.json()?, &call.origin())
+async fn user_profile_update_batch(call: Call<Server>) -> ApiResult<BatchUpdate> {
+    let profiles = call.user_profiles();
+    let query = profiles.list_query(&call.query_pairs())?;
+    profiles
+        .update_batch(&query, &call.json()?, &call.origin())
         .await
 }
 

@@ -4,7 +4,7 @@ use super::user_profile_update_batch;
 
 const ROUTE: &str = "/userve/v2.6/miniapp/user_profile/";
 
-fn put(t: &TestApp, query: &[(&str, &str)], body: serde_json::Value) -> TestRequest {
+fn put(t: &TestApp, query: &[(&str, &str)], body: serde_json::Value) -> TestRequest<Server> {
     query
         .iter()
         .fold(t.minapp(Method::PUT, ROUTE), |r, (k, v)| r.query(k, v))
@@ -14,7 +14,14 @@ fn put(t: &TestApp, query: &[(&str, &str)], body: serde_json::Value) -> TestRequ
 async fn levels(t: &TestApp, uids: &[i64]) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for uid in uids {
-        out.push(t.app.users.user_profile(*uid).await.unwrap().0["level"].clone());
+        out.push(
+            shared::user_profile::UserProfiles::new(&t.app.users)
+                .get(*uid)
+                .await
+                .unwrap()
+                .0["level"]
+                .clone(),
+        );
     }
     out
 }

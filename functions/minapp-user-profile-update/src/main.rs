@@ -6,9 +6,9 @@
 
 use shared::prelude::*;
 
-async fn user_profile_update(call: Call) -> ApiResult<MinAppUser> {
+async fn user_profile_update(call: Call<Server>) -> ApiResult<MinAppUser> {
     let id = call.path_number("id")?;
-    call.users().update_profile(id, &call.json()?).await
+    call.user_profiles().update(id, &call.json()?).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,7 +4,7 @@ use super::user_profile_update;
 
 const ROUTE: &str = "/userve/v2.6/miniapp/user_profile/{id}/";
 
-fn put(t: &TestApp, uid: i64, body: serde_json::Value) -> TestRequest {
+fn put(t: &TestApp, uid: i64, body: serde_json::Value) -> TestRequest<Server> {
     t.minapp(Method::PUT, ROUTE)
         .param("id", &uid.to_string())
         .json(&body)
@@ -45,7 +45,10 @@ async fn only_the_fields_sent_change_and_the_whole_object_is_answered() {
     assert_eq!(o["prefs"], json!({"x": 1, "y": 2}));
     assert_eq!(o["bio"], serde_json::Value::Null);
     // What was answered is what is stored.
-    let stored = t.app.users.user_profile(uid).await.unwrap();
+    let stored = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap();
     assert_eq!(&stored.0, o);
     let r = put(
         &t,
@@ -73,7 +76,10 @@ async fn a_change_through_minapp_shows_through_qiniu_and_the_reverse() {
     let t = TestApp::new().await;
     t.given_user("u1", "qiniu-nick", &[]).await;
     let uid = t.stored("u1").await.unwrap().info.im_userid;
-    let r = t.app.users.user_profile(uid).await.unwrap();
+    let r = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap();
     assert_eq!(r.0["nickname"], "qiniu-nick");
     assert_eq!(r.0["avatar"], "https://img.example/u1.png");
     let r = put(
@@ -151,7 +157,10 @@ async fn twenty_concurrent_increments_all_count() {
     )
     .await;
     assert!(answers.iter().all(|r| r.status == 200), "{answers:?}");
-    let stored = t.app.users.user_profile(uid).await.unwrap();
+    let stored = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap();
     assert_eq!(stored.0["level"], 120);
 }
 
@@ -178,7 +187,11 @@ async fn concurrent_updates_of_different_fields_all_survive() {
     )
     .await;
     assert!(answers.iter().all(|r| r.status == 200), "{answers:?}");
-    let o = t.app.users.user_profile(uid).await.unwrap().0;
+    let o = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap()
+        .0;
     for (key, value) in [
         ("nickname", json!("n")),
         ("level", json!(3)),
@@ -209,7 +222,11 @@ async fn concurrent_append_unique_of_one_value_stores_it_once_and_loses_no_other
     }))
     .await;
     assert!(answers.iter().all(|r| r.status == 200), "{answers:?}");
-    let o = t.app.users.user_profile(uid).await.unwrap().0;
+    let o = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap()
+        .0;
     let tags = o["tags"].as_array().unwrap();
     assert_eq!(tags.iter().filter(|t| *t == "x").count(), 1, "{tags:?}");
     for i in 0..12 {

@@ -3,7 +3,7 @@
 
 use shared::prelude::*;
 
-async fn token(call: Call) -> ApiResult<IssuedToken> {
+async fn token(call: Call<Server>) -> ApiResult<IssuedToken> {
     let request = call.token_request()?;
     // A new user gets its IM identity exactly as a register would give it.
     call.users().ensure(&request.user_id).await?;

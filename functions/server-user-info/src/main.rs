@@ -2,7 +2,7 @@
 
 use shared::prelude::*;
 
-async fn info(call: Call) -> ApiResult<UserInfo> {
+async fn info(call: Call<Server>) -> ApiResult<UserInfo> {
     call.users().info(&call.path_user_id()?).await
 }
 

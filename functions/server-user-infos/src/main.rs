@@ -2,7 +2,7 @@
 
 use shared::prelude::*;
 
-async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
+async fn infos(call: Call<Server>) -> ApiResult<Vec<UserInfo>> {
     let user_ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
     call.users().infos(&user_ids).await
 }

@@ -2,7 +2,7 @@
 
 use shared::prelude::*;
 
-async fn profile(call: Call) -> ApiResult<UserProfile> {
+async fn profile(call: Call<Server>) -> ApiResult<UserProfile> {
     call.users().profile(&call.path_user_id()?).await
 }
 

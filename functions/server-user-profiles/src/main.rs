@@ -4,7 +4,7 @@
 use shared::prelude::*;
 use shared::user::parse_user_id_array;
 
-async fn profiles(call: Call) -> ApiResult<Vec<UserProfile>> {
+async fn profiles(call: Call<Server>) -> ApiResult<Vec<UserProfile>> {
     let from_query = call.query_all("user_ids");
     let user_ids = match (call.has_body(), from_query.is_empty()) {
         (true, true) => parse_user_id_array(&call.json()?)?,

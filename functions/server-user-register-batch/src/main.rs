@@ -3,7 +3,7 @@
 
 use shared::prelude::*;
 
-async fn register_batch(call: Call) -> ApiResult<BatchFailures> {
+async fn register_batch(call: Call<Server>) -> ApiResult<BatchFailures> {
     call.users().register_batch(&call.json()?).await
 }
 

@@ -2,7 +2,7 @@
 
 use shared::prelude::*;
 
-async fn register(call: Call) -> ApiResult<()> {
+async fn register(call: Call<Server>) -> ApiResult<()> {
     let user = NewUser::from_json(&call.json()?, "body")?;
     call.users().register(user).await
 }

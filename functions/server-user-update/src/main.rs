@@ -2,7 +2,7 @@
 
 use shared::prelude::*;
 
-async fn update(call: Call) -> ApiResult<()> {
+async fn update(call: Call<Server>) -> ApiResult<()> {
     let user_id = call.path_user_id()?;
     let update = UserUpdate::from_json(&call.json()?)?;
     call.users().update(&user_id, update).await

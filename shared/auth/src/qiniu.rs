@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac};
-use lambda_http::http::HeaderMap;
+use http::HeaderMap;
 use sha1::Sha1;
 
 use crate::config::AccessKey;
@@ -185,6 +185,17 @@ impl QiniuVerifier {
         }
     }
 
+    /// The app server whose key signed the request.
+    pub fn server(
+        &self,
+        authorization: Option<&str>,
+        parts: &SignedParts<'_>,
+        now_unix: i64,
+    ) -> Result<crate::caller::Server, ApiError> {
+        self.verify(authorization, parts, now_unix)
+            .map(crate::caller::Server::new)
+    }
+
     /// Returns the access key that signed the request.
     pub fn verify(
         &self,
@@ -357,7 +368,7 @@ pub fn format_qiniu_date(unix: i64) -> String {
 mod tests {
     use super::*;
     use crate::config::Secret;
-    use lambda_http::http::HeaderValue;
+    use http::HeaderValue;
 
     const SK: &str = "test-secret-key";
 

@@ -393,6 +393,16 @@ impl ServerTokens {
     }
 
     /// The AK of `Authorization: Bearer <server access token>`, valid at `now`.
+    /// The app server whose server token `Authorization: Bearer <token>` carries.
+    pub fn server(
+        &self,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> ApiResult<crate::caller::Server> {
+        self.verify_bearer(authorization, now)
+            .map(crate::caller::Server::new)
+    }
+
     pub fn verify_bearer(&self, authorization: Option<&str>, now: i64) -> ApiResult<String> {
         let value = authorization
             .map(str::trim)
@@ -438,7 +448,7 @@ const ACCESS_ERRORS: Errors = Errors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
+    use crate::token::{Claims, TokenKeys, USER_ROLE};
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -753,7 +763,7 @@ mod tests {
     #[test]
     fn a_server_token_never_passes_as_a_client_token() {
         let (server, client) = shared_secret_setup();
-        let now = crate::users::now();
+        let now = crate::clock::now();
         let grant = TokenGrant::ClientCredentials {
             client_id: "ak1".into(),
             client_secret: Secret::new(SK1),
@@ -789,7 +799,7 @@ mod tests {
     #[test]
     fn a_client_token_never_passes_as_a_server_token() {
         let (server, client) = shared_secret_setup();
-        let now = crate::users::now();
+        let now = crate::clock::now();
         let claims = Claims {
             app_id: "app".into(),
             user_id: "u1".into(),

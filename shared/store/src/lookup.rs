@@ -11,8 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::*;
 use crate::account::{AccountField, guard_key};
-use crate::lookup::{Identify, UsersQuery};
 use crate::user::User;
+use domain::lookup::{Identify, UsersQuery};
 
 pub(super) const GUARD_SK: &str = "GUARD";
 

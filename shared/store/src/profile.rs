@@ -15,7 +15,7 @@
 //! fresh read when a concurrent write moved their field first: a value `$append_unique`d by
 //! several writers at once ends up in the array once.
 //!
-//! The custom fields' byte bound ([`crate::profile::CUSTOM_FIELDS_MAX_BYTES`]) is checked
+//! The custom fields' byte bound ([`domain::profile::CUSTOM_FIELDS_MAX_BYTES`]) is checked
 //! against the consistent read; writes that grow different fields at the same moment are not
 //! pinned to each other (so that none waits for another), and together may pass it by at most
 //! their own operands (each request's at most that bound too). DynamoDB's 400 KB item limit
@@ -25,13 +25,13 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use serde_json::{Map, Value};
 
 use super::*;
-use crate::profile::{
-    ARRAY_MAX_ITEMS, Builtin, FieldKind, FieldOp, FieldType, FieldUpdate, INTEGER_MAX,
-    ProfileUpdate, UserFields,
-};
 use crate::query::{Filter, Pushdown};
 use crate::user::User;
 use crate::views::MinAppUser;
+use domain::profile::{
+    ARRAY_MAX_ITEMS, Builtin, FieldKind, FieldOp, FieldType, FieldUpdate, INTEGER_MAX,
+    ProfileUpdate, UserFields,
+};
 
 use super::directory::attribute_value;
 use super::update::{Failed, UpdateWrite};

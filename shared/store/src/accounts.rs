@@ -158,7 +158,7 @@ impl UserTable {
             names.insert("#tva".into(), attr::TOKENS_VALID_AFTER.into());
             values.insert(
                 ":tva".into(),
-                AttributeValue::N(crate::session::now_ms().to_string()),
+                AttributeValue::N(crate::clock::now_ms().to_string()),
             );
             set.push("#tva = :tva".into());
         }

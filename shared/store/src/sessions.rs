@@ -12,8 +12,8 @@ use super::lookup::guard_item;
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::config::LoginPolicy;
-use crate::session::{Session, TOKEN_REVOKED};
 use crate::user::User;
+use auth::token::{Session, TOKEN_REVOKED};
 
 /// Tries of a sign-up whose transaction conflicts with a concurrent one.
 const SIGN_UP_ATTEMPTS: u32 = 10;
@@ -242,7 +242,7 @@ impl UserTable {
             .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
             .expression_attribute_values(
                 ":now_ms",
-                AttributeValue::N(crate::session::now_ms().to_string()),
+                AttributeValue::N(crate::clock::now_ms().to_string()),
             )
             .send()
             .await
@@ -276,12 +276,12 @@ impl UserTable {
     /// still being valid (a revoked token is a 401). A token of a user that does not exist
     /// has nothing to void: success.
     pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<()> {
-        let mark = now_ms.max(session.issued_at_ms.saturating_add(1));
+        let mark = now_ms.max(session.issued_at_ms().saturating_add(1));
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(user_key(&session.user_id)))
+            .set_key(Some(user_key(session.user_id())))
             .update_expression("SET #tva = :mark")
             .condition_expression(format!("attribute_exists(#pk) AND {TOKEN_STILL_VALID}"))
             .expression_attribute_names("#pk", attr::PK)
@@ -289,7 +289,7 @@ impl UserTable {
             .expression_attribute_values(":mark", AttributeValue::N(mark.to_string()))
             .expression_attribute_values(
                 ":iat_ms",
-                AttributeValue::N(session.issued_at_ms.to_string()),
+                AttributeValue::N(session.issued_at_ms().to_string()),
             )
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -306,12 +306,13 @@ impl UserTable {
         }
     }
 
-    /// The caller's `tokens_valid_after` alone (a GetItem run beside another operation).
-    pub async fn tokens_valid_after(&self, user_id: &str) -> ApiResult<Option<i64>> {
-        Ok(self
-            .get_stored(user_id, &[attr::TOKENS_VALID_AFTER])
-            .await?
-            .and_then(|u| u.tokens_valid_after))
+    /// 401 unless the session's token is still valid: one GetItem of `tokens_valid_after`,
+    /// for client reads that never read the caller's own item (run beside them).
+    pub async fn check_session(&self, session: &Session) -> ApiResult<()> {
+        let stored = self
+            .get_stored(session.user_id(), &[attr::TOKENS_VALID_AFTER])
+            .await?;
+        session.check(stored.and_then(|u| u.tokens_valid_after))
     }
 
     /// `user_id` in view `V` for a client: the caller itself is one GetItem that also
@@ -322,16 +323,16 @@ impl UserTable {
         user_id: &str,
     ) -> ApiResult<Option<V>> {
         let attributes = with_session_check(V::ATTRIBUTES);
-        if user_id == session.user_id {
+        if user_id == session.user_id() {
             let stored = self.get_stored(user_id, &attributes).await?;
             session.check(stored.as_ref().and_then(|u| u.tokens_valid_after))?;
             return stored.map(V::from_stored).transpose();
         }
-        let keys = vec![user_key(user_id), user_key(&session.user_id)];
+        let keys = vec![user_key(user_id), user_key(session.user_id())];
         let mut target = None;
         for item in self.batch_get(keys, &attributes).await? {
             let stored: StoredUser = from_item(item)?;
-            if stored.user_id == session.user_id {
+            if stored.user_id == session.user_id() {
                 session.check(stored.tokens_valid_after)?;
             } else {
                 target = Some(stored);
@@ -348,10 +349,10 @@ impl UserTable {
         user_ids: &[String],
     ) -> ApiResult<Vec<V>> {
         let attributes = with_session_check(V::ATTRIBUTES);
-        let asked_for_self = user_ids.contains(&session.user_id);
+        let asked_for_self = user_ids.iter().any(|id| id == session.user_id());
         let mut keys: Vec<Item> = user_ids.iter().map(|id| user_key(id)).collect();
         if !asked_for_self {
-            keys.push(user_key(&session.user_id));
+            keys.push(user_key(session.user_id()));
         }
         let calls = keys
             .chunks(KEYS_PER_CALL)
@@ -360,7 +361,7 @@ impl UserTable {
         for items in join_all(calls).await {
             for item in items? {
                 let stored: StoredUser = from_item(item)?;
-                if stored.user_id == session.user_id {
+                if stored.user_id == session.user_id() {
                     session.check(stored.tokens_valid_after)?;
                     if !asked_for_self {
                         continue;

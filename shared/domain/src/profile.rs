@@ -9,6 +9,7 @@
 //!   string order is time order.
 
 use serde_json::{Map, Number, Value};
+use std::cmp::Ordering;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -829,7 +830,7 @@ fn apply_op(u: &FieldUpdate, current: Option<&Value>) -> ApiResult<Option<Value>
         FieldOp::AppendUnique(values) => {
             let mut items = array();
             for v in values {
-                if !items.iter().any(|e| crate::query::json_eq(e, v)) {
+                if !items.iter().any(|e| json_eq(e, v)) {
                     items.push(v.clone());
                 }
             }
@@ -837,7 +838,7 @@ fn apply_op(u: &FieldUpdate, current: Option<&Value>) -> ApiResult<Option<Value>
         }
         FieldOp::Remove(values) => {
             let mut items = array();
-            items.retain(|e| !values.iter().any(|v| crate::query::json_eq(e, v)));
+            items.retain(|e| !values.iter().any(|v| json_eq(e, v)));
             Some(Value::Array(items))
         }
         FieldOp::Pop(end) => {
@@ -896,6 +897,56 @@ fn increment(name: &str, ty: FieldType, current: Option<&Value>, by: &Number) ->
         .filter(storable_number)
         .map(Value::Number)
         .ok_or_else(|| ApiError::invalid(name, "would leave the storable number range"))
+}
+
+/// JSON equality with numbers compared by value (`1 == 1.0`), as DynamoDB compares them,
+/// inside arrays and objects too.
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => number_cmp(x, y) == Ordering::Equal,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Exact order of two JSON numbers, integers against floats included.
+pub fn number_cmp(a: &Number, b: &Number) -> Ordering {
+    fn int(n: &Number) -> Option<i128> {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    }
+    // An integer against a float, without the rounding `as f64` would bring.
+    fn int_float(i: i128, f: f64) -> Ordering {
+        const LIMIT: f64 = 1.0e38; // within i128
+        if f >= LIMIT {
+            return Ordering::Less;
+        }
+        if f <= -LIMIT {
+            return Ordering::Greater;
+        }
+        let floor = f.floor();
+        match i.cmp(&(floor as i128)) {
+            Ordering::Equal if f > floor => Ordering::Less,
+            other => other,
+        }
+    }
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(x), None) => int_float(x, b.as_f64().unwrap_or(0.0)),
+        (None, Some(y)) => int_float(y, a.as_f64().unwrap_or(0.0)).reverse(),
+        (None, None) => {
+            let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+        }
+    }
 }
 
 #[cfg(test)]

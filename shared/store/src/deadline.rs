@@ -1,8 +1,9 @@
 //! Every request answers inside the function's timeout, with its own answer.
 //!
-//! Each operation of [`Users`](crate::users::Users) runs [`within_budget`]: the store work
-//! of one request gets [`REQUEST_BUDGET`], after which whatever still runs is dropped and the
-//! request answers 503. Inside it:
+//! The pipeline runs each whole request [`within_deadline`] (one scope per request, ending
+//! before the function's timeout): after it whatever still runs is dropped and the request
+//! answers 503. Every store call reads that one deadline ([`Deadline::current`]); no
+//! operation sets its own. Inside it:
 //! - reads retry only while a whole SDK call still fits ([`Deadline::allows_retry`]);
 //! - writes run each attempt under [`Deadline::bound`], which cuts it off in time to answer
 //!   (its outcome unknown: a 503 for what it held, while what other attempts settled keeps
@@ -16,9 +17,7 @@ use tokio::time::Instant;
 
 use crate::error::{ApiError, ApiResult};
 
-/// The function timeout (`template.yaml`, Globals: `Timeout: 10`) less 1 s for
-/// authentication, the response and the runtime's own work.
-pub const REQUEST_BUDGET: Duration = Duration::from_secs(9);
+pub use crate::limits::REQUEST_BUDGET;
 
 /// The longest one SDK call may take, its retries included (`operation_timeout` in
 /// `endpoint::dynamodb_client`; a test holds the two equal).
@@ -76,10 +75,19 @@ impl Deadline {
     }
 }
 
-/// Runs one request's store work within `budget` ([`REQUEST_BUDGET`] in every deployed
-/// function). Nested calls (an operation built from others) share the outermost budget.
+/// Runs `work` with `budget` from now ([`within_deadline`]).
 pub async fn within_budget<T>(
     budget: Duration,
+    work: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    within_deadline(Instant::now() + budget, work).await
+}
+
+/// Runs one request's work until `deadline`: every store call inside reads it, and work still
+/// running then is dropped and answered 503. A nested call keeps the outer (earlier-set)
+/// deadline: one request has one deadline.
+pub async fn within_deadline<T>(
+    deadline: Instant,
     work: impl Future<Output = ApiResult<T>>,
 ) -> ApiResult<T> {
     // On the heap: an operation's future (SDK calls and all) is large, and a caller may
@@ -88,7 +96,7 @@ pub async fn within_budget<T>(
     if DEADLINE.try_with(|_| ()).is_ok() {
         return work.await;
     }
-    let deadline = Instant::now() + budget;
+    let budget = deadline.saturating_duration_since(Instant::now());
     DEADLINE
         .scope(deadline, async move {
             match tokio::time::timeout_at(deadline, work).await {
@@ -104,8 +112,8 @@ pub async fn within_budget<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::dynamodb_client;
     use crate::config::AwsEnvironment;
-    use crate::endpoint::dynamodb_client;
 
     #[test]
     fn the_budget_fits_the_function_timeout_and_a_call_fits_the_budget() {

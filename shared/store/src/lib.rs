@@ -30,7 +30,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::user::UserProfile;
 use crate::user::{ImIdentity, NewUser, UserInfo};
 
+// Ground and domain modules, reachable as `crate::…` like this crate's own.
+use domain::{account, clock, config, error, limits, query, user, views};
+
 mod accounts;
+pub mod client;
 mod deadline;
 pub mod directory;
 mod item;
@@ -38,7 +42,9 @@ mod lookup;
 pub mod profile;
 mod sessions;
 mod update;
-pub use deadline::{Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget};
+pub use deadline::{
+    Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget, within_deadline,
+};
 pub use item::{StoredUser, UserView, attr};
 
 use item::{INFO_ATTRIBUTES, from_item, read_view, to_item};

@@ -22,7 +22,8 @@ use serde_json::{Number, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::profile::{
-    Builtin, FieldKind, FieldType, RESERVED_NAMES, Schema, normalize_date, storable_number,
+    Builtin, FieldKind, FieldType, RESERVED_NAMES, Schema, UserFields, json_eq, normalize_date,
+    number_cmp, storable_number,
 };
 
 /// Longest `$regex` pattern, in characters.
@@ -750,23 +751,6 @@ fn value_eq(ty: FieldType, v: &Value, x: &Value) -> bool {
     json_eq(v, x)
 }
 
-/// JSON equality with numbers compared by value (`1 == 1.0`), as DynamoDB compares them,
-/// inside arrays and objects too.
-pub fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => number_cmp(x, y) == Ordering::Equal,
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
-        }
-        _ => a == b,
-    }
-}
-
 /// Order of a stored value and an operand of a comparison; `None` when not comparable
 /// (null, another type).
 fn compare(ty: FieldType, v: &Value, x: &Value) -> Option<Ordering> {
@@ -779,39 +763,6 @@ fn compare(ty: FieldType, v: &Value, x: &Value) -> Option<Ordering> {
             Some(a.cmp(&b))
         }
         _ => None,
-    }
-}
-
-/// Exact order of two JSON numbers, integers against floats included.
-pub fn number_cmp(a: &Number, b: &Number) -> Ordering {
-    fn int(n: &Number) -> Option<i128> {
-        n.as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-    }
-    // An integer against a float, without the rounding `as f64` would bring.
-    fn int_float(i: i128, f: f64) -> Ordering {
-        const LIMIT: f64 = 1.0e38; // within i128
-        if f >= LIMIT {
-            return Ordering::Less;
-        }
-        if f <= -LIMIT {
-            return Ordering::Greater;
-        }
-        let floor = f.floor();
-        match i.cmp(&(floor as i128)) {
-            Ordering::Equal if f > floor => Ordering::Less,
-            other => other,
-        }
-    }
-    match (int(a), int(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(x), None) => int_float(x, b.as_f64().unwrap_or(0.0)),
-        (None, Some(y)) => int_float(y, a.as_f64().unwrap_or(0.0)).reverse(),
-        (None, None) => {
-            let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
-            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
-        }
     }
 }
 
@@ -1424,6 +1375,54 @@ impl Page {
             self.previous_offset().map(link),
         )
     }
+}
+
+/// A parsed `user_profile` query: `where` and the legacy shortcuts ANDed, `order_by`, paging.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Filter,
+    pub order: OrderBy,
+    pub page: Page,
+}
+
+impl ListQuery {
+    /// From the request's query parameters, decoded, in the order sent.
+    pub fn parse(params: &[(String, String)], fields: &UserFields) -> ApiResult<ListQuery> {
+        let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let single = |name: &str| -> ApiResult<Option<&str>> {
+            let mut values = pairs().filter(|(k, _)| *k == name).map(|(_, v)| v);
+            let first = values.next();
+            if values.next().is_some() {
+                return Err(ApiError::invalid(name, "given more than once"));
+            }
+            Ok(first)
+        };
+        let mut filters = Vec::new();
+        if let Some(json) = single("where")? {
+            filters.push(Filter::from_where(json, fields)?);
+        }
+        filters.push(Filter::from_shortcuts(pairs(), fields)?);
+        Ok(ListQuery {
+            filter: Filter::and(filters),
+            order: OrderBy::parse(single("order_by")?.unwrap_or(""), fields)?,
+            page: Page::parse(pairs())?,
+        })
+    }
+}
+
+/// Where the request came from, for the `next` / `previous` links.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub path: String,
+    /// The query as received, without `?`.
+    pub raw_query: String,
+}
+
+/// Decoded query parameters in the order sent (`+` is a space, as forms encode it).
+pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// `path?<the same query>&offset=N`: every parameter but `offset` kept as sent, in order.

@@ -26,10 +26,48 @@ pub struct Claims {
     #[serde(default)]
     pub iat: i64,
     /// Issue time in milliseconds: what revocation compares with the user's
-    /// `tokens_valid_after` ([`crate::session`]). Tokens issued before it existed carry none
+    /// `tokens_valid_after` (the store checks it). Tokens issued before it existed carry none
     /// and count as issued at 0, so they stop working at the user's first revocation.
     #[serde(default)]
     pub iat_ms: i64,
+}
+
+/// The 401 of a token issued before its user's `tokens_valid_after`.
+pub const TOKEN_REVOKED: &str = "token revoked: sign in again";
+
+/// A client whose token this service signed: whose it is and when it was issued.
+///
+/// Only [`TokenKeys::session`] makes one (the fields are private and there is no other
+/// constructor), so an operation that takes a `&Session` can only run for a caller whose
+/// token verified. The store's client reads and writes take one and check revocation (the
+/// user's `tokens_valid_after`) in the same round trip: there is no client read without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    claims: Claims,
+}
+
+impl Session {
+    pub fn user_id(&self) -> &str {
+        &self.claims.user_id
+    }
+
+    pub fn issued_at_ms(&self) -> i64 {
+        self.claims.iat_ms
+    }
+
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// 401 when the user voided its tokens after this one was issued.
+    pub fn check(&self, tokens_valid_after: Option<i64>) -> ApiResult<()> {
+        match tokens_valid_after {
+            Some(after) if self.issued_at_ms() < after => {
+                Err(ApiError::Unauthorized(TOKEN_REVOKED))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A validated `GET /server/auth/token` request.
@@ -142,7 +180,7 @@ impl TokenKeys {
 
     /// The token for a validated request, with the user role, stamped with the issue time.
     pub fn issue(&self, request: &TokenRequest) -> ApiResult<IssuedToken> {
-        let iat_ms = crate::session::now_ms();
+        let iat_ms = crate::clock::now_ms();
         let claims = Claims {
             app_id: request.app_id.clone(),
             user_id: request.user_id.clone(),
@@ -165,6 +203,11 @@ impl TokenKeys {
             .filter(|v| !v.is_empty())
             .ok_or(ApiError::Unauthorized("missing Authorization header"))?;
         self.verify_token(value.strip_prefix("Bearer ").map_or(value, str::trim))
+    }
+
+    /// The session of a token taken from wherever the caller's dialect sends it.
+    pub fn session(&self, token: &str) -> ApiResult<Session> {
+        self.verify_token(token).map(|claims| Session { claims })
     }
 
     /// Verifies a token taken from wherever the caller's dialect sends it.
@@ -237,8 +280,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn tokens_issued_before_the_mark_are_revoked() {
+        let k = keys(&["secret-secret-secret"]);
+        let mut c = claims(now() + 60);
+        c.iat_ms = 1000;
+        let s = k.session(&k.sign(&c).unwrap()).unwrap();
+        assert_eq!(s.user_id(), "u1");
+        assert!(s.check(None).is_ok());
+        assert!(s.check(Some(1000)).is_ok());
+        assert!(s.check(Some(999)).is_ok());
+        assert_eq!(
+            s.check(Some(1001)),
+            Err(ApiError::Unauthorized(TOKEN_REVOKED))
+        );
+    }
+
     fn now() -> i64 {
-        crate::users::now()
+        crate::clock::now()
     }
 
     /// A token built by hand (HMAC-SHA256 over any header), for shapes the JWT crate

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::profile::UserFields;
-
 /// Bytes that must never be printed: `Debug` shows only that something is there.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
@@ -49,7 +47,9 @@ pub struct Config {
     /// token or a server signature.
     pub deepin_public_lookup: bool,
     /// MinApp's typed custom fields (`USER_FIELDS`: `level:integer,tags:array,...`).
-    pub user_fields: UserFields,
+    /// Checked by `profile::UserFields::parse` where the configuration is put to use
+    /// (configuration is ground: it knows no domain type).
+    pub user_fields: String,
     /// The most users one MinApp listing or batch update may examine before it answers 400.
     pub list_max_examined: usize,
     /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
@@ -129,7 +129,7 @@ const TOKEN_SECRET_MIN_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -151,8 +151,7 @@ impl Config {
         let warm_up_on_init = parse_bool("WARM_UP_ON_INIT", lookup("WARM_UP_ON_INIT"), true)?;
         let deepin_public_lookup =
             parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
-        let user_fields =
-            UserFields::parse(&lookup("USER_FIELDS").unwrap_or_default()).map_err(ConfigError)?;
+        let user_fields = lookup("USER_FIELDS").unwrap_or_default();
         let list_max_examined = usize::try_from(positive(
             &lookup,
             "LIST_MAX_EXAMINED",

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::*;
 use crate::user::{EXTENDS_MAX_BYTES, EXTENDS_MAX_KEYS, UserUpdate};
+use auth::token::Session;
 
 /// Tries of an `extends` update when concurrent updates of the same keys get there first.
 const UPDATE_ATTEMPTS: u32 = 8;
@@ -80,21 +81,32 @@ impl UserTable {
     /// When a concurrent update of the same keys got there first, DynamoDB hands back the
     /// item as it now is and the update is decided again from it.
     pub async fn update(&self, user_id: &str, update: &UserUpdate, now: i64) -> ApiResult<()> {
-        self.update_as(user_id, update, now, None).await
+        self.apply_update(user_id, update, now, None).await
     }
 
-    /// [`UserTable::update`] by the user's own client token issued at `issued_at_ms`: every
-    /// read projects `tokens_valid_after` and every UpdateItem is conditioned on the token
-    /// still being valid, so a revoked token is a 401 at no extra round trip.
-    pub async fn update_as(
+    /// [`UserTable::update`] by the user's own client: every read projects
+    /// `tokens_valid_after` and every UpdateItem is conditioned on the session's token still
+    /// being valid, so a revoked token is a 401 at no extra round trip.
+    pub async fn update_own(
+        &self,
+        session: &Session,
+        update: &UserUpdate,
+        now: i64,
+    ) -> ApiResult<()> {
+        self.apply_update(session.user_id(), update, now, Some(session))
+            .await
+    }
+
+    async fn apply_update(
         &self,
         user_id: &str,
         update: &UserUpdate,
         now: i64,
-        issued_at_ms: Option<i64>,
+        session: Option<&Session>,
     ) -> ApiResult<()> {
-        let check = |stored: &StoredUser| match issued_at_ms {
-            Some(iat) => crate::session::check_issued(iat, stored.tokens_valid_after),
+        let issued_at_ms = session.map(Session::issued_at_ms);
+        let check = |stored: &StoredUser| match session {
+            Some(session) => session.check(stored.tokens_valid_after),
             None => Ok(()),
         };
         if update.is_empty() {

@@ -1,0 +1,42 @@
+//! The verified callers a handler can ask for: each is made only by this crate's verifiers,
+//! so a value of one is proof that its check ran.
+//!
+//! | caller | made by | asked for by |
+//! |---|---|---|
+//! | [`Server`] | a Qiniu signature ([`crate::qiniu::QiniuVerifier::server`]) or a MinApp server token ([`crate::server_token::ServerTokens::server`]) | app-server endpoints |
+//! | [`Session`] | a client token ([`crate::token::TokenKeys::session`]) | client endpoints |
+//! | [`Anonymous`] | nothing: nobody was verified | public endpoints |
+//! | [`Lookup`] | whichever of the three the request carries | Deepin's lookups |
+
+pub use crate::token::Session;
+
+/// An app server whose request (or MinApp server token) verified under an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    access_key: String,
+}
+
+impl Server {
+    pub(crate) fn new(access_key: impl Into<String>) -> Server {
+        Server {
+            access_key: access_key.into(),
+        }
+    }
+
+    /// The access key id (never its secret).
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+}
+
+/// A public endpoint's caller: nothing was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Anonymous;
+
+/// The caller of a lookup, which takes a server, a client or (when public) anyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Anonymous,
+    Server(Server),
+    Client(Session),
+}
