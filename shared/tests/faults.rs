@@ -66,7 +66,13 @@ fn user_id_of(key: &Item) -> String {
 fn counter() -> Rule {
     let value = Arc::new(AtomicUsize::new(0));
     mock!(Client::update_item).then_compute_output(move |req| {
-        let n: usize = req.expression_attribute_values().unwrap()[":n"]
+        // The one value of `ADD value :n`, whatever its placeholder.
+        let values = req.expression_attribute_values().unwrap();
+        assert_eq!(values.len(), 1);
+        let n: usize = values
+            .values()
+            .next()
+            .unwrap()
             .as_n()
             .unwrap()
             .parse()

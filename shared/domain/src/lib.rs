@@ -18,3 +18,6 @@ pub mod profile;
 pub mod query;
 pub mod user;
 pub mod views;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

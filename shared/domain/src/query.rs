@@ -15,7 +15,6 @@
 //! - numbers compare by value (`1 == 1.0`), everywhere, as DynamoDB compares them.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use regex::{Regex, RegexBuilder};
 use serde_json::{Number, Value};
@@ -774,33 +773,146 @@ pub const EXPRESSION_MAX_BYTES: usize = 4096;
 /// Operators and functions DynamoDB takes in one expression.
 pub const EXPRESSION_MAX_OPERATORS: usize = 300;
 /// Operands of one DynamoDB `IN`.
-const IN_MAX_OPERANDS: usize = 100;
+pub const IN_MAX_OPERANDS: usize = 100;
+/// Bytes a placeholder is counted for when sizing an expression (`#n` or `:v` and up to four
+/// digits: an expression within [`EXPRESSION_MAX_BYTES`] never needs more, whatever else the
+/// same request names first).
+const PLACEHOLDER_BYTES: usize = 6;
 
-/// The part of a filter DynamoDB evaluates: a FilterExpression whose every name and value is a
-/// placeholder (`#n0`, `:v0`). Values are JSON for the store to convert (string S, number N,
-/// bool BOOL, array L, object M).
+/// A condition DynamoDB can evaluate, as data: attribute paths (one name per map level) and
+/// JSON values, never expression text. The store renders it through its expression builder,
+/// every name and value a placeholder; nothing here knows the SDK. Values are JSON for the
+/// store to convert (string S, number N, bool BOOL, array L, object M).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// At least two parts.
+    And(Vec<Condition>),
+    /// At least two parts.
+    Or(Vec<Condition>),
+    Not(Box<Condition>),
+    Compare(AttrPath, Comparator, Value),
+    /// `path IN (...)`, at most [`IN_MAX_OPERANDS`] values.
+    In(AttrPath, Vec<Value>),
+    /// `contains(path, value)`: a substring of a string, an element of a list.
+    Contains(AttrPath, Value),
+    Exists(AttrPath),
+    NotExists(AttrPath),
+    /// `attribute_type(path, type)`: `"S"`, `"NULL"`, ...
+    HasType(AttrPath, &'static str),
+    /// `size(path) > n`.
+    SizeAbove(AttrPath, u64),
+}
+
+/// A stored attribute path: the names from the item's top level down.
+pub type AttrPath = Vec<String>;
+
+/// DynamoDB's comparators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparator {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparator {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparator::Eq => "=",
+            Comparator::Ne => "<>",
+            Comparator::Lt => "<",
+            Comparator::Le => "<=",
+            Comparator::Gt => ">",
+            Comparator::Ge => ">=",
+        }
+    }
+}
+
+impl Condition {
+    /// All of `parts`: `None` when there is none, the part itself when there is one.
+    pub fn all(mut parts: Vec<Condition>) -> Option<Condition> {
+        match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(Condition::And(parts)),
+        }
+    }
+
+    /// Any of `parts` (at least one).
+    fn any(mut parts: Vec<Condition>) -> Condition {
+        if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Condition::Or(parts)
+        }
+    }
+
+    fn not(c: Condition) -> Condition {
+        Condition::Not(Box::new(c))
+    }
+
+    /// Whether it renders as a function call (`f(...)`), which needs no parentheses after
+    /// `NOT`.
+    pub fn is_function(&self) -> bool {
+        matches!(
+            self,
+            Condition::Contains(..)
+                | Condition::Exists(_)
+                | Condition::NotExists(_)
+                | Condition::HasType(..)
+        )
+    }
+
+    /// An upper bound of its rendered size in bytes (placeholders counted at
+    /// [`PLACEHOLDER_BYTES`], parentheses allowed around every part) and its operators and
+    /// functions as DynamoDB counts them.
+    fn cost(&self) -> (usize, usize) {
+        let path = |p: &AttrPath| p.len() * (PLACEHOLDER_BYTES + 1);
+        const V: usize = PLACEHOLDER_BYTES;
+        let (bytes, operators) = match self {
+            Condition::And(parts) | Condition::Or(parts) => {
+                let (b, o) = parts
+                    .iter()
+                    .map(Condition::cost)
+                    .fold((0, 0), |(b, o), (pb, po)| (b + pb + 4, o + po));
+                (b, o + parts.len().saturating_sub(1))
+            }
+            Condition::Not(c) => {
+                let (b, o) = c.cost();
+                (b + 4, o + 1)
+            }
+            Condition::Compare(p, _, _) => (path(p) + 4 + V, 1),
+            Condition::In(p, vs) => (path(p) + 6 + vs.len() * (V + 2), 1),
+            Condition::Contains(p, _) | Condition::HasType(p, _) => (path(p) + 12 + V, 1),
+            Condition::Exists(p) | Condition::NotExists(p) => (path(p) + 22, 1),
+            Condition::SizeAbove(p, _) => (path(p) + 10 + V, 2),
+        };
+        (bytes + 2, operators)
+    }
+}
+
+/// The part of a filter DynamoDB evaluates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pushdown {
     /// `None`: DynamoDB filters nothing.
-    pub expression: Option<String>,
-    pub names: BTreeMap<String, String>,
-    /// Empty when only `$has_key`s were pushed: DynamoDB refuses an empty map, so send none.
-    pub values: BTreeMap<String, Value>,
-    /// The expression selects a superset of the matches: re-check each item with
+    pub condition: Option<Condition>,
+    /// The condition selects a superset of the matches: re-check each item with
     /// [`Filter::matches`]. `false`: it selects exactly the matches.
     pub residual: bool,
 }
 
-/// A condition's translation: its expression (`None`: true) and whether it is exact.
+/// A condition's translation: its condition (`None`: true) and whether it is exact.
 struct Part {
-    expr: Option<String>,
+    cond: Option<Condition>,
     exact: bool,
 }
 
 impl Part {
-    fn exact(expr: String) -> Part {
+    fn exact(cond: Condition) -> Part {
         Part {
-            expr: Some(expr),
+            cond: Some(cond),
             exact: true,
         }
     }
@@ -808,205 +920,93 @@ impl Part {
     /// Nothing DynamoDB can check: every item passes, the function decides.
     fn superset() -> Part {
         Part {
-            expr: None,
+            cond: None,
             exact: false,
         }
     }
 }
 
-#[derive(Default)]
-struct Placeholders {
-    names: BTreeMap<String, String>,
-    by_name: BTreeMap<String, String>,
-    values: BTreeMap<String, Value>,
-}
-
-impl Placeholders {
-    fn name(&mut self, segment: &str) -> String {
-        if let Some(p) = self.by_name.get(segment) {
-            return p.clone();
-        }
-        let p = format!("#n{}", self.names.len());
-        self.names.insert(p.clone(), segment.to_string());
-        self.by_name.insert(segment.to_string(), p.clone());
-        p
-    }
-
-    fn value(&mut self, v: Value) -> String {
-        let p = format!(":v{}", self.values.len());
-        self.values.insert(p.clone(), v);
-        p
-    }
-}
-
 impl Filter {
-    /// The FilterExpression DynamoDB can evaluate. `attr_name_of(field)` gives the stored
-    /// attribute path of a MinApp field (`.` separates map keys; each segment gets its own
-    /// placeholder) or `None` when the field is not stored as itself. A path is only correct
-    /// if the stored value *is* the view's value in DynamoDB's natural encoding (absent or
-    /// NULL for null, dates canonical); a derived field (one shown as `false` when the
-    /// attribute is absent, say) must answer `None`.
+    /// The condition DynamoDB can evaluate. `attr_name_of(field)` gives the stored attribute
+    /// path of a MinApp field (`.` separates map keys) or `None` when the field is not stored
+    /// as itself. A path is only correct if the stored value *is* the view's value in
+    /// DynamoDB's natural encoding (absent or NULL for null, dates canonical); a derived field
+    /// (one shown as `false` when the attribute is absent, say) must answer `None`.
     ///
     /// Exact: `$eq $ne $lt $lte $gt $gte $range $in $nin $all $contains $isnull $exists
     /// $has_key`, and `$and`/`$or` of exact parts. Not pushed (residual): `$icontains`,
-    /// `$regex`, fields without a path, empty strings and numbers DynamoDB cannot store. An
-    /// expression over [`EXPRESSION_MAX_BYTES`] or [`EXPRESSION_MAX_OPERATORS`] keeps only the
-    /// top-level conjuncts that fit. The result satisfies DynamoDB's other rules too: every
-    /// placeholder used, no redundant parentheses, at most 100 operands per `IN`.
+    /// `$regex`, fields without a path, empty strings and numbers DynamoDB cannot store. A
+    /// condition that could render over [`EXPRESSION_MAX_BYTES`] or
+    /// [`EXPRESSION_MAX_OPERATORS`] keeps only the top-level conjuncts that fit. At most 100
+    /// operands per `IN`.
     pub fn to_dynamo(&self, attr_name_of: impl Fn(&str) -> Option<String>) -> Pushdown {
         let conjuncts: Vec<&Filter> = match self {
             Filter::And(parts) => parts.iter().collect(),
             other => vec![other],
         };
-        let mut ph = Placeholders::default();
-        let mut exprs: Vec<String> = Vec::new();
+        let mut kept: Vec<Condition> = Vec::new();
         let (mut bytes, mut operators) = (0, 0);
         let mut exact = true;
         for f in conjuncts {
-            let part = translate(f, &attr_name_of, &mut ph);
+            let part = translate(f, &attr_name_of);
             exact &= part.exact;
-            let Some(expr) = part.expr else { continue };
-            // "(e) AND " per conjunct; placeholders only shrink when renumbered below.
-            let (b, o) = (expr.len() + 7, operator_count(&expr) + 1);
+            let Some(cond) = part.cond else { continue };
+            // "(c) AND " per conjunct.
+            let (b, o) = cond.cost();
+            let (b, o) = (b + 5, o + 1);
             if bytes + b > EXPRESSION_MAX_BYTES || operators + o > EXPRESSION_MAX_OPERATORS {
                 exact = false;
                 continue;
             }
             bytes += b;
             operators += o;
-            exprs.push(expr);
+            kept.push(cond);
         }
-        let Some(expression) = join(exprs, " AND ") else {
-            return Pushdown {
-                residual: !exact,
-                ..Pushdown::default()
-            };
-        };
-        // DynamoDB refuses placeholders the expression does not use: keep only those it does,
-        // numbered in order of appearance.
-        let (expression, names, values) = renumber(&expression, &ph);
         Pushdown {
-            expression: Some(expression),
-            names,
-            values,
+            condition: Condition::all(kept),
             residual: !exact,
         }
     }
 }
 
-/// Operators and functions of an expression, as DynamoDB counts them toward its limit (counted
-/// generously: every comparator, keyword and function).
-fn operator_count(expr: &str) -> usize {
-    expr.split_whitespace()
-        .map(|t| t.trim_start_matches('('))
-        .filter(|t| {
-            matches!(
-                *t,
-                "=" | "<>" | "<" | "<=" | ">" | ">=" | "AND" | "OR" | "NOT" | "IN"
-            ) || t.contains("(#")
-        })
-        .count()
-}
-
-/// The expression with its placeholders renumbered in order of appearance, and the maps of
-/// exactly those.
-fn renumber(
-    expr: &str,
-    ph: &Placeholders,
-) -> (String, BTreeMap<String, String>, BTreeMap<String, Value>) {
-    let mut out = String::with_capacity(expr.len());
-    let mut names: BTreeMap<String, String> = BTreeMap::new();
-    let mut values: BTreeMap<String, Value> = BTreeMap::new();
-    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
-    let mut chars = expr.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '#' && c != ':' {
-            out.push(c);
-            continue;
-        }
-        let mut end = i + 1;
-        while let Some(&(j, d)) = chars.peek() {
-            if !d.is_ascii_alphanumeric() {
-                break;
-            }
-            end = j + d.len_utf8();
-            chars.next();
-        }
-        let old = &expr[i..end];
-        let new = renamed.entry(old.to_string()).or_insert_with(|| {
-            if c == '#' {
-                let new = format!("#n{}", names.len());
-                names.insert(new.clone(), ph.names[old].clone());
-                new
-            } else {
-                let new = format!(":v{}", values.len());
-                values.insert(new.clone(), ph.values[old].clone());
-                new
-            }
-        });
-        out.push_str(new);
-    }
-    (out, names, values)
-}
-
-fn translate(
-    f: &Filter,
-    attr_name_of: &impl Fn(&str) -> Option<String>,
-    ph: &mut Placeholders,
-) -> Part {
+fn translate(f: &Filter, attr_name_of: &impl Fn(&str) -> Option<String>) -> Part {
     match f {
         Filter::True => Part {
-            expr: None,
+            cond: None,
             exact: true,
         },
         Filter::And(parts) => {
-            let parts: Vec<Part> = parts
-                .iter()
-                .map(|p| translate(p, attr_name_of, ph))
-                .collect();
+            let parts: Vec<Part> = parts.iter().map(|p| translate(p, attr_name_of)).collect();
             let exact = parts.iter().all(|p| p.exact);
-            let exprs: Vec<String> = parts.into_iter().filter_map(|p| p.expr).collect();
+            let conds: Vec<Condition> = parts.into_iter().filter_map(|p| p.cond).collect();
             Part {
-                expr: join(exprs, " AND "),
+                cond: Condition::all(conds),
                 exact,
             }
         }
         Filter::Or(parts) => {
-            let parts: Vec<Part> = parts
-                .iter()
-                .map(|p| translate(p, attr_name_of, ph))
-                .collect();
+            let parts: Vec<Part> = parts.iter().map(|p| translate(p, attr_name_of)).collect();
             // One branch DynamoDB cannot check lets every item through the whole OR.
-            if parts.iter().any(|p| p.expr.is_none()) {
+            if parts.iter().any(|p| p.cond.is_none()) {
                 return Part {
-                    expr: None,
-                    exact: parts.iter().any(|p| p.expr.is_none() && p.exact),
+                    cond: None,
+                    exact: parts.iter().any(|p| p.cond.is_none() && p.exact),
                 };
             }
             let exact = parts.iter().all(|p| p.exact);
             Part {
-                expr: join(parts.into_iter().filter_map(|p| p.expr).collect(), " OR "),
+                cond: Some(Condition::any(
+                    parts.into_iter().filter_map(|p| p.cond).collect(),
+                )),
                 exact,
             }
         }
         Filter::Cond(c) => match attr_name_of(&c.field) {
-            Some(path) if !path.is_empty() => translate_cond(c, &path, ph),
+            Some(path) if !path.is_empty() => {
+                translate_cond(c, path.split('.').map(str::to_string).collect())
+            }
             _ => Part::superset(),
         },
-    }
-}
-
-fn join(exprs: Vec<String>, sep: &str) -> Option<String> {
-    match exprs.len() {
-        0 => None,
-        1 => exprs.into_iter().next(),
-        _ => Some(
-            exprs
-                .iter()
-                .map(|e| format!("({e})"))
-                .collect::<Vec<_>>()
-                .join(sep),
-        ),
     }
 }
 
@@ -1023,7 +1023,7 @@ fn pushable(v: &Value) -> bool {
     }
 }
 
-fn translate_cond(c: &Cond, path: &str, ph: &mut Placeholders) -> Part {
+fn translate_cond(c: &Cond, p: AttrPath) -> Part {
     let values: &[Value] = match &c.op {
         Op::Eq(v)
         | Op::Ne(v)
@@ -1033,105 +1033,75 @@ fn translate_cond(c: &Cond, path: &str, ph: &mut Placeholders) -> Part {
         | Op::Gte(v)
         | Op::Contains(v) => std::slice::from_ref(v),
         Op::In(vs) | Op::Nin(vs) | Op::All(vs) => vs,
-        Op::Range(a, b) => return range(path, a, b, ph),
         _ => &[],
     };
-    if !values.iter().all(pushable) {
-        return Part::superset();
-    }
-    let p = path
-        .split('.')
-        .map(|segment| ph.name(segment))
-        .collect::<Vec<_>>()
-        .join(".");
-    let array = c.ty == FieldType::Array;
-    let cmp = |ph: &mut Placeholders, sym: &str, v: &Value| {
-        Part::exact(format!("{p} {sym} {}", ph.value(v.clone())))
+    let range_pushable = match &c.op {
+        Op::Range(a, b) => pushable(a) && pushable(b),
+        _ => true,
     };
-    match &c.op {
-        Op::Eq(v) => cmp(ph, "=", v),
-        // `<>` is true on an absent attribute too; said explicitly so it never depends on it.
-        Op::Ne(v) => {
-            let v = ph.value(v.clone());
-            Part::exact(format!("attribute_not_exists({p}) OR {p} <> {v}"))
-        }
-        Op::Lt(v) => cmp(ph, "<", v),
-        Op::Lte(v) => cmp(ph, "<=", v),
-        Op::Gt(v) => cmp(ph, ">", v),
-        Op::Gte(v) => cmp(ph, ">=", v),
-        Op::Contains(v) => {
-            let v = ph.value(v.clone());
-            Part::exact(format!("contains({p}, {v})"))
-        }
-        Op::In(vs) => Part::exact(any_of(&p, vs, array, ph)),
-        Op::Nin(vs) => Part::exact(format!("NOT ({})", any_of(&p, vs, array, ph))),
-        Op::All(vs) => Part::exact(
-            vs.iter()
-                .map(|v| format!("contains({p}, {})", ph.value(v.clone())))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-        ),
-        Op::IsNull(b) => Part::exact(null_test(&p, *b, ph)),
-        Op::Exists(b) if c.ty.is_textual() => {
-            let s = ph.value(Value::from("S"));
-            let zero = ph.value(Value::from(0));
-            let has = format!("attribute_type({p}, {s}) AND size({p}) > {zero}");
-            Part::exact(if *b { has } else { format!("NOT ({has})") })
-        }
-        Op::Exists(b) => Part::exact(null_test(&p, !*b, ph)),
-        Op::HasKey(k) => {
-            let k = ph.name(k);
-            Part::exact(format!("attribute_exists({p}.{k})"))
-        }
-        Op::IContains(_) | Op::Regex(_) | Op::Range(..) => Part::superset(),
-    }
-}
-
-fn range(path: &str, a: &Value, b: &Value, ph: &mut Placeholders) -> Part {
-    if !pushable(a) || !pushable(b) {
+    if !values.iter().all(pushable) || !range_pushable {
         return Part::superset();
     }
-    let p = path
-        .split('.')
-        .map(|segment| ph.name(segment))
-        .collect::<Vec<_>>()
-        .join(".");
-    let (a, b) = (ph.value(a.clone()), ph.value(b.clone()));
-    // Not BETWEEN: that includes its end.
-    Part::exact(format!("{p} >= {a} AND {p} < {b}"))
+    let array = c.ty == FieldType::Array;
+    let cmp = |op: Comparator, v: &Value| Condition::Compare(p.clone(), op, v.clone());
+    let contains = |v: &Value| Condition::Contains(p.clone(), v.clone());
+    Part::exact(match &c.op {
+        Op::Eq(v) => cmp(Comparator::Eq, v),
+        // `<>` is true on an absent attribute too; said explicitly so it never depends on it.
+        Op::Ne(v) => Condition::Or(vec![
+            Condition::NotExists(p.clone()),
+            cmp(Comparator::Ne, v),
+        ]),
+        Op::Lt(v) => cmp(Comparator::Lt, v),
+        Op::Lte(v) => cmp(Comparator::Le, v),
+        Op::Gt(v) => cmp(Comparator::Gt, v),
+        Op::Gte(v) => cmp(Comparator::Ge, v),
+        // Not BETWEEN: that includes its end.
+        Op::Range(a, b) => Condition::And(vec![cmp(Comparator::Ge, a), cmp(Comparator::Lt, b)]),
+        Op::Contains(v) => contains(v),
+        Op::In(vs) => any_of(&p, vs, array),
+        Op::Nin(vs) => Condition::not(any_of(&p, vs, array)),
+        Op::All(vs) => {
+            Condition::all(vs.iter().map(contains).collect()).expect("$all has at least one value")
+        }
+        Op::IsNull(b) => null_test(&p, *b),
+        Op::Exists(b) if c.ty.is_textual() => {
+            let has = Condition::And(vec![
+                Condition::HasType(p.clone(), "S"),
+                Condition::SizeAbove(p.clone(), 0),
+            ]);
+            if *b { has } else { Condition::not(has) }
+        }
+        Op::Exists(b) => null_test(&p, !*b),
+        Op::HasKey(k) => {
+            let mut key = p.clone();
+            key.push(k.clone());
+            Condition::Exists(key)
+        }
+        Op::IContains(_) | Op::Regex(_) => return Part::superset(),
+    })
 }
 
 /// Scalars: `IN` lists of at most 100; arrays: one `contains` per value.
-fn any_of(p: &str, vs: &[Value], array: bool, ph: &mut Placeholders) -> String {
-    let parts: Vec<String> = if array {
+fn any_of(p: &AttrPath, vs: &[Value], array: bool) -> Condition {
+    let parts: Vec<Condition> = if array {
         vs.iter()
-            .map(|v| format!("contains({p}, {})", ph.value(v.clone())))
+            .map(|v| Condition::Contains(p.clone(), v.clone()))
             .collect()
     } else {
         vs.chunks(IN_MAX_OPERANDS)
-            .map(|chunk| {
-                let list: Vec<String> = chunk.iter().map(|v| ph.value(v.clone())).collect();
-                format!("{p} IN ({})", list.join(", "))
-            })
+            .map(|chunk| Condition::In(p.clone(), chunk.to_vec()))
             .collect()
     };
-    if parts.len() == 1 {
-        parts.into_iter().next().expect("one part")
-    } else {
-        parts
-            .iter()
-            .map(|e| format!("({e})"))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    }
+    Condition::any(parts)
 }
 
-fn null_test(p: &str, is_null: bool, ph: &mut Placeholders) -> String {
-    let null = ph.value(Value::from("NULL"));
+fn null_test(p: &AttrPath, is_null: bool) -> Condition {
+    let null = Condition::HasType(p.clone(), "NULL");
     if is_null {
-        format!("attribute_not_exists({p}) OR attribute_type({p}, {null})")
+        Condition::Or(vec![Condition::NotExists(p.clone()), null])
     } else {
-        format!("attribute_exists({p}) AND NOT attribute_type({p}, {null})")
+        Condition::And(vec![Condition::Exists(p.clone()), Condition::not(null)])
     }
 }
 

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
+use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
 use super::*;
 use crate::account::{Account, AccountChange, AccountField, AccountUpdate, Change};
@@ -103,33 +104,30 @@ impl UserTable {
         password_hash: Option<&str>,
         now: i64,
     ) -> Vec<TransactWriteItem> {
-        let mut names = HashMap::from([
-            ("#pk".to_string(), attr::PK.to_string()),
-            ("#updated_at".to_string(), attr::UPDATED_AT.to_string()),
-        ]);
-        let mut values = HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
-        let mut set = vec!["#updated_at = :now".to_string()];
-        let mut remove = Vec::new();
-        let mut condition = vec!["attribute_exists(#pk)".to_string()];
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        e.condition(exists(&pk));
+        let updated_at = e.name(attr::UPDATED_AT);
+        let now = e.number(now);
+        e.set(&updated_at, &now);
         for field in AccountField::ALL {
             if *update.change(field) == Change::Absent {
                 continue;
             }
-            let name = field.name();
-            names.insert(format!("#{name}"), stored_attribute(field).to_string());
+            let p = e.name(stored_attribute(field));
             match current.account.get(field) {
                 Some(old) => {
-                    values.insert(format!(":old_{name}"), s(old));
-                    condition.push(format!("#{name} = :old_{name}"));
+                    let old = e.string(old);
+                    e.condition(format!("{p} = {old}"));
                 }
-                None => condition.push(format!("attribute_not_exists(#{name})")),
+                None => e.condition(not_exists(&p)),
             }
             match plan.account.get(field) {
                 Some(new) => {
-                    values.insert(format!(":{name}"), s(new));
-                    set.push(format!("#{name} = :{name}"));
+                    let new = e.string(new);
+                    e.set(&p, &new);
                 }
-                None => remove.push(format!("#{name}")),
+                None => e.remove(&p),
             }
         }
         for (name, before, after) in [
@@ -145,57 +143,48 @@ impl UserTable {
             ),
         ] {
             if before != after {
-                names.insert(format!("#{name}"), name.to_string());
-                values.insert(format!(":{name}"), AttributeValue::Bool(after));
-                set.push(format!("#{name} = :{name}"));
+                let p = e.name(name);
+                let v = e.value(AttributeValue::Bool(after));
+                e.set(&p, &v);
             }
         }
         if let Some(hash) = password_hash {
-            names.insert("#password_hash".into(), attr::PASSWORD_HASH.into());
-            values.insert(":password_hash".into(), s(hash));
-            set.push("#password_hash = :password_hash".into());
+            let p = e.name(attr::PASSWORD_HASH);
+            let v = e.string(hash);
+            e.set(&p, &v);
             // A new password voids every client token issued before it (crate::session).
-            names.insert("#tva".into(), attr::TOKENS_VALID_AFTER.into());
-            values.insert(
-                ":tva".into(),
-                AttributeValue::N(crate::clock::now_ms().to_string()),
-            );
-            set.push("#tva = :tva".into());
+            let tva = e.name(attr::TOKENS_VALID_AFTER);
+            let v = e.number(crate::clock::now_ms());
+            e.set(&tva, &v);
         }
-        let mut expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        let update = Update::builder()
+        let update = e
+            .transact_update(Update::builder())
             .table_name(&self.table)
             .set_key(Some(user_key(&current.user_id)))
-            .update_expression(expression)
-            .condition_expression(condition.join(" AND "))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
             .build()
             .expect("table, key and expression are set");
         let mut actions = vec![TransactWriteItem::builder().update(update).build()];
         for guard in &plan.claim {
             let mut item = guard_item(&guard.key);
             item.insert(attr::USER_ID.into(), s(&current.user_id));
-            let put = Put::builder()
+            let put = Expr::new_item_only()
+                .transact_put(Put::builder())
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", attr::PK)
                 .build()
                 .expect("table, item and condition are set");
             actions.push(TransactWriteItem::builder().put(put).build());
         }
         for guard in &plan.release {
             let key = guard_item(&guard.key);
-            let delete = Delete::builder()
+            let mut e = Expr::new();
+            let holder = e.name(attr::USER_ID);
+            let me = e.string(&current.user_id);
+            e.condition(format!("{holder} = {me}"));
+            let delete = e
+                .transact_delete(Delete::builder())
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .condition_expression("#user_id = :me")
-                .expression_attribute_names("#user_id", attr::USER_ID)
-                .expression_attribute_values(":me", s(&current.user_id))
                 .build()
                 .expect("table, key and condition are set");
             actions.push(TransactWriteItem::builder().delete(delete).build());

@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
+use super::expr::Expr;
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::query::Pushdown;
@@ -187,42 +188,25 @@ impl UserTable {
         if room.is_zero() {
             return Err(too_broad(read.max_examined));
         }
-        let mut names = HashMap::from([("#dir".to_string(), attr::DIR.to_string())]);
-        let mut values = HashMap::from([(":dir".to_string(), s(&shard.shard))]);
-        let mut query = self
-            .client
-            .query()
+        let mut e = Expr::new();
+        let dir = e.name(attr::DIR);
+        let shard_value = e.string(&shard.shard);
+        e.key_condition(format!("{dir} = {shard_value}"));
+        if let Some(condition) = &read.pushdown.condition {
+            e.filter_of(condition)?;
+        }
+        let query = e
+            .query(self.client.query())
             .table_name(&self.table)
             .index_name(DIRECTORY_INDEX)
-            .key_condition_expression("#dir = :dir")
             .scan_index_forward(read.direction == Direction::OldestFirst)
             .set_exclusive_start_key(shard.next_key.clone())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .limit(shard.page_size);
-        if let Some(expression) = &read.pushdown.expression {
-            for (placeholder, name) in &read.pushdown.names {
-                if names.contains_key(placeholder) {
-                    return Err(ApiError::Internal(format!(
-                        "pushdown reuses the placeholder {placeholder}"
-                    )));
-                }
-                names.insert(placeholder.clone(), name.clone());
-            }
-            for (placeholder, value) in &read.pushdown.values {
-                values.insert(placeholder.clone(), attribute_value(value)?);
-            }
-            query = query.filter_expression(expression);
-        }
-        let out = tokio::time::timeout(
-            room,
-            query
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
-                .send(),
-        )
-        .await
-        .map_err(|_| too_broad(read.max_examined))?
-        .map_err(|e| store_error("read directory", e))?;
+        let out = tokio::time::timeout(room, query.send())
+            .await
+            .map_err(|_| too_broad(read.max_examined))?
+            .map_err(|e| store_error("read directory", e))?;
         Ok(ShardPage {
             examined: usize::try_from(out.scanned_count()).unwrap_or(0),
             read_units: out

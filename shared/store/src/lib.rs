@@ -37,6 +37,9 @@ mod accounts;
 pub mod client;
 mod deadline;
 pub mod directory;
+pub(crate) mod expr;
+#[cfg(test)]
+mod filter;
 mod item;
 mod lookup;
 pub mod profile;
@@ -47,6 +50,7 @@ pub use deadline::{
 };
 pub use item::{StoredUser, UserView, attr};
 
+use expr::Expr;
 use item::{INFO_ATTRIBUTES, from_item, read_view, to_item};
 
 type Item = HashMap<String, AttributeValue>;
@@ -117,15 +121,15 @@ impl UserTable {
     /// Reserves `n` consecutive IM ids from the atomic counter (ids are never reused).
     pub async fn allocate_im_ids(&self, n: usize) -> ApiResult<std::ops::Range<i64>> {
         let n = i64::try_from(n).map_err(|_| ApiError::Internal("id count overflow".into()))?;
-        let out = self
-            .client
-            .update_item()
+        let mut e = Expr::new();
+        let value = e.name(attr::VALUE);
+        let by = e.number(n);
+        e.add(&value, &by);
+        let out = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .key(attr::PK, s(COUNTER_PK))
             .key(attr::SK, s(COUNTER_SK))
-            .update_expression("ADD #v :n")
-            .expression_attribute_names("#v", attr::VALUE)
-            .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
@@ -173,13 +177,10 @@ impl UserTable {
         let mut attempt = 0;
         // A put that a concurrent transaction on the item made fail is tried again.
         let result = loop {
-            let put = self
-                .client
-                .put_item()
+            let put = Expr::new_item_only()
+                .put_item(self.client.put_item())
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", attr::PK)
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -256,11 +257,10 @@ impl UserTable {
             let actions = pending
                 .iter()
                 .map(|&i| {
-                    let put = Put::builder()
+                    let put = Expr::new_item_only()
+                        .transact_put(Put::builder())
                         .table_name(&self.table)
                         .set_item(Some(items[i].clone()))
-                        .condition_expression("attribute_not_exists(#pk)")
-                        .expression_attribute_names("#pk", attr::PK)
                         .return_values_on_condition_check_failure(
                             ReturnValuesOnConditionCheckFailure::AllOld,
                         )

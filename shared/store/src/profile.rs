@@ -33,8 +33,8 @@ use domain::profile::{
     ProfileUpdate, UserFields,
 };
 
-use super::directory::attribute_value;
-use super::update::{Failed, UpdateWrite};
+use super::expr::{Expr, exists, if_not_exists, not_exists};
+use super::update::Failed;
 
 /// Tries of an update whose read-decided fields concurrent writes moved first: each round
 /// one of the contenders wins, so this many contenders on one field all get through (the
@@ -97,66 +97,14 @@ impl From<ApiError> for ProfileFailure {
     }
 }
 
-/// An UpdateItem being built; every name and value goes through a placeholder (`#p0`, `:p0`,
-/// never the `#n`/`:v` of a filter's pushdown).
-#[derive(Default)]
-struct Expression {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-    set: Vec<String>,
-    remove: Vec<String>,
-    conditions: Vec<String>,
-}
-
-impl Expression {
-    fn name(&mut self, name: &str) -> String {
-        if let Some((p, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
-            return p.clone();
-        }
-        let p = format!("#p{}", self.names.len());
-        self.names.insert(p.clone(), name.to_string());
-        p
-    }
-
-    /// `#p0.#p1` for `custom.level`.
-    fn path(&mut self, path: &str) -> String {
-        path.split('.')
-            .map(|segment| self.name(segment))
-            .collect::<Vec<_>>()
-            .join(".")
-    }
-
-    fn value(&mut self, v: AttributeValue) -> String {
-        let p = format!(":p{}", self.values.len());
-        self.values.insert(p.clone(), v);
-        p
-    }
-
-    fn json(&mut self, v: &Value) -> ApiResult<String> {
-        Ok(self.value(attribute_value(v)?))
-    }
-
-    fn number(&mut self, n: impl ToString) -> String {
-        self.value(AttributeValue::N(n.to_string()))
-    }
-
-    /// Pins a path to a value read, or to its absence.
-    fn pin(&mut self, path: &str, old: Option<&Value>) -> ApiResult<()> {
-        let condition = match old.filter(|v| !v.is_null()) {
-            Some(old) => format!("{path} = {}", self.json(old)?),
-            None => format!("attribute_not_exists({path})"),
-        };
-        self.conditions.push(condition);
-        Ok(())
-    }
-
-    fn update_expression(&self) -> String {
-        let mut expression = format!("SET {}", self.set.join(", "));
-        if !self.remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
-        }
-        expression
-    }
+/// Pins a path to a value read, or to its absence.
+fn pin(e: &mut Expr, path: &str, old: Option<&Value>) -> ApiResult<()> {
+    let condition = match old.filter(|v| !v.is_null()) {
+        Some(old) => format!("{path} = {}", e.json(old)?),
+        None => not_exists(path),
+    };
+    e.condition(condition);
+    Ok(())
 }
 
 /// Whether an operation is decided from the stored value, or can grow the custom fields.
@@ -193,20 +141,30 @@ impl UserTable {
         if known.is_none() && update.updates.iter().any(needs_read) {
             known = Some(self.get::<User>(user_id).await?.ok_or_else(not_found)?);
         }
+        let touches_custom = update.updates.iter().any(|u| u.kind == FieldKind::Custom);
         let mut custom_map_made = false;
         let mut attempt = 0;
         loop {
             let e = profile_expression(update, fields, known.as_ref(), still, now)?;
             match self.send_profile_update(user_id, &e).await {
                 Ok(user) => return Ok(user),
-                Err(Failed::Store(err)) if is_missing_custom_map(&err) && !custom_map_made => {
-                    // A user written before custom fields existed: give it the map, once.
+                Err(Failed::Store(err)) => return Err(err.into()),
+                Err(Failed::Condition(None)) => return Err(not_found()),
+                Err(Failed::Condition(Some(item)))
+                    if touches_custom && !item.contains_key(attr::CUSTOM) =>
+                {
+                    // A user written before custom fields existed (the write is conditioned
+                    // on the map): give it the map, once, and write again.
+                    if custom_map_made {
+                        return Err(ApiError::Internal(
+                            "the custom fields map is still missing after creating it".into(),
+                        )
+                        .into());
+                    }
                     self.create_custom_map(user_id).await?;
                     custom_map_made = true;
                     continue;
                 }
-                Err(Failed::Store(err)) => return Err(err.into()),
-                Err(Failed::Condition(None)) => return Err(not_found()),
                 Err(Failed::Condition(Some(item))) => {
                     let now_stored: User = read_view(item)?;
                     let object = MinAppUser::new(&now_stored, fields);
@@ -240,15 +198,9 @@ impl UserTable {
         }
     }
 
-    async fn send_profile_update(&self, user_id: &str, e: &Expression) -> Result<User, Failed> {
-        let write = UpdateWrite {
-            update: e.update_expression(),
-            condition: e.conditions.join(" AND "),
-            names: &e.names,
-            values: &e.values,
-        };
+    async fn send_profile_update(&self, user_id: &str, e: &Expr) -> Result<User, Failed> {
         let item = self
-            .send_update_item(user_id, write, ReturnValue::AllNew)
+            .send_update_item(user_id, e, ReturnValue::AllNew)
             .await?
             .ok_or_else(|| Failed::Store(ApiError::Internal("update returned no item".into())))?;
         read_view(item).map_err(Failed::Store)
@@ -256,16 +208,16 @@ impl UserTable {
 
     /// `SET custom = {}` on an existing user without the map.
     async fn create_custom_map(&self, user_id: &str) -> ApiResult<()> {
-        let result = self
-            .client
-            .update_item()
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        let custom = e.name(attr::CUSTOM);
+        e.condition(format!("{} AND {}", exists(&pk), not_exists(&custom)));
+        let empty = e.value(AttributeValue::M(HashMap::new()));
+        e.set(&custom, &empty);
+        let result = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression("SET #c = :empty")
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#c)")
-            .expression_attribute_names("#c", attr::CUSTOM)
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_values(":empty", AttributeValue::M(HashMap::new()))
             .send()
             .await;
         match result {
@@ -283,11 +235,6 @@ impl UserTable {
     }
 }
 
-/// DynamoDB's answer to `SET custom.#f` on an item without `custom`.
-fn is_missing_custom_map(e: &ApiError) -> bool {
-    matches!(e, ApiError::Internal(detail) if detail.contains("document path provided in the update expression is invalid"))
-}
-
 /// The one UpdateItem of `update`, decided from `known` (the user as read) where an operation
 /// needs it.
 fn profile_expression(
@@ -296,13 +243,20 @@ fn profile_expression(
     known: Option<&User>,
     still: Option<&StillMatches<'_>>,
     now: i64,
-) -> Result<Expression, ProfileFailure> {
-    let mut e = Expression::default();
+) -> Result<Expr, ProfileFailure> {
+    let mut e = Expr::new();
     let pk = e.name(attr::PK);
-    e.conditions.push(format!("attribute_exists({pk})"));
+    e.condition(exists(&pk));
+    if update.updates.iter().any(|u| u.kind == FieldKind::Custom) {
+        // `SET custom.f` fails on an item without the map (a ValidationException that only its
+        // message tells apart): conditioned on the map, a user without one comes back as a
+        // failed condition with the item, and the map is made (UserTable::update_profile).
+        let custom = e.name(attr::CUSTOM);
+        e.condition(exists(&custom));
+    }
     let updated_at = e.name(attr::UPDATED_AT);
     let at = e.number(now);
-    e.set.push(format!("{updated_at} = {at}"));
+    e.set(&updated_at, &at);
     // What the update makes of the object read: the reference, and its bounds checked.
     let (before, after) = match known {
         Some(user) => {
@@ -319,45 +273,41 @@ fn profile_expression(
     for u in &update.updates {
         let stored = stored_path(&u.field, fields)
             .ok_or_else(|| ApiError::Internal(format!("{} has no stored path", u.field)))?;
-        let p = e.path(&stored);
+        let p = e.dotted(&stored);
         match &u.op {
             FieldOp::Set(v) => {
                 let v = e.json(v)?;
-                e.set.push(format!("{p} = {v}"));
+                e.set(&p, &v);
             }
             FieldOp::Unset => match u.kind {
                 FieldKind::Builtin(b) if b.always_present() => {
-                    let empty = e.value(s(""));
-                    e.set.push(format!("{p} = {empty}"));
+                    let empty = e.string("");
+                    e.set(&p, &empty);
                 }
-                _ => e.remove.push(p),
+                _ => e.remove(&p),
             },
             FieldOp::IncrBy(n) => {
                 let zero = e.number(0);
                 let by = e.number(n);
-                e.set
-                    .push(format!("{p} = if_not_exists({p}, {zero}) + {by}"));
+                e.set(&p, &format!("{} + {by}", if_not_exists(&p, &zero)));
                 if u.ty == FieldType::Integer {
                     // The sum stays within ±INTEGER_MAX.
                     let by = n.as_i64().unwrap_or(0);
                     let lo = e.number((-INTEGER_MAX).saturating_sub(by));
                     let hi = e.number(INTEGER_MAX.saturating_sub(by));
-                    e.conditions.push(format!(
-                        "(attribute_not_exists({p}) OR {p} BETWEEN {lo} AND {hi})"
-                    ));
+                    e.condition_any(&[not_exists(&p), format!("{p} BETWEEN {lo} AND {hi}")]);
                 }
             }
             FieldOp::Append(values) => {
                 let empty = e.value(AttributeValue::L(Vec::new()));
                 let vs = e.json(&Value::Array(values.clone()))?;
-                e.set.push(format!(
-                    "{p} = list_append(if_not_exists({p}, {empty}), {vs})"
-                ));
+                e.set(
+                    &p,
+                    &format!("list_append({}, {vs})", if_not_exists(&p, &empty)),
+                );
                 let room = ARRAY_MAX_ITEMS.saturating_sub(values.len());
                 let room = e.number(room);
-                e.conditions.push(format!(
-                    "(attribute_not_exists({p}) OR size({p}) <= {room})"
-                ));
+                e.condition_any(&[not_exists(&p), format!("size({p}) <= {room}")]);
             }
             FieldOp::AppendUnique(_)
             | FieldOp::Remove(_)
@@ -367,11 +317,11 @@ fn profile_expression(
                 match after.get(&u.field).filter(|v| !v.is_null()) {
                     Some(new) => {
                         let new = e.json(new)?;
-                        e.set.push(format!("{p} = {new}"));
+                        e.set(&p, &new);
                     }
-                    None => e.remove.push(p.clone()),
+                    None => e.remove(&p),
                 }
-                e.pin(&p, old)?;
+                pin(&mut e, &p, old)?;
             }
         }
     }
@@ -385,19 +335,13 @@ fn profile_expression(
 /// Otherwise (a `$regex`, `$icontains`, a derived field): every field the query reads pinned
 /// to the value it had when the user was found to match, so the user still matches.
 fn add_still_matches(
-    e: &mut Expression,
+    e: &mut Expr,
     still: &StillMatches<'_>,
     known: Option<&User>,
 ) -> ApiResult<()> {
     if !still.pushdown.residual {
-        if let Some(expression) = &still.pushdown.expression {
-            e.conditions.push(format!("({expression})"));
-            for (p, name) in &still.pushdown.names {
-                e.names.insert(p.clone(), name.clone());
-            }
-            for (p, value) in &still.pushdown.values {
-                e.values.insert(p.clone(), attribute_value(value)?);
-            }
+        if let Some(condition) = &still.pushdown.condition {
+            e.condition_of(condition)?;
         }
         return Ok(());
     }
@@ -416,15 +360,14 @@ fn add_still_matches(
             _ => stored_path(&field, still.fields),
         };
         let Some(path) = path else { continue };
-        let p = e.path(&path);
+        let p = e.dotted(&path);
         match value {
             // The flags are absent when false.
             Some(Value::Bool(false)) => {
                 let f = e.value(AttributeValue::Bool(false));
-                e.conditions
-                    .push(format!("(attribute_not_exists({p}) OR {p} = {f})"));
+                e.condition_any(&[not_exists(&p), format!("{p} = {f}")]);
             }
-            other => e.pin(&p, other)?,
+            other => pin(e, &p, other)?,
         }
     }
     Ok(())

@@ -8,6 +8,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
 use super::*;
 use crate::account::{AccountField, guard_key};
@@ -17,9 +18,6 @@ use auth::token::{Session, TOKEN_REVOKED};
 
 /// Tries of a sign-up whose transaction conflicts with a concurrent one.
 const SIGN_UP_ATTEMPTS: u32 = 10;
-
-/// `(attribute_not_exists(#tva) OR #tva <= :iat_ms)`: the token is still valid.
-const TOKEN_STILL_VALID: &str = "(attribute_not_exists(#tva) OR #tva <= :iat_ms)";
 
 impl UserTable {
     /// Creates `user` (holding the account value `value` of `field` and a password hash)
@@ -36,11 +34,10 @@ impl UserTable {
         let mut guard = guard_item(&guard_key(field, value));
         guard.insert(attr::USER_ID.into(), s(&user.user_id));
         let put = |item: Item| {
-            let put = Put::builder()
+            let put = Expr::new_item_only()
+                .transact_put(Put::builder())
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", attr::PK)
                 .build()
                 .expect("table, item and condition are set");
             TransactWriteItem::builder().put(put).build()
@@ -137,13 +134,7 @@ impl UserTable {
         for _ in 0..4 {
             // In the current window: ADD one.
             let added = self
-                .failure_update(
-                    user_id,
-                    "ADD #f :one",
-                    "attribute_exists(#pk) AND #since > :window_start",
-                    window_start,
-                    now,
-                )
+                .failure_update(user_id, Window::Current, window_start, now)
                 .await?;
             if added.is_some() {
                 count = added;
@@ -151,13 +142,7 @@ impl UserTable {
             }
             // No window, or an old one: start a new window at 1.
             let started = self
-                .failure_update(
-                    user_id,
-                    "SET #f = :one, #since = :now",
-                    "attribute_exists(#pk) AND (attribute_not_exists(#since) OR #since <= :window_start)",
-                    window_start,
-                    now,
-                )
+                .failure_update(user_id, Window::New, window_start, now)
                 .await?;
             if started.is_some() {
                 count = started;
@@ -180,36 +165,33 @@ impl UserTable {
     async fn failure_update(
         &self,
         user_id: &str,
-        expression: &str,
-        condition: &str,
+        window: Window,
         window_start: i64,
         now: i64,
     ) -> ApiResult<Option<i64>> {
-        let mut names = HashMap::from([
-            ("#pk".to_string(), attr::PK.to_string()),
-            ("#f".to_string(), attr::LOGIN_FAILURES.to_string()),
-            ("#since".to_string(), attr::LOGIN_FAILURES_SINCE.to_string()),
-        ]);
-        let mut values = HashMap::from([
-            (":one".to_string(), AttributeValue::N("1".into())),
-            (
-                ":window_start".to_string(),
-                AttributeValue::N(window_start.to_string()),
-            ),
-        ]);
-        if expression.contains(":now") {
-            values.insert(":now".into(), AttributeValue::N(now.to_string()));
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        let failures = e.name(attr::LOGIN_FAILURES);
+        let since = e.name(attr::LOGIN_FAILURES_SINCE);
+        let one = e.number(1);
+        let start = e.number(window_start);
+        e.condition(exists(&pk));
+        match window {
+            Window::Current => {
+                e.add(&failures, &one);
+                e.condition(format!("{since} > {start}"));
+            }
+            Window::New => {
+                let now = e.number(now);
+                e.set(&failures, &one);
+                e.set(&since, &now);
+                e.condition_any(&[not_exists(&since), format!("{since} <= {start}")]);
+            }
         }
-        names.retain(|k, _| expression.contains(k.as_str()) || condition.contains(k.as_str()));
-        let result = self
-            .client
-            .update_item()
+        let result = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -228,22 +210,22 @@ impl UserTable {
 
     /// Locks the account until `until` (unix s), voids its tokens and clears the count.
     async fn lock(&self, user_id: &str, until: i64) -> ApiResult<()> {
-        self.client
-            .update_item()
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        e.condition(exists(&pk));
+        let locked = e.name(attr::LOCKED_UNTIL);
+        let until = e.number(until);
+        e.set(&locked, &until);
+        let tva = e.name(attr::TOKENS_VALID_AFTER);
+        let now_ms = e.number(crate::clock::now_ms());
+        e.set(&tva, &now_ms);
+        for a in [attr::LOGIN_FAILURES, attr::LOGIN_FAILURES_SINCE] {
+            let p = e.name(a);
+            e.remove(&p);
+        }
+        e.update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression("SET #locked = :until, #tva = :now_ms REMOVE #f, #since")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#locked", attr::LOCKED_UNTIL)
-            .expression_attribute_names("#tva", attr::TOKENS_VALID_AFTER)
-            .expression_attribute_names("#f", attr::LOGIN_FAILURES)
-            .expression_attribute_names("#since", attr::LOGIN_FAILURES_SINCE)
-            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
-            .expression_attribute_values(
-                ":now_ms",
-                AttributeValue::N(crate::clock::now_ms().to_string()),
-            )
             .send()
             .await
             .map_err(|e| store_error("lock account", e))?;
@@ -252,16 +234,20 @@ impl UserTable {
 
     /// After a successful login: the failure count and any past lockout are cleared.
     pub async fn clear_failures(&self, user_id: &str) -> ApiResult<()> {
-        self.client
-            .update_item()
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        e.condition(exists(&pk));
+        for a in [
+            attr::LOGIN_FAILURES,
+            attr::LOGIN_FAILURES_SINCE,
+            attr::LOCKED_UNTIL,
+        ] {
+            let p = e.name(a);
+            e.remove(&p);
+        }
+        e.update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression("REMOVE #f, #since, #locked")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#f", attr::LOGIN_FAILURES)
-            .expression_attribute_names("#since", attr::LOGIN_FAILURES_SINCE)
-            .expression_attribute_names("#locked", attr::LOCKED_UNTIL)
             .send()
             .await
             .map(|_| ())
@@ -277,20 +263,17 @@ impl UserTable {
     /// has nothing to void: success.
     pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<()> {
         let mark = now_ms.max(session.issued_at_ms().saturating_add(1));
-        let result = self
-            .client
-            .update_item()
+        let mut e = Expr::new();
+        let pk = e.name(attr::PK);
+        e.condition(exists(&pk));
+        super::update::token_still_valid(&mut e, Some(session.issued_at_ms()));
+        let tva = e.name(attr::TOKENS_VALID_AFTER);
+        let mark = e.number(mark);
+        e.set(&tva, &mark);
+        let result = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(session.user_id())))
-            .update_expression("SET #tva = :mark")
-            .condition_expression(format!("attribute_exists(#pk) AND {TOKEN_STILL_VALID}"))
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#tva", attr::TOKENS_VALID_AFTER)
-            .expression_attribute_values(":mark", AttributeValue::N(mark.to_string()))
-            .expression_attribute_values(
-                ":iat_ms",
-                AttributeValue::N(session.issued_at_ms().to_string()),
-            )
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -383,4 +366,13 @@ fn with_session_check(view: &[&'static str]) -> Vec<&'static str> {
         }
     }
     attributes
+}
+
+/// Which window a failed login counts in.
+#[derive(Clone, Copy)]
+enum Window {
+    /// The one that started after `now - window`: ADD one.
+    Current,
+    /// None yet, or an old one: a new window starting now, at one.
+    New,
 }

@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use super::expr::{Expr, exists, not_exists};
 use super::*;
 use crate::user::{EXTENDS_MAX_BYTES, EXTENDS_MAX_KEYS, UserUpdate};
 use auth::token::Session;
@@ -10,61 +11,30 @@ use auth::token::Session;
 /// Tries of an `extends` update when concurrent updates of the same keys get there first.
 const UPDATE_ATTEMPTS: u32 = 8;
 
-/// The parts of an UpdateItem being built; every name and value goes through a placeholder.
-#[derive(Default)]
-struct Expression {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-    set: Vec<String>,
-    remove: Vec<String>,
-    conditions: Vec<String>,
+/// `SET updated_at` and the plain fields, on an existing user.
+fn base_expression(update: &UserUpdate, now: i64) -> Expr {
+    let mut e = Expr::new();
+    let pk = e.name(attr::PK);
+    e.condition(exists(&pk));
+    let updated_at = e.name(attr::UPDATED_AT);
+    let now = e.number(now);
+    e.set(&updated_at, &now);
+    for (field, value) in [(attr::NICK, &update.nick), (attr::AVATAR, &update.avatar)] {
+        if let Some(v) = value {
+            let p = e.name(field);
+            let v = e.string(v);
+            e.set(&p, &v);
+        }
+    }
+    e
 }
 
-impl Expression {
-    /// `SET updated_at` and the plain fields, on an existing user.
-    fn new(update: &UserUpdate, now: i64) -> Expression {
-        let mut e = Expression::default();
-        e.name("#pk", attr::PK);
-        e.conditions.push("attribute_exists(#pk)".into());
-        e.name("#updated_at", attr::UPDATED_AT);
-        e.values
-            .insert(":now".into(), AttributeValue::N(now.to_string()));
-        e.set.push("#updated_at = :now".into());
-        for (field, value) in [(attr::NICK, &update.nick), (attr::AVATAR, &update.avatar)] {
-            if let Some(v) = value {
-                e.name(&format!("#{field}"), field);
-                e.values.insert(format!(":{field}"), s(v));
-                e.set.push(format!("#{field} = :{field}"));
-            }
-        }
-        e
-    }
-
-    fn name(&mut self, placeholder: &str, name: &str) {
-        self.names.insert(placeholder.to_string(), name.to_string());
-    }
-
-    fn number(&mut self, placeholder: &str, n: impl ToString) {
-        self.values
-            .insert(placeholder.to_string(), AttributeValue::N(n.to_string()));
-    }
-
-    /// For a client's own update: the token must still be valid when the write lands.
-    fn token_still_valid(&mut self, issued_at_ms: Option<i64>) {
-        if let Some(iat) = issued_at_ms {
-            self.name("#tva", attr::TOKENS_VALID_AFTER);
-            self.number(":iat_ms", iat);
-            self.conditions
-                .push("(attribute_not_exists(#tva) OR #tva <= :iat_ms)".into());
-        }
-    }
-
-    fn update_expression(&self) -> String {
-        let mut expression = format!("SET {}", self.set.join(", "));
-        if !self.remove.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", self.remove.join(", ")));
-        }
-        expression
+/// For a client's own update: the token must still be valid when the write lands.
+pub(super) fn token_still_valid(e: &mut Expr, issued_at_ms: Option<i64>) {
+    if let Some(iat) = issued_at_ms {
+        let tva = e.name(attr::TOKENS_VALID_AFTER);
+        let iat = e.number(iat);
+        e.condition_any(&[not_exists(&tva), format!("{tva} <= {iat}")]);
     }
 }
 
@@ -120,8 +90,8 @@ impl UserTable {
             };
         }
         if !update.touches_extends() {
-            let mut e = Expression::new(update, now);
-            e.token_still_valid(issued_at_ms);
+            let mut e = base_expression(update, now);
+            token_still_valid(&mut e, issued_at_ms);
             return match self.send_update(user_id, &e).await {
                 Ok(()) => Ok(()),
                 Err(Failed::Condition(Some(item))) => {
@@ -150,7 +120,7 @@ impl UserTable {
         loop {
             let change = update.extends_change(&current.extends)?;
             let mut e = extends_expression(update, now, &current, change)?;
-            e.token_still_valid(issued_at_ms);
+            token_still_valid(&mut e, issued_at_ms);
             let now_stored = match self.send_update(user_id, &e).await {
                 Ok(()) => return Ok(()),
                 Err(Failed::Store(e)) => return Err(e),
@@ -184,14 +154,8 @@ impl UserTable {
         }
     }
 
-    async fn send_update(&self, user_id: &str, e: &Expression) -> Result<(), Failed> {
-        let write = UpdateWrite {
-            update: e.update_expression(),
-            condition: e.conditions.join(" AND "),
-            names: &e.names,
-            values: &e.values,
-        };
-        self.send_update_item(user_id, write, ReturnValue::None)
+    async fn send_update(&self, user_id: &str, e: &Expr) -> Result<(), Failed> {
+        self.send_update_item(user_id, e, ReturnValue::None)
             .await
             .map(|_| ())
     }
@@ -201,18 +165,13 @@ impl UserTable {
     pub(super) async fn send_update_item(
         &self,
         user_id: &str,
-        write: UpdateWrite<'_>,
+        e: &Expr,
         returns: ReturnValue,
     ) -> Result<Option<Item>, Failed> {
-        let call = self
-            .client
-            .update_item()
+        let call = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .set_key(Some(user_key(user_id)))
-            .update_expression(write.update)
-            .condition_expression(write.condition)
-            .set_expression_attribute_names(Some(write.names.clone()))
-            .set_expression_attribute_values(Some(write.values.clone()))
             .return_values(returns)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
@@ -233,14 +192,6 @@ impl UserTable {
     }
 }
 
-/// The parts of one UpdateItem, every name and value through a placeholder.
-pub(super) struct UpdateWrite<'a> {
-    pub update: String,
-    pub condition: String,
-    pub names: &'a HashMap<String, String>,
-    pub values: &'a HashMap<String, AttributeValue>,
-}
-
 /// Why an UpdateItem did not apply.
 pub(super) enum Failed {
     /// The condition failed; the item as it is, if there is one.
@@ -255,72 +206,63 @@ fn extends_expression(
     now: i64,
     current: &StoredUser,
     change: crate::user::ExtendsChange,
-) -> ApiResult<Expression> {
-    let mut e = Expression::new(update, now);
-    e.name("#e", attr::EXTENDS);
-    for (i, (key, value)) in update.set_extends.iter().enumerate() {
-        e.name(&format!("#k{i}"), key);
-        e.values.insert(format!(":v{i}"), s(value));
-        e.set.push(format!("#e.#k{i} = :v{i}"));
-        pin(
-            &mut e,
-            format!("#e.#k{i}"),
-            current.extends.get(key),
-            format!(":o{i}"),
-        );
+) -> ApiResult<Expr> {
+    let mut e = base_expression(update, now);
+    for (key, value) in &update.set_extends {
+        let p = e.path(&[attr::EXTENDS, key.as_str()]);
+        let v = e.string(value);
+        e.set(&p, &v);
+        pin(&mut e, &p, current.extends.get(key));
     }
-    for (i, key) in update.remove_extends.iter().enumerate() {
-        e.name(&format!("#r{i}"), key);
-        e.remove.push(format!("#e.#r{i}"));
-        pin(
-            &mut e,
-            format!("#e.#r{i}"),
-            current.extends.get(key),
-            format!(":x{i}"),
-        );
+    for key in &update.remove_extends {
+        let p = e.path(&[attr::EXTENDS, key.as_str()]);
+        e.remove(&p);
+        pin(&mut e, &p, current.extends.get(key));
     }
     let overflow = || ApiError::Internal("extends room arithmetic overflowed".into());
     if change.keys_added > 0 {
         let max = i64::try_from(EXTENDS_MAX_KEYS).map_err(|_| overflow())?;
         let room = max.checked_sub(change.keys_added).ok_or_else(overflow)?;
-        e.number(":keys_room", room);
-        e.conditions.push("size(#e) <= :keys_room".into());
+        let map = e.name(attr::EXTENDS);
+        let room = e.number(room);
+        e.condition(format!("size({map}) <= {room}"));
     }
-    // DynamoDB refuses a name placeholder the expressions do not use: only when they do.
-    if current.extends_bytes.is_none() || change.bytes_added != 0 {
-        e.name("#eb", attr::EXTENDS_BYTES);
-    }
+    // A name placeholder is handed out only where an expression uses it (DynamoDB refuses
+    // unused ones).
     match current.extends_bytes {
         Some(_) => {
             if change.bytes_added != 0 {
-                e.number(":bytes_added", change.bytes_added);
-                e.set.push("#eb = #eb + :bytes_added".into());
+                let eb = e.name(attr::EXTENDS_BYTES);
+                let added = e.number(change.bytes_added);
+                e.set(&eb, &format!("{eb} + {added}"));
             }
             if change.bytes_added > 0 {
                 let max = i64::try_from(EXTENDS_MAX_BYTES).map_err(|_| overflow())?;
                 let room = max.checked_sub(change.bytes_added).ok_or_else(overflow)?;
-                e.number(":bytes_room", room);
-                e.conditions.push("#eb <= :bytes_room".into());
+                let eb = e.name(attr::EXTENDS_BYTES);
+                let room = e.number(room);
+                e.condition(format!("{eb} <= {room}"));
             }
         }
         // An item written before `extends_bytes` existed: the map read is the whole truth as
         // long as no other update has written the total since (every one writes it).
         None => {
-            e.number(":bytes_after", change.bytes_after);
-            e.set.push("#eb = :bytes_after".into());
-            e.conditions.push("attribute_not_exists(#eb)".into());
+            let eb = e.name(attr::EXTENDS_BYTES);
+            let after = e.number(change.bytes_after);
+            e.set(&eb, &after);
+            e.condition(not_exists(&eb));
         }
     }
     Ok(e)
 }
 
 /// Pins a touched key to what was read: its value, or its absence.
-fn pin(e: &mut Expression, path: String, old: Option<&String>, placeholder: String) {
+fn pin(e: &mut Expr, path: &str, old: Option<&String>) {
     match old {
         Some(old) => {
-            e.conditions.push(format!("{path} = {placeholder}"));
-            e.values.insert(placeholder, s(old));
+            let old = e.string(old);
+            e.condition(format!("{path} = {old}"));
         }
-        None => e.conditions.push(format!("attribute_not_exists({path})")),
+        None => e.condition(not_exists(path)),
     }
 }

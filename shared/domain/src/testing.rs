@@ -1,4 +1,5 @@
-//! Random users, random `where` trees and shortcut conditions over the test schema, and an
+//! Test support, shared by the unit tests here and the DynamoDB property tests: random
+//! users, random `where` trees and shortcut conditions over the test schema, and an
 //! oracle: a plain reading of each operator written apart from the evaluator under test.
 
 use proptest::prelude::*;
@@ -6,6 +7,23 @@ use proptest::sample::select;
 use serde_json::{Map, Value, json};
 
 use crate::profile::normalize_date;
+
+/// Where the tests' store keeps each MinApp field: custom fields in a `fields` map, derived
+/// and WeChat fields nowhere.
+pub fn attr(field: &str) -> Option<String> {
+    Some(match field {
+        "id" | "user_id" | "created_by" => "im_userid".to_string(),
+        "nickname" => "nick".to_string(),
+        "_username" => "username".to_string(),
+        "_email" => "email".to_string(),
+        "_phone" => "phone".to_string(),
+        "_email_verified" | "_phone_verified" | "openid" | "unionid" => return None,
+        "level" | "score" | "vip" | "tags" | "bio" | "prefs" | "birthday" => {
+            format!("fields.{field}")
+        }
+        other => other.to_string(),
+    })
+}
 
 const STRINGS: [&str; 10] = ["", "a", "A", "ab", "Ab", "abc", "b", "bA", "中", "中文"];
 const WORDS: [&str; 7] = ["a", "A", "ab", "b", "bA", "中", "c"];
@@ -140,12 +158,12 @@ pub fn user() -> impl Strategy<Value = Value> {
     )
 }
 
-/// The item the tests' store (`super::attr`) would hold for a user: null kept as NULL or left
+/// The item the tests' store ([`attr`]) would hold for a user: null kept as NULL or left
 /// out, as either store might.
 pub fn stored(user: &Value, nulls_as_null: bool) -> Map<String, Value> {
     let mut item = Map::new();
     for (field, v) in user.as_object().unwrap() {
-        let Some(path) = super::attr(field) else {
+        let Some(path) = attr(field) else {
             continue;
         };
         if v.is_null() && !nulls_as_null {
