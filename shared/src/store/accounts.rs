@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
+use super::directory::set_directory_if_missing;
 use super::lookup::guard_item;
 use super::*;
 use crate::account::{Account, AccountChange, AccountField, AccountUpdate, Change};
@@ -18,6 +19,8 @@ impl UserTable {
     /// and their guards commit together or not at all: a value another user holds is a 400
     /// naming the field; a concurrent change of this user is retried on a fresh read. Round
     /// trips: a consistent GetItem and one TransactWriteItems (more only under contention).
+    /// The write also gives a user written before the directory index its directory
+    /// attributes, from the user read.
     pub async fn change_account(
         &self,
         user_id: &str,
@@ -162,6 +165,14 @@ impl UserTable {
             );
             set.push("#tva = :tva".into());
         }
+        // The directory attributes, where a user written before the index lacks them.
+        set_directory_if_missing(
+            &mut names,
+            &mut values,
+            &mut set,
+            current.im_userid,
+            current.created_at,
+        );
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));

@@ -50,6 +50,45 @@ pub fn order_key(created_at: i64, im_userid: i64) -> String {
     format!("{created_at:011}#{im_userid:019}")
 }
 
+/// Adds to a user write `SET dir = if_not_exists(dir, :dir), dir_order = if_not_exists(...)`:
+/// a user written before the directory index existed gets its entry with its next write,
+/// one already in it keeps what it has (the values are the same: a user's IM id and creation
+/// time never change). Placeholders `#dir`, `#dir_order`, `:dir`, `:dir_order`, which no
+/// other part of a user write uses.
+pub(super) fn set_directory_if_missing(
+    names: &mut HashMap<String, String>,
+    values: &mut HashMap<String, AttributeValue>,
+    set: &mut Vec<String>,
+    im_userid: i64,
+    created_at: i64,
+) {
+    names.insert("#dir".into(), attr::DIR.into());
+    names.insert("#dir_order".into(), attr::DIR_ORDER.into());
+    values.insert(":dir".into(), s(&shard_of(im_userid)));
+    values.insert(":dir_order".into(), s(&order_key(created_at, im_userid)));
+    set.push("#dir = if_not_exists(#dir, :dir)".into());
+    set.push("#dir_order = if_not_exists(#dir_order, :dir_order)".into());
+}
+
+/// For a write that has not read the user, so cannot compute its directory attributes: a
+/// condition that fails only on a user that lacks them and could have them (it has an IM
+/// id). The failed write hands back the item, and [`missing_directory`] gives what the write
+/// sent again sets: one more round trip, once in the life of such a user. Placeholders
+/// `#dir`, `#im_userid`.
+pub(super) fn require_directory(names: &mut HashMap<String, String>, conditions: &mut Vec<String>) {
+    names.insert("#dir".into(), attr::DIR.into());
+    names.insert("#im_userid".into(), attr::IM_USERID.into());
+    conditions.push("(attribute_exists(#dir) OR attribute_not_exists(#im_userid))".into());
+}
+
+/// The IM id and creation time of a stored user that lacks its directory attributes.
+pub(super) fn missing_directory(user: &StoredUser) -> Option<(i64, i64)> {
+    match (&user.dir, user.im_userid) {
+        (None, Some(im_userid)) => Some((im_userid, user.created_at)),
+        _ => None,
+    }
+}
+
 /// Which way the directory is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

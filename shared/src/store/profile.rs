@@ -33,7 +33,9 @@ use crate::query::{Filter, Pushdown};
 use crate::user::User;
 use crate::views::MinAppUser;
 
-use super::directory::attribute_value;
+use super::directory::{
+    attribute_value, missing_directory, require_directory, set_directory_if_missing,
+};
 use super::update::{Failed, UpdateWrite};
 
 /// Tries of an update whose read-decided fields concurrent writes moved first: each round
@@ -175,6 +177,9 @@ impl UserTable {
     /// trips: one UpdateItem (`ReturnValues: ALL_NEW`); one consistent GetItem before it when
     /// an operation is decided from the stored value or can grow the custom fields (see the
     /// module's table); again both for each retry after a concurrent write moved a field read.
+    /// Every write also gives a user written before the directory index its directory
+    /// attributes: from the read when there is one, else learnt from the item a failed
+    /// condition hands back (one more UpdateItem, once in such a user's life).
     /// `still` (batch updates) makes the write conditional on the user still matching; `seen`
     /// is the user as the batch's listing found it (it may be stale: a failed pin retries).
     pub async fn update_profile(
@@ -207,6 +212,15 @@ impl UserTable {
                 }
                 Err(Failed::Store(err)) => return Err(err.into()),
                 Err(Failed::Condition(None)) => return Err(not_found()),
+                Err(Failed::Condition(Some(item)))
+                    if known.is_none()
+                        && missing_directory(&from_item::<StoredUser>(item.clone())?).is_some() =>
+                {
+                    // A user written before the directory index: decided again from the item
+                    // handed back, the write now gives it its directory attributes.
+                    known = Some(read_view(item)?);
+                    continue;
+                }
                 Err(Failed::Condition(Some(item))) => {
                     let now_stored: User = read_view(item)?;
                     let object = MinAppUser::new(&now_stored, fields);
@@ -377,6 +391,17 @@ fn profile_expression(
     }
     if let Some(still) = still {
         add_still_matches(&mut e, still, known)?;
+    }
+    // The directory attributes, where a user written before the index lacks them.
+    match known {
+        Some(user) => set_directory_if_missing(
+            &mut e.names,
+            &mut e.values,
+            &mut e.set,
+            user.im_userid,
+            user.created_at,
+        ),
+        None => require_directory(&mut e.names, &mut e.conditions),
     }
     Ok(e)
 }
