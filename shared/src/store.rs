@@ -31,6 +31,7 @@ use crate::user::UserProfile;
 use crate::user::{ImIdentity, NewUser, UserInfo};
 
 mod accounts;
+pub mod backfill;
 mod deadline;
 pub mod directory;
 mod item;

@@ -1,6 +1,7 @@
 //! Users written before the directory index existed (issue 17): items without `dir` and
 //! `dir_order`, as an older stack wrote every Qiniu user. Every write of a user gives it its
-//! directory attributes, against the real engine (DynamoDB Local).
+//! directory attributes, and the operator's backfill gives them to the rest, against the real
+//! engine (DynamoDB Local).
 
 use std::collections::HashMap;
 
@@ -8,8 +9,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use shared::account::AccountUpdate;
 use shared::store::attr;
+use shared::store::backfill::{BackfillCounts, BackfillPosition};
 use shared::store::directory::{order_key, shard_of};
-use shared::testing::TestApp;
+use shared::testing::{TestApp, join_all};
 use shared::user::UserUpdate;
 use shared::user_profile::{ListQuery, Origin, query_pairs};
 
@@ -149,4 +151,140 @@ async fn every_user_write_gives_an_old_user_its_directory_entry() {
         item[attr::CUSTOM].as_m().unwrap()["level"],
         AttributeValue::N("1".into())
     );
+}
+
+/// Scans a whole table, as many rounds as it takes.
+async fn backfill(t: &TestApp, segments: u32, page_size: i32) -> BackfillCounts {
+    let table = t.app.users.table();
+    let mut position = BackfillPosition::start(segments);
+    let mut total = BackfillCounts::default();
+    while !position.is_done() {
+        total += table
+            .backfill_directory_round(&mut position, page_size)
+            .await
+            .unwrap();
+    }
+    total
+}
+
+#[tokio::test]
+async fn the_backfill_gives_old_users_their_entry_and_leaves_the_rest_alone() {
+    let t = TestApp::new().await;
+    let mut old = Vec::new();
+    for i in 0..5 {
+        let id = format!("old{i}");
+        old.push((
+            id.clone(),
+            given_old_user(&t, &id, CREATED + i).await,
+            CREATED + i,
+        ));
+    }
+    // Users written by this stack (with an account: a guard item too) are untouched.
+    t.given_user("new0", "n", &[]).await;
+    t.given_user("new1", "n", &[("k", "v")]).await;
+    t.given_account("new1", Some("someone"), None).await;
+    let before: Vec<Item> = join_all(["new0", "new1"].map(|id| t.stored_item(id))).await;
+
+    let counts = backfill(&t, 2, 2).await;
+    assert_eq!(counts.updated, 5, "{counts:?}");
+    assert_eq!(counts.already, 2, "{counts:?}");
+    // 7 users, the IM id counter, one guard.
+    assert_eq!(counts.scanned, 9, "{counts:?}");
+    assert_eq!(counts.other, 2, "{counts:?}");
+
+    for (id, im, created) in &old {
+        let item = t.stored_item(id).await;
+        assert_directory(&item, *im, *created);
+        assert_eq!(
+            item[attr::NICK],
+            AttributeValue::S("old".into()),
+            "nothing else"
+        );
+        assert_eq!(
+            item[attr::UPDATED_AT],
+            AttributeValue::N(created.to_string())
+        );
+    }
+    let after: Vec<Item> = join_all(["new0", "new1"].map(|id| t.stored_item(id))).await;
+    assert_eq!(after, before, "users that had their entry are untouched");
+    assert_eq!(listed(&t).await.len(), 7);
+
+    // Twice: nothing left to do.
+    let again = backfill(&t, 1, 100).await;
+    assert_eq!((again.updated, again.already), (0, 7), "{again:?}");
+}
+
+#[tokio::test]
+async fn the_backfill_resumes_from_its_token() {
+    let t = TestApp::new().await;
+    for i in 0..6 {
+        given_old_user(&t, &format!("old{i}"), CREATED + i).await;
+    }
+    let table = t.app.users.table();
+    let mut position = BackfillPosition::start(1);
+    let first = table
+        .backfill_directory_round(&mut position, 3)
+        .await
+        .unwrap();
+    assert!(!position.is_done());
+    // A new process from the printed token goes on where the first stopped.
+    let token = position.token();
+    let mut resumed = BackfillPosition::from_token(&token).unwrap();
+    assert_eq!(resumed, position);
+    let mut rest = BackfillCounts::default();
+    while !resumed.is_done() {
+        rest += table
+            .backfill_directory_round(&mut resumed, 3)
+            .await
+            .unwrap();
+    }
+    assert_eq!(first.updated + rest.updated, 6, "{first:?} {rest:?}");
+    assert_eq!(
+        first.scanned + rest.scanned,
+        7,
+        "six users and the counter, each once"
+    );
+    assert_eq!(listed(&t).await.len(), 6);
+    assert!(BackfillPosition::from_token("not a token").is_err());
+}
+
+#[tokio::test]
+async fn the_backfill_loses_no_concurrent_update() {
+    let t = TestApp::new().await;
+    let mut old = Vec::new();
+    for i in 0..12 {
+        let id = format!("old{i}");
+        old.push((id.clone(), given_old_user(&t, &id, CREATED + i).await));
+    }
+    const ROUNDS: i64 = 4;
+    let updates = async {
+        for _ in 0..ROUNDS {
+            join_all(old.iter().map(|(id, im)| async move {
+                t.app
+                    .users
+                    .update_profile(*im, &json!({"level": {"$incr_by": 1}}))
+                    .await
+                    .unwrap();
+                let nick = UserUpdate {
+                    nick: Some(format!("nick-{id}")),
+                    ..UserUpdate::default()
+                };
+                t.app.users.update(id, nick).await.unwrap();
+            }))
+            .await;
+        }
+    };
+    let (counts, ()) = tokio::join!(backfill(&t, 3, 1), updates);
+    assert!(counts.updated <= 12, "{counts:?}");
+    for (i, (id, im)) in old.iter().enumerate() {
+        let item = t.stored_item(id).await;
+        assert_directory(&item, *im, CREATED + i as i64);
+        assert_eq!(item[attr::NICK], AttributeValue::S(format!("nick-{id}")));
+        assert_eq!(
+            item[attr::CUSTOM].as_m().unwrap()["level"],
+            AttributeValue::N(ROUNDS.to_string()),
+            "every increment of {id} counted"
+        );
+    }
+    assert_eq!(listed(&t).await.len(), 12);
 }
