@@ -64,8 +64,8 @@ pub(super) fn set_directory_if_missing(
 ) {
     names.insert("#dir".into(), attr::DIR.into());
     names.insert("#dir_order".into(), attr::DIR_ORDER.into());
-    values.insert(":dir".into(), s(&shard_of(im_userid)));
-    values.insert(":dir_order".into(), s(&order_key(created_at, im_userid)));
+    values.insert(":dir".into(), s(shard_of(im_userid)));
+    values.insert(":dir_order".into(), s(order_key(created_at, im_userid)));
     set.push("#dir = if_not_exists(#dir, :dir)".into());
     set.push("#dir_order = if_not_exists(#dir_order, :dir_order)".into());
 }
