@@ -22,6 +22,9 @@ pub mod views;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+/// Random MinApp users and queries, and their oracle, for the property tests.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing_gen;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {

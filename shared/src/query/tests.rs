@@ -3,9 +3,9 @@ use serde_json::json;
 
 use super::*;
 use crate::profile::UserFields;
+use crate::testing_gen as generate;
 
 mod ddb;
-mod props;
 
 fn schema() -> Schema {
     UserFields::parse(
@@ -1028,30 +1028,54 @@ fn links_keep_the_query_and_move_the_offset() {
     );
 }
 
+/// The item the tests' store ([`attr`]) would hold for a user: null kept as NULL or left out,
+/// as either store might.
+fn stored(user: &Value, nulls_as_null: bool) -> serde_json::Map<String, Value> {
+    let mut item = serde_json::Map::new();
+    for (field, v) in user.as_object().unwrap() {
+        let Some(path) = attr(field) else {
+            continue;
+        };
+        if v.is_null() && !nulls_as_null {
+            continue;
+        }
+        let mut at = &mut item;
+        let segments: Vec<&str> = path.split('.').collect();
+        for s in &segments[..segments.len() - 1] {
+            at = at
+                .entry(s.to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+                .as_object_mut()
+                .unwrap();
+        }
+        at.insert(segments[segments.len() - 1].to_string(), v.clone());
+    }
+    item
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Conditions both syntaxes can say parse to the same filter.
     #[test]
-    fn shortcuts_and_where_agree(conds in proptest::collection::vec(props::shortcut_cond(), 1..5)) {
-        let pairs: Vec<(String, String)> = conds.iter().map(|c| c.shortcut()).collect();
+    fn shortcuts_and_where_agree(conds in proptest::collection::vec(generate::shortcut(), 1..5)) {
         let from_shortcuts = Filter::from_shortcuts(
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            conds.iter().map(|c| (c.key.as_str(), c.value.as_str())),
             &schema(),
         ).unwrap();
-        let where_ = json!({"$and": conds.iter().map(|c| c.where_()).collect::<Vec<_>>()});
+        let where_ = json!({"$and": conds.iter().map(|c| c.means.clone()).collect::<Vec<_>>()});
         prop_assert_eq!(from_shortcuts, parse(where_));
     }
 
     /// The evaluator agrees with a plain, separately written reading of each condition.
     #[test]
     fn matches_agrees_with_the_oracle(
-        where_ in props::where_tree(),
-        users in proptest::collection::vec(props::user(), 1..8),
+        where_ in generate::where_tree(&generate::Pools::fixed()),
+        users in proptest::collection::vec(generate::user_object(), 1..8),
     ) {
         let f = parse(where_.clone());
         for u in &users {
-            prop_assert_eq!(f.matches(u), props::oracle(&where_, u), "{} on {}", where_, u);
+            prop_assert_eq!(f.matches(u), generate::matches(&where_, u), "{} on {}", where_, u);
         }
     }
 
@@ -1059,8 +1083,8 @@ proptest! {
     /// pushdown says nothing is residual; whether the store keeps null as NULL or absent.
     #[test]
     fn pushdown_selects_a_superset(
-        where_ in props::where_tree(),
-        users in proptest::collection::vec((props::user(), any::<bool>()), 1..8),
+        where_ in generate::where_tree(&generate::Pools::fixed()),
+        users in proptest::collection::vec((generate::user_object(), any::<bool>()), 1..8),
     ) {
         let f = parse(where_.clone());
         let p = f.to_dynamo(attr);
@@ -1068,7 +1092,7 @@ proptest! {
             prop_assert!(e.len() <= EXPRESSION_MAX_BYTES);
         }
         for (u, nulls_as_null) in &users {
-            let item = props::stored(u, *nulls_as_null);
+            let item = stored(u, *nulls_as_null);
             let selected = p.expression.as_ref().is_none_or(|e| ddb::eval(e, &p.names, &p.values, &item));
             let m = f.matches(u);
             prop_assert!(!m || selected, "{} lost {} (expression {:?})", where_, u, p.expression);
@@ -1082,7 +1106,7 @@ proptest! {
     #[test]
     fn order_is_total(
         keys in proptest::sample::subsequence(vec!["level", "-score", "nickname", "-birthday", "vip", "-created_at"], 0..4),
-        users in proptest::collection::vec(props::user(), 3..12),
+        users in proptest::collection::vec(generate::user_object(), 3..12),
     ) {
         let o = order(&keys.join(","));
         let mut users = users;
