@@ -28,6 +28,9 @@ pub mod endpoint;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+/// Random MinApp users and queries, and their oracle, for the property tests.
+#[cfg(feature = "testing")]
+pub use domain::testing as testing_gen;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {

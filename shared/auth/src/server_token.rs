@@ -686,7 +686,18 @@ mod tests {
         let code = derive_key(SK1.as_bytes(), CODE);
         let access = derive_key(SK1.as_bytes(), ACCESS);
         assert_ne!(code, access);
-        assert_ne!(&access[..], SK1.as_bytes());
+        // HMAC pads a key shorter than its block with zero bytes, so the 23-byte SK and the
+        // SK zero-padded to 32 bytes are one and the same HMAC key: compare like with like.
+        let sk_as_key = |sk: &[u8]| {
+            let mut key = [0u8; 32];
+            key[..sk.len()].copy_from_slice(sk);
+            key
+        };
+        for derived in [code, access] {
+            assert_ne!(derived, sk_as_key(SK1.as_bytes()));
+        }
+        let sk32 = [b'k'; 32];
+        assert_ne!(derive_key(&sk32, ACCESS), sk32);
         assert_ne!(access, derive_key(b"sk-two", ACCESS));
     }
 

@@ -2,9 +2,7 @@
 //! account change, the guard keys that make values unique, the public view and password
 //! hashing. Pure: no HTTP, no DynamoDB (the store writes the guards this module names).
 
-use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use serde::Serialize;
@@ -427,22 +425,23 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(format!("hash password: {e}")))
 }
 
-/// Password verifications run by this process (each costs one argon2id hash), for metrics.
-pub static PASSWORD_VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
-
+// Test-only: production code counts nothing here.
+#[cfg(any(test, feature = "testing"))]
 thread_local! {
-    static THREAD_VERIFICATIONS: Cell<u64> = const { Cell::new(0) };
+    static THREAD_VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Verifications run on the calling thread: a test (one thread per `#[tokio::test]`) reads it
 /// to prove that a login for an unknown user runs the same argon2 work as a wrong password.
+/// Compiled for tests only (`testing` feature).
+#[cfg(any(test, feature = "testing"))]
 pub fn password_verifications_on_this_thread() -> u64 {
-    THREAD_VERIFICATIONS.with(Cell::get)
+    THREAD_VERIFICATIONS.with(std::cell::Cell::get)
 }
 
 /// Whether `candidate` is the password of `phc`. A malformed PHC string is a mismatch.
 pub fn verify_password(phc: &str, candidate: &str) -> bool {
-    PASSWORD_VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+    #[cfg(any(test, feature = "testing"))]
     THREAD_VERIFICATIONS.with(|n| n.set(n.get() + 1));
     match PasswordHash::new(phc) {
         Ok(hash) => argon2()

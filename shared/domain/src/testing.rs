@@ -1,49 +1,51 @@
-//! Test support, shared by the unit tests here and the DynamoDB property tests: random
-//! users, random `where` trees and shortcut conditions over the test schema, and an
-//! oracle: a plain reading of each operator written apart from the evaluator under test.
+//! One generator of random MinApp users and `user_profile` queries, and the oracle that
+//! reads them plainly (SPEC "MinApp", the query module's documented semantics), shared by the
+//! query language's unit property tests (`query::tests`) and the listing property test
+//! against DynamoDB Local (`tests/user_profile_property.rs`). Two copies had drifted (the
+//! unit one never generated `=` on an array field, `null` operands, nor the richer pools);
+//! this is the one copy. The oracle never calls the product's evaluator.
+//!
+//! Test-only: compiled for the crate's own tests and under the `testing` feature.
+//!
+//! Array `=`: `{"tags": [...]}` is `$eq` on the whole array, as MinApp's SDK builds it
+//! (`Query.compare(key, '=', value)` sends `$eq`) and as SPEC's "`$eq` ... with MinApp's
+//! meaning" reads; the element test is `$contains` (or the legacy `tags=a` shortcut).
+
+use std::cmp::Ordering;
 
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Value, json};
 
-use crate::profile::normalize_date;
+// Value pools: what users hold and what queries ask for.
 
-/// Where the tests' store keeps each MinApp field: custom fields in a `fields` map, derived
-/// and WeChat fields nowhere.
-pub fn attr(field: &str) -> Option<String> {
-    Some(match field {
-        "id" | "user_id" | "created_by" => "im_userid".to_string(),
-        "nickname" => "nick".to_string(),
-        "_username" => "username".to_string(),
-        "_email" => "email".to_string(),
-        "_phone" => "phone".to_string(),
-        "_email_verified" | "_phone_verified" | "openid" | "unionid" => return None,
-        "level" | "score" | "vip" | "tags" | "bio" | "prefs" | "birthday" => {
-            format!("fields.{field}")
-        }
-        other => other.to_string(),
-    })
-}
-
-const STRINGS: [&str; 10] = ["", "a", "A", "ab", "Ab", "abc", "b", "bA", "中", "中文"];
-const WORDS: [&str; 7] = ["a", "A", "ab", "b", "bA", "中", "c"];
-const INTEGERS: [i64; 7] = [-3, -1, 0, 1, 2, 3, 100];
-const NUMBERS: [f64; 6] = [-1.5, -1.0, 0.0, 0.5, 1.0, 2.5];
-const DATES: [&str; 3] = [
-    "2020-01-01T00:00:00.000000Z",
-    "2021-06-15T12:00:00.000000Z",
-    "2022-01-01T00:00:00.000000Z",
+pub const TEXTS: [&str; 14] = [
+    "", "a", "A", "ab", "Ab", "abc", "b", "bA", "中", "中文", "Tom Cat", "tom", "a b", "x&y=z+1%",
 ];
-/// Query forms of dates: canonical, with an offset, a calendar date.
-const DATE_QUERIES: [&str; 6] = [
-    "2020-01-01T00:00:00.000000Z",
-    "2021-06-15T20:00:00+08:00",
-    "2021-06-15T12:00:00.0000001Z",
-    "2022-01-01",
-    "2019-12-31",
-    "2021-06-15T11:59:59Z",
+/// Substrings for `$contains` / `$icontains` (non-empty, as MinApp requires).
+pub const WORDS: [&str; 12] = [
+    "a", "A", "ab", "b", "bA", "中", "c", "om C", "TOM", "&y=", "+1%", "png",
 ];
-const REGEXES: [(&str, &str); 7] = [
+pub const PLACES: [&str; 7] = ["", "China", "china", "Guangzhou", "中国", "US", "a"];
+pub const AVATARS: [&str; 3] = ["", "x.png", "A.PNG"];
+pub const INTEGERS: [i64; 7] = [-3, -1, 0, 1, 2, 3, 100];
+pub const NUMBERS: [f64; 7] = [-1.5, -1.0, 0.0, 0.5, 1.0, 2.5, 100.0];
+/// Dates as written or asked for, and their canonical form (UTC, microseconds).
+pub const DATES: [(&str, &str); 8] = [
+    ("2020-01-01", "2020-01-01T00:00:00.000000Z"),
+    ("2020-01-01T00:00:00Z", "2020-01-01T00:00:00.000000Z"),
+    ("2021-06-15T20:00:00+08:00", "2021-06-15T12:00:00.000000Z"),
+    ("2021-06-15T12:00:00.5Z", "2021-06-15T12:00:00.500000Z"),
+    (
+        "2021-06-15T12:00:00.0000001Z",
+        "2021-06-15T12:00:00.000000Z",
+    ),
+    ("2021-06-15T11:59:59Z", "2021-06-15T11:59:59.000000Z"),
+    ("2022-01-01T00:00:00.000000Z", "2022-01-01T00:00:00.000000Z"),
+    ("2019-12-31", "2019-12-31T00:00:00.000000Z"),
+];
+/// `$regex` patterns with `$options`; the oracle reads each by hand ([`regex_oracle`]).
+pub const REGEXES: [(&str, &str); 10] = [
     ("^a", ""),
     ("b$", ""),
     ("a|中", ""),
@@ -51,14 +53,26 @@ const REGEXES: [(&str, &str); 7] = [
     ("^a", "i"),
     ("B", "i"),
     ("^[a-z]+$", ""),
+    ("m C", ""),
+    ("\\.png$", ""),
+    ("^T.m", ""),
 ];
 
-/// The test schema's fields and types, as the oracle knows them.
-fn type_of(field: &str) -> &'static str {
+pub fn canonical_date(text: &str) -> Option<&'static str> {
+    DATES
+        .iter()
+        .find(|(form, canon)| *form == text || *canon == text)
+        .map(|(_, canon)| *canon)
+}
+
+/// The test schema (`TEST_USER_FIELDS` plus the built-ins), as the oracle knows it.
+pub fn type_of(field: &str) -> &'static str {
     match field {
-        "id" | "created_at" | "gender" | "level" => "integer",
+        "id" | "user_id" | "created_by" | "created_at" | "updated_at" | "gender" | "level" => {
+            "integer"
+        }
         "score" => "number",
-        "vip" | "_email_verified" => "boolean",
+        "vip" | "_email_verified" | "_phone_verified" => "boolean",
         "birthday" => "date",
         "tags" => "array",
         "prefs" => "object",
@@ -66,11 +80,20 @@ fn type_of(field: &str) -> &'static str {
     }
 }
 
-fn number(v: f64) -> Value {
-    json!(v)
+/// One user to create: its string id, the MinApp profile update written after registration,
+/// and maybe account values.
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    pub user_id: String,
+    pub profile: Map<String, Value>,
+    pub account: Option<Value>,
 }
 
-fn element() -> impl Strategy<Value = Value> {
+pub fn text() -> impl Strategy<Value = Value> {
+    select(TEXTS.to_vec()).prop_map(Value::from)
+}
+
+pub fn element() -> BoxedStrategy<Value> {
     prop_oneof![
         select(vec!["a", "b", "A"]).prop_map(Value::from),
         select(vec![1i64, 2]).prop_map(Value::from),
@@ -79,9 +102,10 @@ fn element() -> impl Strategy<Value = Value> {
         Just(json!({"k": 1})),
         Just(json!({"k": 1.0})),
     ]
+    .boxed()
 }
 
-fn object() -> impl Strategy<Value = Value> {
+pub fn object() -> BoxedStrategy<Value> {
     proptest::collection::btree_map(
         select(vec!["a", "b", "c"]).prop_map(String::from),
         prop_oneof![
@@ -93,54 +117,62 @@ fn object() -> impl Strategy<Value = Value> {
         0..3,
     )
     .prop_map(|m| Value::Object(m.into_iter().collect()))
+    .boxed()
 }
 
-/// Absent (`None`), null, or a value.
-fn maybe<S: Strategy<Value = Value>>(s: S) -> impl Strategy<Value = Option<Value>> {
-    prop_oneof![1 => Just(None), 1 => Just(Some(Value::Null)), 3 => s.prop_map(Some)]
+/// Not written (`None`), written as `null`, or a value.
+pub fn maybe(s: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Option<Value>> {
+    prop_oneof![2 => Just(None), 1 => Just(Some(Value::Null)), 5 => s.prop_map(Some)].boxed()
 }
 
-fn string() -> impl Strategy<Value = Value> {
-    select(STRINGS.to_vec()).prop_map(Value::from)
-}
-
-/// A MinApp object over the test schema.
-pub fn user() -> impl Strategy<Value = Value> {
+pub fn user_spec(i: usize) -> impl Strategy<Value = UserSpec> {
     let builtins = (
-        1i64..6,
-        100i64..103,
-        string(),
+        maybe(text()),
+        maybe(select(AVATARS.to_vec()).prop_map(Value::from)),
         maybe((0i64..3).prop_map(Value::from)),
-        maybe(string()),
-        maybe(string()),
-        any::<bool>(),
+        maybe(select(PLACES.to_vec()).prop_map(Value::from)),
+        maybe(select(PLACES.to_vec()).prop_map(Value::from)),
+        maybe(select(PLACES.to_vec()).prop_map(Value::from)),
     );
     let custom = (
         maybe(select(INTEGERS.to_vec()).prop_map(Value::from)),
-        maybe(select(NUMBERS.to_vec()).prop_map(number)),
+        maybe(select(NUMBERS.to_vec()).prop_map(|n| json!(n))),
         maybe(any::<bool>().prop_map(Value::from)),
         maybe(proptest::collection::vec(element(), 0..4).prop_map(Value::from)),
-        maybe(string()),
+        maybe(text()),
         maybe(object()),
-        maybe(select(DATES.to_vec()).prop_map(Value::from)),
+        maybe(select(DATES.to_vec()).prop_map(|(form, _)| Value::from(form))),
     );
-    (builtins, custom).prop_map(
-        |(
-            (id, created_at, nickname, gender, country, username, verified),
+    // Account values: unique per user, in mixed case.
+    let account = prop_oneof![
+        3 => Just(None),
+        1 => (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(move |(upper, email, phone)| {
+            let name = if upper { format!("User{i}") } else { format!("user{i}") };
+            let mut a = json!({"username": name});
+            if email {
+                a["email"] = json!(format!("p{i}@Example.com"));
+            }
+            if phone {
+                a["phone"] = json!(format!("+86138{i:06}"));
+            }
+            Some(a)
+        }),
+    ];
+    (builtins, custom, account, any::<bool>()).prop_map(
+        move |(
+            (nickname, avatar, gender, country, city, language),
             (level, score, vip, tags, bio, prefs, birthday),
+            account,
+            odd_id,
         )| {
-            let mut o = Map::new();
+            let mut profile = Map::new();
             for (k, v) in [
-                ("id", Some(json!(id))),
-                ("user_id", Some(json!(id))),
-                ("created_by", Some(json!(id))),
-                ("created_at", Some(json!(created_at))),
-                ("nickname", Some(nickname)),
+                ("nickname", nickname),
+                ("avatar", avatar),
                 ("gender", gender),
                 ("country", country),
-                ("_username", username),
-                ("_email_verified", Some(json!(verified))),
-                ("openid", Some(Value::Null)),
+                ("city", city),
+                ("language", language),
                 ("level", level),
                 ("score", score),
                 ("vip", vip),
@@ -150,77 +182,209 @@ pub fn user() -> impl Strategy<Value = Value> {
                 ("birthday", birthday),
             ] {
                 if let Some(v) = v {
-                    o.insert(k.to_string(), v);
+                    profile.insert(k.to_string(), v);
                 }
             }
-            Value::Object(o)
+            // Some string ids need encoding in a `where`.
+            let user_id = if odd_id {
+                format!("u{i}&=+%é")
+            } else {
+                format!("u{i}")
+            };
+            UserSpec {
+                user_id,
+                profile,
+                account,
+            }
         },
     )
 }
 
-/// The item the tests' store ([`attr`]) would hold for a user: null kept as NULL or left
-/// out, as either store might.
-pub fn stored(user: &Value, nulls_as_null: bool) -> Map<String, Value> {
-    let mut item = Map::new();
-    for (field, v) in user.as_object().unwrap() {
-        let Some(path) = attr(field) else {
-            continue;
-        };
-        if v.is_null() && !nulls_as_null {
-            continue;
-        }
-        let mut at = &mut item;
-        let segments: Vec<&str> = path.split('.').collect();
-        for s in &segments[..segments.len() - 1] {
-            at = at
-                .entry(s.to_string())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .unwrap();
-        }
-        at.insert(segments[segments.len() - 1].to_string(), v.clone());
-    }
-    item
+/// What the population holds, for operands that hit it.
+#[derive(Debug, Clone, Default)]
+pub struct Pools {
+    pub ids: Vec<i64>,
+    pub created: Vec<i64>,
+    pub updated: Vec<i64>,
+    pub user_ids: Vec<String>,
+    pub usernames: Vec<String>,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
 }
 
-fn operand(ty: &'static str, op: &'static str) -> BoxedStrategy<Value> {
-    let scalar: BoxedStrategy<Value> = match ty {
-        "integer" => prop_oneof![
-            4 => select(INTEGERS.to_vec()).prop_map(Value::from),
-            1 => select(vec![0.5, 1.0, 2.5]).prop_map(number),
-        ]
-        .boxed(),
-        "number" => prop_oneof![
-            select(NUMBERS.to_vec()).prop_map(number),
-            select(INTEGERS.to_vec()).prop_map(Value::from),
-        ]
-        .boxed(),
-        "boolean" => any::<bool>().prop_map(Value::from).boxed(),
-        "date" => select(DATE_QUERIES.to_vec()).prop_map(Value::from).boxed(),
-        "array" => element().boxed(),
-        "object" => object().boxed(),
-        _ => string().boxed(),
+impl Pools {
+    /// Pools for tests without a store: users 1..=5 as [`user_spec`] names them, created and
+    /// updated within a few seconds (ties and steps).
+    pub fn fixed() -> Pools {
+        let n = 1..=5usize;
+        Pools {
+            ids: n.clone().map(|i| i as i64).collect(),
+            created: vec![100, 101, 102],
+            updated: vec![100, 101, 102, 103],
+            user_ids: n.clone().map(|i| format!("u{i}")).collect(),
+            usernames: n.clone().map(|i| format!("user{i}")).collect(),
+            emails: n.clone().map(|i| format!("p{i}@Example.com")).collect(),
+            phones: n.map(|i| format!("+86138{i:06}")).collect(),
+        }
+    }
+}
+
+/// A MinApp object as a listing shows it, modelled without a store (for the evaluator's
+/// tests): user `i` of [`Pools::fixed`] with a [`user_spec`] profile and account, dates
+/// canonical; `null` and absent fields both occur (the evaluator treats them alike).
+pub fn user_object() -> BoxedStrategy<Value> {
+    let pools = Pools::fixed();
+    (0..pools.ids.len())
+        .prop_flat_map(move |i| {
+            (
+                Just(pools.ids[i]),
+                user_spec(i + 1),
+                select(pools.created.clone()),
+                select(pools.updated.clone()),
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(id, spec, created_at, updated_at, verified)| {
+            let mut o = Map::new();
+            for (k, v) in [
+                ("id", json!(id)),
+                ("user_id", json!(id)),
+                ("created_by", json!(id)),
+                ("_user_id", json!(spec.user_id)),
+                ("created_at", json!(created_at)),
+                ("updated_at", json!(updated_at)),
+                ("_email_verified", json!(verified)),
+                ("_phone_verified", json!(false)),
+                ("openid", Value::Null),
+            ] {
+                o.insert(k.to_string(), v);
+            }
+            for (k, v) in spec.profile {
+                let v = match (k.as_str(), &v) {
+                    ("birthday", Value::String(s)) => {
+                        json!(canonical_date(s).expect("a pool date"))
+                    }
+                    _ => v,
+                };
+                o.insert(k, v);
+            }
+            if let Some(Value::Object(account)) = spec.account {
+                for (k, v) in account {
+                    o.insert(format!("_{k}"), v);
+                }
+            }
+            Value::Object(o)
+        })
+        .boxed()
+}
+
+/// An operand of `op` on `field`, mostly from what the population holds.
+pub fn operand(field: &'static str, op: &'static str, pools: &Pools) -> BoxedStrategy<Value> {
+    let from = |v: &[i64]| {
+        let v = v.to_vec();
+        select(v)
     };
-    match (ty, op) {
-        (_, "$isnull" | "$exists") => any::<bool>().prop_map(Value::from).boxed(),
-        (_, "$in" | "$nin" | "$all") => proptest::collection::vec(scalar, 1..4)
+    let scalar: BoxedStrategy<Value> = match field {
+        "id" | "user_id" | "created_by" => prop_oneof![
+            6 => from(&pools.ids).prop_map(Value::from),
+            1 => from(&pools.ids).prop_map(|i| Value::from(i + 1000)),
+            // Numbers compare by value: 3.0 is id 3.
+            1 => from(&pools.ids).prop_map(|i| json!(i as f64)),
+            1 => from(&pools.ids).prop_map(|i| json!(i as f64 + 0.5)),
+        ]
+        .boxed(),
+        "created_at" | "updated_at" => {
+            let pool = if field == "created_at" {
+                &pools.created
+            } else {
+                &pools.updated
+            };
+            (from(pool), -1i64..=1)
+                .prop_map(|(t, d)| Value::from(t + d))
+                .boxed()
+        }
+        "gender" => (0i64..4).prop_map(Value::from).boxed(),
+        "_user_id" => prop_oneof![
+            4 => select(pools.user_ids.clone()).prop_map(Value::from),
+            1 => Just(json!("nobody")),
+        ]
+        .boxed(),
+        "_username" | "_email" | "_phone" => {
+            let pool = match field {
+                "_username" => &pools.usernames,
+                "_email" => &pools.emails,
+                _ => &pools.phones,
+            };
+            let pool = if pool.is_empty() {
+                vec!["none".to_string()]
+            } else {
+                pool.clone()
+            };
+            prop_oneof![
+                4 => select(pool.clone()).prop_map(Value::from),
+                // Unique case-insensitively, compared exactly.
+                1 => select(pool.clone()).prop_map(|s| Value::from(s.to_uppercase())),
+                1 => select(pool).prop_map(|s| Value::from(s.to_lowercase())),
+                1 => Just(json!("nobody")),
+            ]
+            .boxed()
+        }
+        "country" | "city" | "language" | "province" => {
+            select(PLACES.to_vec()).prop_map(Value::from).boxed()
+        }
+        "avatar" => prop_oneof![
+            select(AVATARS.to_vec()).prop_map(Value::from),
+            select(pools.user_ids.clone())
+                .prop_map(|id| Value::from(format!("https://img.example/{id}.png"))),
+        ]
+        .boxed(),
+        _ => match type_of(field) {
+            "integer" => prop_oneof![
+                4 => select(INTEGERS.to_vec()).prop_map(Value::from),
+                1 => select(vec![0.5, 1.0, 2.5]).prop_map(|n| json!(n)),
+            ]
+            .boxed(),
+            "number" => prop_oneof![
+                select(NUMBERS.to_vec()).prop_map(|n| json!(n)),
+                select(INTEGERS.to_vec()).prop_map(Value::from),
+            ]
+            .boxed(),
+            "boolean" => any::<bool>().prop_map(Value::from).boxed(),
+            "date" => select(DATES.to_vec())
+                .prop_map(|(form, _)| Value::from(form))
+                .boxed(),
+            "array" => element(),
+            "object" => object(),
+            _ => text().boxed(),
+        },
+    };
+    match op {
+        "$isnull" | "$exists" => any::<bool>().prop_map(Value::from).boxed(),
+        "$in" | "$nin" | "$all" => proptest::collection::vec(scalar, 1..4)
             .prop_map(Value::from)
             .boxed(),
-        (_, "$range") => (scalar.clone(), scalar)
+        "$range" => (scalar.clone(), scalar)
             .prop_map(|(a, b)| json!([a, b]))
             .boxed(),
-        ("array", "$eq") => proptest::collection::vec(element(), 0..3)
+        "$eq" | "=" if type_of(field) == "array" => proptest::collection::vec(element(), 0..3)
             .prop_map(Value::from)
             .boxed(),
-        ("object", "$has_key") => select(vec!["a", "b", "z"]).prop_map(Value::from).boxed(),
-        (_, "$contains" | "$icontains") if ty != "array" => {
-            select(WORDS.to_vec()).prop_map(Value::from).boxed()
-        }
+        "$has_key" => select(vec!["a", "b", "z"]).prop_map(Value::from).boxed(),
+        "$contains" | "$icontains" if type_of(field) != "array" => prop_oneof![
+            4 => select(WORDS.to_vec()).prop_map(Value::from),
+            1 => scalar.prop_filter_map("non-empty", |v| {
+                v.as_str().filter(|s| !s.is_empty()).map(Value::from)
+            }),
+        ]
+        .boxed(),
+        // `{"f": null}` and `$ne: null` are the null tests.
+        "$eq" | "$ne" => prop_oneof![9 => scalar, 1 => Just(Value::Null)].boxed(),
         _ => scalar,
     }
 }
 
-fn ops_of(ty: &str) -> Vec<&'static str> {
+/// The operators each type takes (`=` is the bare `{"f": v}`).
+pub fn ops_of(ty: &str) -> Vec<&'static str> {
     match ty {
         "integer" | "number" => vec![
             "=", "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$range", "$isnull",
@@ -231,6 +395,7 @@ fn ops_of(ty: &str) -> Vec<&'static str> {
             "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$isnull", "$exists",
         ],
         "array" => vec![
+            "=",
             "$eq",
             "$in",
             "$nin",
@@ -255,35 +420,48 @@ fn ops_of(ty: &str) -> Vec<&'static str> {
     }
 }
 
-const FIELDS: [&str; 15] = [
+/// Fields queries name, each listed once per weight.
+pub const QUERY_FIELDS: [&str; 31] = [
     "id",
+    "user_id",
+    "created_by",
     "created_at",
+    "created_at",
+    "updated_at",
     "gender",
     "level",
+    "level",
+    "score",
     "score",
     "vip",
+    "vip",
     "_email_verified",
+    "_phone_verified",
+    "birthday",
     "birthday",
     "tags",
+    "tags",
+    "prefs",
     "prefs",
     "nickname",
+    "nickname",
+    "avatar",
     "bio",
     "country",
+    "city",
     "_username",
-    "openid",
+    "_email",
+    "_phone",
+    "_user_id",
 ];
 
-/// One condition: `{"f": {"$op": v}}`, or `{"f": v}` for `=`.
-fn leaf() -> impl Strategy<Value = Value> {
-    select(FIELDS.to_vec())
-        .prop_flat_map(|field| {
-            let ty = type_of(field);
-            (Just(field), select(ops_of(ty)))
-        })
-        .prop_flat_map(|(field, op)| {
-            let ty = type_of(field);
-            let value = if op == "$regex" {
-                select(REGEXES.to_vec())
+pub fn leaf(pools: &Pools) -> BoxedStrategy<Value> {
+    let pools = pools.clone();
+    select(QUERY_FIELDS.to_vec())
+        .prop_flat_map(|field| (Just(field), select(ops_of(type_of(field)))))
+        .prop_flat_map(move |(field, op)| {
+            let value = match op {
+                "$regex" => select(REGEXES.to_vec())
                     .prop_map(|(p, o)| {
                         if o.is_empty() {
                             json!({"$regex": p})
@@ -291,44 +469,172 @@ fn leaf() -> impl Strategy<Value = Value> {
                             json!({"$regex": p, "$options": o})
                         }
                     })
-                    .boxed()
-            } else if op == "=" {
-                operand(ty, "$eq")
-            } else {
-                operand(ty, op).prop_map(move |v| json!({ op: v })).boxed()
+                    .boxed(),
+                "=" => operand(field, op, &pools),
+                _ => operand(field, op, &pools)
+                    .prop_map(move |v| json!({ op: v }))
+                    .boxed(),
             };
             value.prop_map(move |v| json!({ field: v }))
         })
+        .boxed()
 }
 
-/// A random `where`: leaves, objects of several fields, `$and` / `$or` to depth 3.
-pub fn where_tree() -> impl Strategy<Value = Value> {
-    let node = prop_oneof![
-        3 => leaf(),
-        1 => (leaf(), leaf()).prop_map(|(a, b)| {
-            let (ka, kb) = (a.as_object().unwrap().keys().next().unwrap().clone(), b.as_object().unwrap().keys().next().unwrap().clone());
-            if ka == kb {
-                json!({"$and": [a, b]})
+/// An exact condition on an id or account value, which the API answers by reading that one
+/// user instead of the directory.
+pub fn direct(pools: &Pools) -> BoxedStrategy<Value> {
+    let pools = pools.clone();
+    select(vec![
+        "id",
+        "user_id",
+        "created_by",
+        "_user_id",
+        "_username",
+        "_email",
+        "_phone",
+    ])
+    .prop_flat_map(move |field| {
+        (Just(field), operand(field, "=", &pools), any::<bool>()).prop_map(|(field, v, bare)| {
+            if bare {
+                json!({ field: v })
             } else {
-                let mut m = a.as_object().unwrap().clone();
-                m.extend(b.as_object().unwrap().clone());
-                Value::Object(m)
+                json!({ field: {"$eq": v} })
             }
-        }),
+        })
+    })
+    .boxed()
+}
+
+/// Two conditions in one object: several operators of one field, or several fields; `$and`
+/// when they cannot share one.
+pub fn merge(a: Value, b: Value) -> Value {
+    let (ma, mb) = (a.as_object().unwrap(), b.as_object().unwrap());
+    let (ka, kb) = (ma.keys().next().unwrap(), mb.keys().next().unwrap());
+    if ka != kb {
+        let mut m = ma.clone();
+        m.extend(mb.clone());
+        return Value::Object(m);
+    }
+    let ops = |v: &Value| {
+        v.as_object()
+            .filter(|o| o.keys().all(|k| k.starts_with('$')))
+            .cloned()
+    };
+    match (ops(&ma[ka]), ops(&mb[kb])) {
+        (Some(x), Some(y)) if x.keys().all(|k| !y.contains_key(k)) => {
+            let mut m = x;
+            m.extend(y);
+            json!({ ka: m })
+        }
+        _ => json!({"$and": [a, b]}),
+    }
+}
+
+/// A random `where`: leaves, objects of several conditions, `$and` / `$or` to depth 3.
+pub fn where_tree(pools: &Pools) -> BoxedStrategy<Value> {
+    let node = prop_oneof![
+        3 => leaf(pools),
+        1 => (leaf(pools), leaf(pools)).prop_map(|(a, b)| merge(a, b)),
     ];
-    node.prop_recursive(3, 24, 3, |inner| {
+    node.prop_recursive(3, 16, 3, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 1..4).prop_map(|v| json!({"$and": v})),
             proptest::collection::vec(inner, 1..4).prop_map(|v| json!({"$or": v})),
         ]
     })
+    .boxed()
 }
 
-// ---------------------------------------------------------------------------------------------
-// The oracle
+/// A legacy shortcut, `field=value` or `field__op=value`, and the `where` condition it means.
+#[derive(Debug, Clone)]
+pub struct Shortcut {
+    pub key: String,
+    pub value: String,
+    pub means: Value,
+}
 
-/// Equality with numbers compared as floats (the pools are small and exact).
-fn same(a: &Value, b: &Value) -> bool {
+pub fn shortcut() -> BoxedStrategy<Shortcut> {
+    let fields = vec![
+        "nickname", "bio", "country", "level", "gender", "score", "vip", "birthday", "tags",
+    ];
+    select(fields)
+        .prop_flat_map(|field| {
+            let ops: Vec<&'static str> = match type_of(field) {
+                "string" => vec!["eq", "ne", "contains", "icontains", "in", "isnull"],
+                "integer" | "number" => {
+                    vec![
+                        "eq", "lt", "lte", "gt", "gte", "ne", "in", "range", "isnull",
+                    ]
+                }
+                "boolean" => vec!["eq", "ne", "isnull"],
+                "date" => vec!["eq", "lt", "lte", "gt", "gte", "ne", "in", "isnull"],
+                _ => vec!["eq", "in", "contains", "isnull"],
+            };
+            (Just(field), select(ops))
+        })
+        .prop_flat_map(|(field, op)| {
+            let ty = type_of(field);
+            let word = || select(WORDS.to_vec()).prop_map(Value::from).boxed();
+            let one: BoxedStrategy<Value> = match ty {
+                "integer" => {
+                    select(vec![json!(-1), json!(0), json!(1), json!(2), json!(2.5)]).boxed()
+                }
+                "number" => select(NUMBERS.to_vec()).prop_map(|n| json!(n)).boxed(),
+                "boolean" => any::<bool>().prop_map(Value::from).boxed(),
+                "date" => select(DATES.to_vec())
+                    .prop_map(|(f, _)| Value::from(f))
+                    .boxed(),
+                "array" => word(),
+                _ => prop_oneof![select(TEXTS.to_vec()).prop_map(Value::from), word()].boxed(),
+            };
+            let operand = match op {
+                "isnull" => any::<bool>().prop_map(Value::from).boxed(),
+                "in" => proptest::collection::vec(one, 1..4)
+                    .prop_map(Value::from)
+                    .boxed(),
+                "range" => (one.clone(), one).prop_map(|(a, b)| json!([a, b])).boxed(),
+                "contains" | "icontains" => word(),
+                _ => one,
+            };
+            (Just(field), Just(op), operand, 0u8..3)
+        })
+        .prop_map(|(field, op, operand, spelling)| {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => match (spelling, b) {
+                    (0, _) => b.to_string(),
+                    (1, true) => "1".into(),
+                    (1, false) => "0".into(),
+                    (_, true) => "True".into(),
+                    (_, false) => "FALSE".into(),
+                },
+                other => other.to_string(),
+            };
+            let value = match &operand {
+                Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(","),
+                v => text(v),
+            };
+            let key = if op == "eq" {
+                field.to_string()
+            } else {
+                format!("{field}__{op}")
+            };
+            // `tags=a` is MinApp's element test.
+            let where_op = match (op, type_of(field)) {
+                ("eq", "array") => "$contains".to_string(),
+                _ => format!("${op}"),
+            };
+            Shortcut {
+                key,
+                value,
+                means: json!({ field: { where_op: operand } }),
+            }
+        })
+        .boxed()
+}
+
+/// JSON equality, numbers by value (the pools are exact in f64).
+pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
@@ -341,25 +647,27 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The order of a value and an operand; dates as canonical strings.
-fn order(ty: &str, v: &Value, x: &Value) -> Option<std::cmp::Ordering> {
-    if ty == "date" {
-        return Some(normalize_date(v.as_str()?)?.cmp(&normalize_date(x.as_str()?)?));
+/// Order of a stored value and an operand of a comparison; `None` when not comparable.
+pub fn order(ty: &str, v: &Value, x: &Value) -> Option<Ordering> {
+    match ty {
+        "date" => Some(canonical_date(v.as_str()?)?.cmp(canonical_date(x.as_str()?)?)),
+        "integer" | "number" => v.as_f64()?.partial_cmp(&x.as_f64()?),
+        _ => None,
     }
-    v.as_f64()?.partial_cmp(&x.as_f64()?)
 }
 
-fn equal(ty: &str, v: Option<&Value>, x: &Value) -> bool {
+pub fn equal(ty: &str, v: Option<&Value>, x: &Value) -> bool {
     match v {
         None => false,
-        Some(v) if ty == "date" => order(ty, v, x) == Some(std::cmp::Ordering::Equal),
+        Some(v) if ty == "date" => order(ty, v, x) == Some(Ordering::Equal),
         Some(v) => same(v, x),
     }
 }
 
-fn regex(pattern: &str, options: &str, s: &str) -> bool {
-    let folded = s.to_lowercase();
-    let t = if options == "i" { folded.as_str() } else { s };
+pub fn regex_oracle(pattern: &str, options: &str, s: &str) -> bool {
+    let lower = s.to_lowercase();
+    let t = if options == "i" { lower.as_str() } else { s };
+    let chars: Vec<char> = t.chars().collect();
     match pattern {
         "^a" => t.starts_with('a'),
         "b$" => t.ends_with('b'),
@@ -367,12 +675,14 @@ fn regex(pattern: &str, options: &str, s: &str) -> bool {
         "^$" => t.is_empty(),
         "B" => t.contains(if options == "i" { 'b' } else { 'B' }),
         "^[a-z]+$" => !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase()),
+        "m C" => t.contains("m C"),
+        "\\.png$" => t.ends_with(".png"),
+        "^T.m" => chars.len() >= 3 && chars[0] == 'T' && chars[2] == 'm',
         other => panic!("no oracle for {other}"),
     }
 }
 
-fn condition(field: &str, op: &str, x: &Value, options: &str, user: &Value) -> bool {
-    use std::cmp::Ordering::*;
+pub fn condition(field: &str, op: &str, x: &Value, options: &str, user: &Value) -> bool {
     let ty = type_of(field);
     let v = user.get(field).filter(|v| !v.is_null());
     let elements = || v.and_then(Value::as_array).cloned().unwrap_or_default();
@@ -384,19 +694,19 @@ fn condition(field: &str, op: &str, x: &Value, options: &str, user: &Value) -> b
             list.iter().any(|x| equal(ty, v, x))
         }
     };
+    let cmp = || v.and_then(|v| order(ty, v, x));
     match op {
         "$eq" if x.is_null() => v.is_none(),
         "$ne" if x.is_null() => v.is_some(),
         "$eq" => equal(ty, v, x),
         "$ne" => !equal(ty, v, x),
-        "$lt" => v.and_then(|v| order(ty, v, x)) == Some(Less),
-        "$lte" => matches!(v.and_then(|v| order(ty, v, x)), Some(Less | Equal)),
-        "$gt" => v.and_then(|v| order(ty, v, x)) == Some(Greater),
-        "$gte" => matches!(v.and_then(|v| order(ty, v, x)), Some(Greater | Equal)),
+        "$lt" => cmp() == Some(Ordering::Less),
+        "$lte" => matches!(cmp(), Some(Ordering::Less | Ordering::Equal)),
+        "$gt" => cmp() == Some(Ordering::Greater),
+        "$gte" => matches!(cmp(), Some(Ordering::Greater | Ordering::Equal)),
         "$range" => {
-            let v = v.and_then(Value::as_f64);
             let (a, b) = (x[0].as_f64().unwrap(), x[1].as_f64().unwrap());
-            v.is_some_and(|v| a <= v && v < b)
+            v.and_then(Value::as_f64).is_some_and(|v| a <= v && v < b)
         }
         "$contains" if ty == "array" => elements().iter().any(|e| same(e, x)),
         "$contains" => v
@@ -408,12 +718,12 @@ fn condition(field: &str, op: &str, x: &Value, options: &str, user: &Value) -> b
         }),
         "$regex" => v
             .and_then(Value::as_str)
-            .is_some_and(|s| regex(x.as_str().unwrap(), options, s)),
+            .is_some_and(|s| regex_oracle(x.as_str().unwrap(), options, s)),
         "$in" => any_in(x),
         "$nin" => !any_in(x),
         "$all" => {
             let have = elements();
-            v.is_some()
+            v.is_some_and(Value::is_array)
                 && x.as_array()
                     .unwrap()
                     .iter()
@@ -435,15 +745,15 @@ fn condition(field: &str, op: &str, x: &Value, options: &str, user: &Value) -> b
     }
 }
 
-/// Whether `user` satisfies `where_`, read plainly.
-pub fn oracle(where_: &Value, user: &Value) -> bool {
+/// Whether `user` satisfies `where_`.
+pub fn matches(where_: &Value, user: &Value) -> bool {
     where_
         .as_object()
         .unwrap()
         .iter()
         .all(|(key, v)| match key.as_str() {
-            "$and" => v.as_array().unwrap().iter().all(|w| oracle(w, user)),
-            "$or" => v.as_array().unwrap().iter().any(|w| oracle(w, user)),
+            "$and" => v.as_array().unwrap().iter().all(|w| matches(w, user)),
+            "$or" => v.as_array().unwrap().iter().any(|w| matches(w, user)),
             field => match v.as_object() {
                 Some(ops) if ops.keys().any(|k| k.starts_with('$')) => {
                     let options = ops.get("$options").and_then(Value::as_str).unwrap_or("");
@@ -456,108 +766,44 @@ pub fn oracle(where_: &Value, user: &Value) -> bool {
         })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shortcuts
-
-/// A condition the shortcut syntax can say.
-#[derive(Debug, Clone)]
-pub struct ShortcutCond {
-    field: &'static str,
-    op: &'static str,
-    operand: Value,
-    /// How a boolean is spelled (`true`, `1`, `True`).
-    spelling: u8,
-}
-
-impl ShortcutCond {
-    fn text(&self, v: &Value) -> String {
-        match v {
-            Value::String(s) => s.clone(),
-            Value::Bool(b) => match (self.spelling % 3, b) {
-                (0, _) => b.to_string(),
-                (1, true) => "1".into(),
-                (1, false) => "0".into(),
-                (_, true) => "True".into(),
-                (_, false) => "False".into(),
-            },
-            other => other.to_string(),
+/// Where the tests' store keeps each MinApp field: custom fields in a `fields` map, derived
+/// and WeChat fields nowhere.
+pub fn attr(field: &str) -> Option<String> {
+    Some(match field {
+        "id" | "user_id" | "created_by" => "im_userid".to_string(),
+        "nickname" => "nick".to_string(),
+        "_username" => "username".to_string(),
+        "_email" => "email".to_string(),
+        "_phone" => "phone".to_string(),
+        "_email_verified" | "_phone_verified" | "openid" | "unionid" => return None,
+        "level" | "score" | "vip" | "tags" | "bio" | "prefs" | "birthday" => {
+            format!("fields.{field}")
         }
-    }
-
-    pub fn shortcut(&self) -> (String, String) {
-        let key = if self.op == "eq" {
-            self.field.to_string()
-        } else {
-            format!("{}__{}", self.field, self.op)
-        };
-        let value = match &self.operand {
-            Value::Array(items) => items
-                .iter()
-                .map(|v| self.text(v))
-                .collect::<Vec<_>>()
-                .join(","),
-            v => self.text(v),
-        };
-        (key, value)
-    }
-
-    pub fn where_(&self) -> Value {
-        let op = if self.op == "eq" && type_of(self.field) == "array" {
-            "$contains".to_string()
-        } else {
-            format!("${}", self.op)
-        };
-        json!({ self.field: { op: self.operand } })
-    }
+        other => other.to_string(),
+    })
 }
 
-pub fn shortcut_cond() -> impl Strategy<Value = ShortcutCond> {
-    let fields = vec![
-        "nickname",
-        "bio",
-        "level",
-        "created_at",
-        "score",
-        "vip",
-        "birthday",
-        "tags",
-    ];
-    select(fields)
-        .prop_flat_map(|field| {
-            let ops: Vec<&'static str> = match type_of(field) {
-                "string" => vec!["eq", "ne", "contains", "icontains", "in", "isnull"],
-                "integer" | "number" => {
-                    vec![
-                        "eq", "lt", "lte", "gt", "gte", "ne", "in", "range", "isnull",
-                    ]
-                }
-                "boolean" => vec!["eq", "ne", "isnull"],
-                "date" => vec!["eq", "lt", "lte", "gt", "gte", "ne", "in", "isnull"],
-                _ => vec!["eq", "in", "contains", "isnull"],
-            };
-            (Just(field), select(ops))
-        })
-        .prop_flat_map(|(field, op)| {
-            let ty = type_of(field);
-            let operand = match (ty, op) {
-                (_, "isnull") => any::<bool>().prop_map(Value::from).boxed(),
-                ("array", "in") => proptest::collection::vec(select(WORDS.to_vec()), 1..4)
-                    .prop_map(|v| json!(v))
-                    .boxed(),
-                ("array", _) => select(WORDS.to_vec()).prop_map(Value::from).boxed(),
-                (_, "contains" | "icontains") => {
-                    select(WORDS.to_vec()).prop_map(Value::from).boxed()
-                }
-                (_, "in") => operand(ty, "$in"),
-                (_, "range") => operand(ty, "$range"),
-                _ => operand(ty, "$eq"),
-            };
-            (Just(field), Just(op), operand, any::<u8>())
-        })
-        .prop_map(|(field, op, operand, spelling)| ShortcutCond {
-            field,
-            op,
-            operand,
-            spelling,
-        })
+/// The item the tests' store ([`attr`]) would hold for a user: null kept as NULL or left out,
+/// as either store might.
+pub fn stored(user: &Value, nulls_as_null: bool) -> serde_json::Map<String, Value> {
+    let mut item = serde_json::Map::new();
+    for (field, v) in user.as_object().unwrap() {
+        let Some(path) = attr(field) else {
+            continue;
+        };
+        if v.is_null() && !nulls_as_null {
+            continue;
+        }
+        let mut at = &mut item;
+        let segments: Vec<&str> = path.split('.').collect();
+        for s in &segments[..segments.len() - 1] {
+            at = at
+                .entry(s.to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+                .as_object_mut()
+                .unwrap();
+        }
+        at.insert(segments[segments.len() - 1].to_string(), v.clone());
+    }
+    item
 }

@@ -16,7 +16,21 @@
 //! userctl signup BASE_URL username|email|phone VALUE
 //!                                    the same through MinApp's sign-up; print the token
 //! userctl create-table               create TABLE_NAME if missing (DynamoDB Local)
+//! userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]
+//!                                    give every user of TABLE_NAME written before the directory
+//!                                    index its `dir`/`dir_order` (MinApp lists and batch updates
+//!                                    find only users that have them); see below
 //! ```
+//!
+//! `backfill-directory` scans the whole table in N parallel segments (default 4), a page of
+//! at most `--page-size` items (default 500) of each segment per round, and sets both
+//! attributes on each user item that lacks them, conditioned on `attribute_not_exists(dir)`:
+//! it never overwrites and touches nothing else, so it is safe while traffic flows, and a
+//! second run updates nothing. A progress bar goes to stderr (its length is DynamoDB's
+//! approximate item count), the summary to stdout. Resuming: when it stops on an error or
+//! Ctrl-C it prints a `--resume TOKEN` that holds where every segment stood after the last
+//! completed round (and their number: `--segments` is then ignored); a run given it goes on
+//! from there. Rerunning from the start is also safe, only slower.
 //! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
 //! A body is sent as `application/json`. Nothing secret is printed except what was asked for.
 
@@ -24,7 +38,8 @@ use std::process::ExitCode;
 
 use shared::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use shared::config::AccessKey;
-use shared::store::create_table;
+use shared::store::backfill::{BackfillCounts, BackfillPosition};
+use shared::store::{UserTable, create_table};
 
 const USAGE: &str =
     "usage: userctl call METHOD URL [JSON_BODY] [--token AUTHORIZATION] [--access-token TOKEN]
@@ -33,7 +48,8 @@ const USAGE: &str =
        userctl minapp-token BASE_URL
        userctl login BASE_URL username|email|phone VALUE   (password: USERCTL_PASSWORD or stdin)
        userctl signup BASE_URL username|email|phone VALUE  (password: USERCTL_PASSWORD or stdin)
-       userctl create-table";
+       userctl create-table
+       userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,6 +78,7 @@ fn main() -> ExitCode {
         (Some("minapp-token"), 2) => minapp_token(&args[1]),
         (Some(kind @ ("login" | "signup")), 4) => hserve(kind, &args[1], &args[2], &args[3]),
         (Some("create-table"), 1) => create(),
+        (Some("backfill-directory"), _) => backfill_directory(args[1..].to_vec()),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -320,5 +337,111 @@ fn create() -> Result<(), String> {
             .map_err(|e| format!("{e}: {}", e.detail().unwrap_or("")))
     })?;
     println!("table {table} ready");
+    Ok(())
+}
+
+/// `backfill-directory`: the library's rounds ([`UserTable::backfill_directory_round`]) until
+/// every segment is done, with a progress bar; the summary on stdout.
+fn backfill_directory(mut args: Vec<String>) -> Result<(), String> {
+    let mut number = |flag: &str, default: i32| -> Result<i32, String> {
+        match take_flag(&mut args, flag) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| format!("{flag} takes a number from 1 to 1000")),
+        }
+    };
+    let segments = number("--segments", 4)?;
+    let page_size = number("--page-size", 500)?;
+    let resume = take_flag(&mut args, "--resume");
+    if !args.is_empty() {
+        return Err(USAGE.to_string());
+    }
+    let mut position = match resume {
+        Some(token) => BackfillPosition::from_token(&token).map_err(|e| e.to_string())?,
+        None => BackfillPosition::start(segments.unsigned_abs()),
+    };
+    let table =
+        setting("TABLE_NAME").ok_or("TABLE_NAME is not set (environment or ./local.env)")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let total = runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        // DynamoDB's item count is approximate (refreshed about every six hours): the bar's
+        // length, stretched if the scan passes it.
+        let approximate = client
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .ok()
+            .and_then(|t| t.table().and_then(|t| t.item_count()))
+            .unwrap_or(0);
+        let bar = indicatif::ProgressBar::new(u64::try_from(approximate).unwrap_or(0));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/~{len} items scanned ({per_sec}) {msg}",
+            )
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+        );
+        let users = UserTable::new(client, &table);
+        let mut total = BackfillCounts::default();
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        let resume = |position: &BackfillPosition| {
+            format!(
+                "resume with: userctl backfill-directory --resume {}",
+                position.token()
+            )
+        };
+        while !position.is_done() {
+            let mut next = position.clone();
+            let round = tokio::select! {
+                round = users.backfill_directory_round(&mut next, page_size) => round,
+                _ = &mut interrupted => {
+                    bar.abandon();
+                    return Err(format!("interrupted; {}", resume(&position)));
+                }
+            };
+            match round {
+                Ok(counts) => {
+                    total += counts;
+                    position = next;
+                    bar.inc(counts.scanned);
+                    if bar.position() > bar.length().unwrap_or(0) {
+                        bar.set_length(bar.position());
+                    }
+                    bar.set_message(format!(
+                        "{} updated, {} had it",
+                        total.updated, total.already
+                    ));
+                }
+                Err(e) => {
+                    bar.abandon();
+                    return Err(format!(
+                        "{e}: {}; {}",
+                        e.detail().unwrap_or(""),
+                        resume(&position)
+                    ));
+                }
+            }
+        }
+        // Left as drawn (`finish` would fill the bar to the approximate length).
+        bar.abandon();
+        Ok(total)
+    })?;
+    println!(
+        "scanned {} items: {} users updated, {} users already had their directory attributes, \
+         {} other items (guards, the IM id counter, users without an IM id)",
+        total.scanned, total.updated, total.already, total.other
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
+use super::directory::set_directory_if_missing;
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
 use super::*;
@@ -19,6 +20,8 @@ impl UserTable {
     /// and their guards commit together or not at all: a value another user holds is a 400
     /// naming the field; a concurrent change of this user is retried on a fresh read. Round
     /// trips: a consistent GetItem and one TransactWriteItems (more only under contention).
+    /// The write also gives a user written before the directory index its directory
+    /// attributes, from the user read.
     pub async fn change_account(
         &self,
         user_id: &str,
@@ -157,6 +160,8 @@ impl UserTable {
             let v = e.number(crate::clock::now_ms());
             e.set(&tva, &v);
         }
+        // The directory attributes, where a user written before the index lacks them.
+        set_directory_if_missing(&mut e, current.im_userid, current.created_at);
         let update = e
             .transact_update(Update::builder())
             .table_name(&self.table)

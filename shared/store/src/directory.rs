@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
-use super::expr::Expr;
+use super::expr::{Expr, exists, if_not_exists, not_exists};
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::query::Pushdown;
@@ -49,6 +49,38 @@ pub fn shard_of(im_userid: i64) -> String {
 /// The directory sort key of a user: creation time, then IM id, fixed width.
 pub fn order_key(created_at: i64, im_userid: i64) -> String {
     format!("{created_at:011}#{im_userid:019}")
+}
+
+/// Adds to a user write `SET dir = if_not_exists(dir, :dir), dir_order = if_not_exists(...)`:
+/// a user written before the directory index existed gets its entry with its next write,
+/// one already in it keeps what it has (the values are the same: a user's IM id and creation
+/// time never change). Placeholders `#dir`, `#dir_order`, `:dir`, `:dir_order`, which no
+/// other part of a user write uses.
+pub(super) fn set_directory_if_missing(e: &mut Expr, im_userid: i64, created_at: i64) {
+    let dir = e.name(attr::DIR);
+    let dir_order = e.name(attr::DIR_ORDER);
+    let shard = e.string(shard_of(im_userid));
+    let order = e.string(order_key(created_at, im_userid));
+    e.set(&dir, &if_not_exists(&dir, &shard));
+    e.set(&dir_order, &if_not_exists(&dir_order, &order));
+}
+
+/// For a write that has not read the user, so cannot compute its directory attributes: a
+/// condition that fails only on a user that lacks them and could have them (it has an IM
+/// id). The failed write hands back the item, and [`missing_directory`] gives what the write
+/// sent again sets: one more round trip, once in the life of such a user.
+pub(super) fn require_directory(e: &mut Expr) {
+    let dir = e.name(attr::DIR);
+    let im_userid = e.name(attr::IM_USERID);
+    e.condition_any(&[exists(&dir), not_exists(&im_userid)]);
+}
+
+/// The IM id and creation time of a stored user that lacks its directory attributes.
+pub(super) fn missing_directory(user: &StoredUser) -> Option<(i64, i64)> {
+    match (&user.dir, user.im_userid) {
+        (None, Some(im_userid)) => Some((im_userid, user.created_at)),
+        _ => None,
+    }
 }
 
 /// Which way the directory is read.

@@ -34,6 +34,7 @@ use crate::user::{ImIdentity, NewUser, UserInfo};
 use domain::{account, clock, config, error, limits, query, user, views};
 
 mod accounts;
+pub mod backfill;
 pub mod client;
 mod deadline;
 pub mod directory;

@@ -33,6 +33,7 @@ use domain::profile::{
     ProfileUpdate, UserFields,
 };
 
+use super::directory::{missing_directory, require_directory, set_directory_if_missing};
 use super::expr::{Expr, exists, if_not_exists, not_exists};
 use super::update::Failed;
 
@@ -123,6 +124,9 @@ impl UserTable {
     /// trips: one UpdateItem (`ReturnValues: ALL_NEW`); one consistent GetItem before it when
     /// an operation is decided from the stored value or can grow the custom fields (see the
     /// module's table); again both for each retry after a concurrent write moved a field read.
+    /// Every write also gives a user written before the directory index its directory
+    /// attributes: from the read when there is one, else learnt from the item a failed
+    /// condition hands back (one more UpdateItem, once in such a user's life).
     /// `still` (batch updates) makes the write conditional on the user still matching; `seen`
     /// is the user as the batch's listing found it (it may be stale: a failed pin retries).
     pub async fn update_profile(
@@ -163,6 +167,15 @@ impl UserTable {
                     }
                     self.create_custom_map(user_id).await?;
                     custom_map_made = true;
+                    continue;
+                }
+                Err(Failed::Condition(Some(item)))
+                    if known.is_none()
+                        && missing_directory(&from_item::<StoredUser>(item.clone())?).is_some() =>
+                {
+                    // A user written before the directory index: decided again from the item
+                    // handed back, the write now gives it its directory attributes.
+                    known = Some(read_view(item)?);
                     continue;
                 }
                 Err(Failed::Condition(Some(item))) => {
@@ -327,6 +340,11 @@ fn profile_expression(
     }
     if let Some(still) = still {
         add_still_matches(&mut e, still, known)?;
+    }
+    // The directory attributes, where a user written before the index lacks them.
+    match known {
+        Some(user) => set_directory_if_missing(&mut e, user.im_userid, user.created_at),
+        None => require_directory(&mut e),
     }
     Ok(e)
 }

@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use super::directory::{missing_directory, require_directory, set_directory_if_missing};
 use super::expr::{Expr, exists, not_exists};
 use super::*;
 use crate::user::{EXTENDS_MAX_BYTES, EXTENDS_MAX_KEYS, UserUpdate};
@@ -50,6 +51,11 @@ impl UserTable {
     ///
     /// When a concurrent update of the same keys got there first, DynamoDB hands back the
     /// item as it now is and the update is decided again from it.
+    ///
+    /// Either way the write gives a user written before the directory index its `dir` and
+    /// `dir_order` (`SET ... = if_not_exists(...)`): from the read when there is one; without
+    /// one, a condition fails on such a user and the item it hands back supplies them (one
+    /// more UpdateItem, once in such a user's life).
     pub async fn update(&self, user_id: &str, update: &UserUpdate, now: i64) -> ApiResult<()> {
         self.apply_update(user_id, update, now, None).await
     }
@@ -90,17 +96,37 @@ impl UserTable {
             };
         }
         if !update.touches_extends() {
-            let mut e = base_expression(update, now);
-            token_still_valid(&mut e, issued_at_ms);
-            return match self.send_update(user_id, &e).await {
-                Ok(()) => Ok(()),
-                Err(Failed::Condition(Some(item))) => {
-                    check(&from_item::<StoredUser>(item)?)?;
-                    Err(ApiError::UserNotFound(user_id.to_string()))
+            // Not read first: the directory attributes are learnt from a failed condition,
+            // once in the life of a user written before the directory index.
+            let mut directory = None;
+            loop {
+                let mut e = base_expression(update, now);
+                token_still_valid(&mut e, issued_at_ms);
+                match directory {
+                    None => require_directory(&mut e),
+                    Some((im_userid, created_at)) => {
+                        set_directory_if_missing(&mut e, im_userid, created_at)
+                    }
                 }
-                Err(Failed::Condition(None)) => Err(ApiError::UserNotFound(user_id.to_string())),
-                Err(Failed::Store(e)) => Err(e),
-            };
+                return match self.send_update(user_id, &e).await {
+                    Ok(()) => Ok(()),
+                    Err(Failed::Condition(Some(item))) => {
+                        let stored = from_item::<StoredUser>(item)?;
+                        check(&stored)?;
+                        if directory.is_none()
+                            && let Some(missing) = missing_directory(&stored)
+                        {
+                            directory = Some(missing);
+                            continue;
+                        }
+                        Err(ApiError::UserNotFound(user_id.to_string()))
+                    }
+                    Err(Failed::Condition(None)) => {
+                        Err(ApiError::UserNotFound(user_id.to_string()))
+                    }
+                    Err(Failed::Store(e)) => Err(e),
+                };
+            }
         }
         let deadline = Deadline::current();
         let mut current = self
@@ -111,6 +137,9 @@ impl UserTable {
                     attr::EXTENDS,
                     attr::EXTENDS_BYTES,
                     attr::TOKENS_VALID_AFTER,
+                    attr::IM_USERID,
+                    attr::CREATED_AT,
+                    attr::DIR,
                 ],
             )
             .await?
@@ -121,6 +150,9 @@ impl UserTable {
             let change = update.extends_change(&current.extends)?;
             let mut e = extends_expression(update, now, &current, change)?;
             token_still_valid(&mut e, issued_at_ms);
+            if let Some((im_userid, created_at)) = missing_directory(&current) {
+                set_directory_if_missing(&mut e, im_userid, created_at);
+            }
             let now_stored = match self.send_update(user_id, &e).await {
                 Ok(()) => return Ok(()),
                 Err(Failed::Store(e)) => return Err(e),

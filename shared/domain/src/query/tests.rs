@@ -3,7 +3,7 @@ use serde_json::json;
 
 use super::*;
 use crate::profile::UserFields;
-use crate::testing as props;
+use crate::testing as generate;
 
 fn schema() -> Schema {
     UserFields::parse(
@@ -824,25 +824,24 @@ proptest! {
 
     /// Conditions both syntaxes can say parse to the same filter.
     #[test]
-    fn shortcuts_and_where_agree(conds in proptest::collection::vec(props::shortcut_cond(), 1..5)) {
-        let pairs: Vec<(String, String)> = conds.iter().map(|c| c.shortcut()).collect();
+    fn shortcuts_and_where_agree(conds in proptest::collection::vec(generate::shortcut(), 1..5)) {
         let from_shortcuts = Filter::from_shortcuts(
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            conds.iter().map(|c| (c.key.as_str(), c.value.as_str())),
             &schema(),
         ).unwrap();
-        let where_ = json!({"$and": conds.iter().map(|c| c.where_()).collect::<Vec<_>>()});
+        let where_ = json!({"$and": conds.iter().map(|c| c.means.clone()).collect::<Vec<_>>()});
         prop_assert_eq!(from_shortcuts, parse(where_));
     }
 
     /// The evaluator agrees with a plain, separately written reading of each condition.
     #[test]
     fn matches_agrees_with_the_oracle(
-        where_ in props::where_tree(),
-        users in proptest::collection::vec(props::user(), 1..8),
+        where_ in generate::where_tree(&generate::Pools::fixed()),
+        users in proptest::collection::vec(generate::user_object(), 1..8),
     ) {
         let f = parse(where_.clone());
         for u in &users {
-            prop_assert_eq!(f.matches(u), props::oracle(&where_, u), "{} on {}", where_, u);
+            prop_assert_eq!(f.matches(u), generate::matches(&where_, u), "{} on {}", where_, u);
         }
     }
 
@@ -850,7 +849,7 @@ proptest! {
     #[test]
     fn order_is_total(
         keys in proptest::sample::subsequence(vec!["level", "-score", "nickname", "-birthday", "vip", "-created_at"], 0..4),
-        users in proptest::collection::vec(props::user(), 3..12),
+        users in proptest::collection::vec(generate::user_object(), 3..12),
     ) {
         let o = order(&keys.join(","));
         let mut users = users;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use domain::profile::UserFields;
 use domain::query::{EXPRESSION_MAX_BYTES, Filter, Pushdown};
-use domain::testing::{self as props, attr};
+use domain::testing::{self as generate, attr, stored};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -256,8 +256,8 @@ proptest! {
     /// pushdown says nothing is residual; whether the store keeps null as NULL or absent.
     #[test]
     fn pushdown_selects_a_superset(
-        where_ in props::where_tree(),
-        users in proptest::collection::vec((props::user(), any::<bool>()), 1..8),
+        where_ in generate::where_tree(&generate::Pools::fixed()),
+        users in proptest::collection::vec((generate::user_object(), any::<bool>()), 1..8),
     ) {
         let f = parse(where_.clone());
         let p = render(&f.to_dynamo(attr));
@@ -265,7 +265,7 @@ proptest! {
             prop_assert!(e.len() <= EXPRESSION_MAX_BYTES);
         }
         for (u, nulls_as_null) in &users {
-            let item = props::stored(u, *nulls_as_null);
+            let item = stored(u, *nulls_as_null);
             let selected = p.expression.as_ref().is_none_or(|e| ddb::eval(e, &p.names, &p.values, &item));
             let m = f.matches(u);
             prop_assert!(!m || selected, "{} lost {} (expression {:?})", where_, u, p.expression);
