@@ -22,7 +22,7 @@ use crate::account::AccountField;
 use crate::error::{ApiError, ApiResult};
 use crate::profile::{Builtin, ProfileUpdate, UserFields};
 use crate::query::{Filter, OrderBy, Page, page_link};
-use crate::store::directory::{Direction, DirectoryRead};
+use crate::store::directory::{Direction, DirectoryRead, order_key};
 use crate::store::profile::{ProfileFailure, StillMatches, stored_path};
 use crate::store::within_budget;
 use crate::user::User;
@@ -41,6 +41,8 @@ pub struct ListQuery {
     pub filter: Filter,
     pub order: OrderBy,
     pub page: Page,
+    /// A batch update's `next` link: the directory order key its walk continues after.
+    pub after: Option<String>,
 }
 
 impl ListQuery {
@@ -59,11 +61,15 @@ impl ListQuery {
         if let Some(json) = single("where")? {
             filters.push(Filter::from_where(json, fields)?);
         }
-        filters.push(Filter::from_shortcuts(pairs(), fields)?);
+        filters.push(Filter::from_shortcuts(
+            pairs().filter(|(k, _)| *k != CURSOR_PARAM),
+            fields,
+        )?);
         Ok(ListQuery {
             filter: Filter::and(filters),
             order: OrderBy::parse(single("order_by")?.unwrap_or(""), fields)?,
             page: Page::parse(pairs())?,
+            after: single(CURSOR_PARAM)?.map(parse_cursor).transpose()?,
         })
     }
 }
@@ -114,6 +120,48 @@ pub enum OperationResult {
 
 /// The status a batch reports for a user that no longer matched when it was written.
 pub const NO_LONGER_MATCHES: u16 = 409;
+
+/// The parameter a batch update's `next` link continues its walk with: the position of the
+/// last user of the page in the directory's order (`<created_at>_<id>`), which no update
+/// moves. An offset would skip users: those the page's update took out of the query no longer
+/// count before it. (A custom field is never named so: names start with a letter.)
+pub const CURSOR_PARAM: &str = "_cursor";
+
+fn cursor_of(user: &User) -> String {
+    format!("{}_{}", user.created_at, user.im_userid)
+}
+
+/// A cursor as [`cursor_of`] writes it, as the directory order key it stands for.
+fn parse_cursor(text: &str) -> ApiResult<String> {
+    let number = |part: &str, digits: usize| {
+        (!part.is_empty() && part.len() <= digits && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i64>().ok())
+            .flatten()
+    };
+    text.split_once('_')
+        .and_then(|(at, id)| Some(order_key(number(at, 11)?, number(id, 19)?)))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                CURSOR_PARAM,
+                "is not a position this service gave: follow `next` as it is given",
+            )
+        })
+}
+
+/// `next` of a batch update: the request's query with the cursor and the offset replaced.
+fn cursor_link(origin: &Origin, cursor: &str, offset: usize) -> String {
+    let mut parts: Vec<&str> = origin
+        .raw_query
+        .split('&')
+        .filter(|p| {
+            let key = p.split_once('=').map_or(*p, |(k, _)| k);
+            percent_encoding::percent_decode_str(key).decode_utf8_lossy() != CURSOR_PARAM
+        })
+        .collect();
+    let cursor = format!("{CURSOR_PARAM}={cursor}");
+    parts.push(&cursor);
+    page_link(&origin.path, &parts.join("&"), offset)
+}
 
 /// The users one page selects.
 struct Selection {
@@ -170,6 +218,13 @@ impl Users {
     /// A page of the users matching `query`, in its order, with exact `total_count` when
     /// asked. See the module for how each query is served.
     pub async fn list_profiles(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
+        if query.after.is_some() {
+            // A listing pages by offset: reading changes nobody's place.
+            return Err(ApiError::invalid(
+                CURSOR_PARAM,
+                "only a batch update's next link takes it",
+            ));
+        }
         within_budget(self.budget(), async {
             let fields = self.user_fields();
             let selection = self.select(query).await?;
@@ -206,8 +261,10 @@ impl Users {
         .await
     }
 
-    /// Applies `body` to each user `query` selects (its page: `limit`, `offset`), each on its
-    /// own and only while it still matches the query when written.
+    /// Applies `body` to each user `query` selects (its page: `limit`, `offset`, or after its
+    /// cursor), each on its own and only while it still matches the query when written. Its
+    /// `next` continues after the page's last user in the directory's order, so a walk along
+    /// `next` updates each user that matched when it began once, whatever the update does.
     pub async fn update_profiles(
         &self,
         query: &ListQuery,
@@ -218,6 +275,12 @@ impl Users {
         let update = ProfileUpdate::from_json(body, fields)?;
         if update.is_empty() {
             return Err(ApiError::invalid("body", "names no field to update"));
+        }
+        if query.order.index_order().is_none() {
+            return Err(ApiError::invalid(
+                "order_by",
+                "a batch update walks the users in creation order: created_at or -created_at",
+            ));
         }
         within_budget(self.budget(), async {
             let selection = self.select(query).await?;
@@ -263,9 +326,13 @@ impl Users {
                 .filter(|r| matches!(r, OperationResult::Success { .. }))
                 .count();
             let page = query.page;
-            let next = page
-                .next_offset(results.len(), selection.more)
-                .map(|offset| page_link(&origin.path, &origin.raw_query, offset));
+            let next = match (
+                page.next_offset(results.len(), selection.more),
+                selection.users.last(),
+            ) {
+                (Some(offset), Some(last)) => Some(cursor_link(origin, &cursor_of(last), offset)),
+                _ => None,
+            };
             Ok(BatchUpdate {
                 operation_result: results,
                 succeed,
@@ -289,19 +356,36 @@ impl Users {
     async fn select(&self, query: &ListQuery) -> ApiResult<Selection> {
         let fields = self.user_fields();
         let page = query.page;
+        let direction = match query.order.index_order() {
+            Some(false) => Direction::OldestFirst,
+            _ => Direction::NewestFirst,
+        };
+        // A cursor stands for the users before it: no offset counts them again.
+        let skip = match query.after {
+            Some(_) => 0,
+            None => page.offset,
+        };
         let keep = |user: &User| {
             query
                 .filter
                 .matches(MinAppUser::new(user, fields).as_value())
         };
         if let Some(direct) = self.direct_lookup(&query.filter).await? {
-            let matches: Vec<User> = direct.into_iter().filter(|u| keep(u)).collect();
-            let total = matches.len();
-            let users: Vec<User> = matches
+            let after_cursor = |u: &User| {
+                query.after.as_deref().is_none_or(|after| {
+                    let key = order_key(u.created_at, u.im_userid);
+                    match direction {
+                        Direction::NewestFirst => key.as_str() < after,
+                        Direction::OldestFirst => key.as_str() > after,
+                    }
+                })
+            };
+            let matches: Vec<User> = direct
                 .into_iter()
-                .skip(page.offset)
-                .take(page.limit)
+                .filter(|u| after_cursor(u) && keep(u))
                 .collect();
+            let total = matches.len();
+            let users: Vec<User> = matches.into_iter().skip(skip).take(page.limit).collect();
             return Ok(Selection {
                 users,
                 more: false,
@@ -313,14 +397,12 @@ impl Users {
             .order
             .index_order()
             .filter(|_| !page.return_total_count);
-        let wanted = page.offset.saturating_add(page.limit);
+        let wanted = skip.saturating_add(page.limit);
         let read = DirectoryRead {
             pushdown: &pushdown,
             keep: &keep,
-            direction: match index_order {
-                Some(false) => Direction::OldestFirst,
-                _ => Direction::NewestFirst,
-            },
+            direction,
+            after: query.after.as_deref(),
             // One beyond the page says whether another follows.
             wanted: index_order.map(|_| wanted.saturating_add(1)),
             max_examined: self.list_max_examined(),
@@ -337,15 +419,13 @@ impl Users {
         }
         let total = found.len();
         let more = total > wanted;
-        let users = found
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
-            .collect();
+        // After a cursor: the walk's users before it (its offset) and those from it on.
+        let counted = total.saturating_add(page.offset - skip);
+        let users = found.into_iter().skip(skip).take(page.limit).collect();
         Ok(Selection {
             users,
             more,
-            total: page.return_total_count.then_some(total),
+            total: page.return_total_count.then_some(counted),
         })
     }
 

@@ -64,6 +64,8 @@ pub struct DirectoryRead<'a> {
     /// The whole filter, evaluated on each user DynamoDB hands back.
     pub keep: &'a (dyn Fn(&User) -> bool + Sync),
     pub direction: Direction,
+    /// Only users after this order key in `direction` (a batch update's cursor).
+    pub after: Option<&'a str>,
     /// `None`: every match (another order, or a count); `Some(n)`: stop after n matches.
     pub wanted: Option<usize>,
     /// Examining more users than this is a 400.
@@ -189,12 +191,21 @@ impl UserTable {
         }
         let mut names = HashMap::from([("#dir".to_string(), attr::DIR.to_string())]);
         let mut values = HashMap::from([(":dir".to_string(), s(&shard.shard))]);
+        let mut key_condition = "#dir = :dir".to_string();
+        if let Some(after) = read.after {
+            names.insert("#dir_order".into(), attr::DIR_ORDER.into());
+            values.insert(":dir_after".into(), s(after));
+            key_condition.push_str(match read.direction {
+                Direction::NewestFirst => " AND #dir_order < :dir_after",
+                Direction::OldestFirst => " AND #dir_order > :dir_after",
+            });
+        }
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(DIRECTORY_INDEX)
-            .key_condition_expression("#dir = :dir")
+            .key_condition_expression(key_condition)
             .scan_index_forward(read.direction == Direction::OldestFirst)
             .set_exclusive_start_key(shard.next_key.clone())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -209,6 +220,11 @@ impl UserTable {
                 names.insert(placeholder.clone(), name.clone());
             }
             for (placeholder, value) in &read.pushdown.values {
+                if values.contains_key(placeholder) {
+                    return Err(ApiError::Internal(format!(
+                        "pushdown reuses the placeholder {placeholder}"
+                    )));
+                }
                 values.insert(placeholder.clone(), attribute_value(value)?);
             }
             query = query.filter_expression(expression);
