@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use super::*;
 use crate::profile::{
     ARRAY_MAX_ITEMS, Builtin, FieldKind, FieldOp, FieldType, FieldUpdate, INTEGER_MAX,
-    ProfileUpdate, UserFields,
+    ProfileUpdate, UserFields, number_increment_bounds,
 };
 use crate::query::{Filter, Pushdown};
 use crate::user::User;
@@ -344,6 +344,16 @@ fn profile_expression(
                     let hi = e.number(INTEGER_MAX.saturating_sub(by));
                     e.conditions.push(format!(
                         "(attribute_not_exists({p}) OR {p} BETWEEN {lo} AND {hi})"
+                    ));
+                } else {
+                    // The sum stays within the storable magnitude (DynamoDB's own limit is
+                    // only 10x beyond it, where the write would fail); a failed condition is
+                    // decided again from the value read: a 400 naming the field.
+                    let (lo, hi) = number_increment_bounds(n);
+                    let lo = e.number(lo);
+                    let hi = e.number(hi);
+                    e.conditions.push(format!(
+                        "(attribute_not_exists({p}) OR ({p} > {lo} AND {p} < {hi}))"
                     ));
                 }
             }
