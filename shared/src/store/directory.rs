@@ -39,6 +39,9 @@ pub fn directory_attributes() -> Vec<&'static str> {
 /// Time kept back from the request's deadline: a listing that has not finished by then
 /// answers 400 (narrow the query) instead of running into the function's timeout.
 const LISTING_MARGIN: Duration = Duration::from_millis(1500);
+/// Users the filter evaluates between two looks at the deadline: evaluation runs without
+/// yielding, so nothing else would stop a slow filter (many `$regex`, long strings).
+const EVALUATED_PER_DEADLINE_CHECK: usize = 16;
 
 /// The directory shard of a user.
 pub fn shard_of(im_userid: i64) -> String {
@@ -129,6 +132,7 @@ impl UserTable {
         for (shard, first) in shards.iter_mut().zip(firsts) {
             absorb(&mut page, shard, first?);
         }
+        let mut evaluated = 0usize;
         loop {
             if let Some(wanted) = read.wanted
                 && page.users.len() >= wanted
@@ -172,6 +176,12 @@ impl UserTable {
             };
             let item = shards[i].buffer.pop_front().expect("the head exists");
             let user: User = read_view(item)?;
+            evaluated += 1;
+            if evaluated.is_multiple_of(EVALUATED_PER_DEADLINE_CHECK)
+                && deadline.remaining() <= LISTING_MARGIN
+            {
+                return Err(too_slow());
+            }
             if (read.keep)(&user) {
                 page.users.push(user);
             }
@@ -322,6 +332,15 @@ fn order_of(item: &Item) -> &str {
         .map_or("", String::as_str)
 }
 
+/// A filter that could not be evaluated over the users read before the request's deadline.
+fn too_slow() -> ApiError {
+    ApiError::invalid(
+        "where",
+        "the query could not be evaluated in time: narrow it (an exact id, _username, _email \
+         or _phone is read directly) or simplify its $regex / $icontains conditions",
+    )
+}
+
 pub(crate) fn too_broad(max: usize) -> ApiError {
     ApiError::invalid(
         "where",
@@ -336,6 +355,8 @@ pub(crate) fn too_broad(max: usize) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "testing")]
+    use serde_json::json;
 
     #[test]
     fn order_keys_sort_as_creation_then_id() {
@@ -356,5 +377,53 @@ mod tests {
             ]
         );
         assert_eq!(shard_of(7), "DIR#3");
+    }
+
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn a_filter_too_slow_for_the_deadline_is_a_400_while_it_works() {
+        let t = crate::testing::TestApp::new().await;
+        let users: Vec<_> = (0..40)
+            .map(|i| json!({"user_id": format!("u{i}")}))
+            .collect();
+        t.app.users.register_batch(&json!(users)).await.unwrap();
+        let pushdown = Pushdown {
+            expression: None,
+            names: Default::default(),
+            values: Default::default(),
+            residual: true,
+        };
+        // 50 ms a user: 2 s for all of them, long past what the deadline leaves.
+        let keep = |_: &User| {
+            std::thread::sleep(Duration::from_millis(50));
+            true
+        };
+        let read = DirectoryRead {
+            pushdown: &pushdown,
+            keep: &keep,
+            direction: Direction::NewestFirst,
+            after: None,
+            wanted: None,
+            max_examined: 10_000,
+        };
+        let started = std::time::Instant::now();
+        let r = within_budget(
+            LISTING_MARGIN + Duration::from_millis(500),
+            t.app.users.table().read_directory(&read),
+        )
+        .await;
+        match r {
+            Err(e) => assert!(
+                e.to_string()
+                    .starts_with("where: the query could not be evaluated in time"),
+                "{e}"
+            ),
+            Ok(page) => panic!("{} users evaluated past the deadline", page.users.len()),
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
