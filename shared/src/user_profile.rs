@@ -22,9 +22,9 @@ use crate::account::AccountField;
 use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
 use crate::profile::{Builtin, ProfileUpdate};
-use crate::query::{Filter, page_link};
+use crate::query::{Cursor, Filter, cursor_link};
 pub use crate::query::{ListQuery, Origin};
-use crate::store::directory::{Direction, DirectoryRead};
+use crate::store::directory::{Direction, DirectoryRead, order_key};
 use crate::store::profile::{ProfileFailure, StillMatches, stored_path};
 use crate::user::User;
 use crate::users::Users;
@@ -139,6 +139,13 @@ impl<'a> UserProfiles<'a> {
     /// A page of the users matching `query`, in its order, with exact `total_count` when
     /// asked. See the module for how each query is served.
     pub async fn list(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
+        if query.after.is_some() {
+            // A listing pages by offset: reading changes nobody's place.
+            return Err(ApiError::invalid(
+                crate::query::CURSOR_PARAM,
+                "only a batch update's next link takes it",
+            ));
+        }
         let fields = self.users.user_fields();
         let selection = self.select(query).await?;
         let mut objects = Vec::with_capacity(selection.users.len());
@@ -172,8 +179,10 @@ impl<'a> UserProfiles<'a> {
         })
     }
 
-    /// Applies `body` to each user `query` selects (its page: `limit`, `offset`), each on its
-    /// own and only while it still matches the query when written.
+    /// Applies `body` to each user `query` selects (its page: `limit`, `offset`, or after its
+    /// cursor), each on its own and only while it still matches the query when written. Its
+    /// `next` continues after the page's last user in the directory's order, so a walk along
+    /// `next` updates each user that matched when it began once, whatever the update does.
     pub async fn update_batch(
         &self,
         query: &ListQuery,
@@ -184,6 +193,12 @@ impl<'a> UserProfiles<'a> {
         let update = ProfileUpdate::from_json(body, fields)?;
         if update.is_empty() {
             return Err(ApiError::invalid("body", "names no field to update"));
+        }
+        if query.order.index_order().is_none() {
+            return Err(ApiError::invalid(
+                "order_by",
+                "a batch update walks the users in creation order: created_at or -created_at",
+            ));
         }
         let selection = self.select(query).await?;
         let pushdown = query.filter.to_dynamo(|f| stored_path(f, fields));
@@ -226,9 +241,19 @@ impl<'a> UserProfiles<'a> {
             .filter(|r| matches!(r, OperationResult::Success { .. }))
             .count();
         let page = query.page;
-        let next = page
-            .next_offset(results.len(), selection.more)
-            .map(|offset| page_link(&origin.path, &origin.raw_query, offset));
+        let next = match (
+            page.next_offset(results.len(), selection.more),
+            selection.users.last(),
+        ) {
+            (Some(offset), Some(last)) => {
+                let cursor = Cursor {
+                    created_at: last.created_at,
+                    im_userid: last.im_userid,
+                };
+                Some(cursor_link(origin, &cursor, offset))
+            }
+            _ => None,
+        };
         Ok(BatchUpdate {
             operation_result: results,
             succeed,
@@ -251,19 +276,37 @@ impl<'a> UserProfiles<'a> {
     async fn select(&self, query: &ListQuery) -> ApiResult<Selection> {
         let fields = self.users.user_fields();
         let page = query.page;
+        let direction = match query.order.index_order() {
+            Some(false) => Direction::OldestFirst,
+            _ => Direction::NewestFirst,
+        };
+        let after = query.after.map(|c| order_key(c.created_at, c.im_userid));
+        // A cursor stands for the users before it: no offset counts them again.
+        let skip = match query.after {
+            Some(_) => 0,
+            None => page.offset,
+        };
         let keep = |user: &User| {
             query
                 .filter
                 .matches(MinAppUser::new(user, fields).as_value())
         };
         if let Some(direct) = self.direct_lookup(&query.filter).await? {
-            let matches: Vec<User> = direct.into_iter().filter(|u| keep(u)).collect();
-            let total = matches.len();
-            let users: Vec<User> = matches
+            let after_cursor = |u: &User| {
+                after.as_deref().is_none_or(|after| {
+                    let key = order_key(u.created_at, u.im_userid);
+                    match direction {
+                        Direction::NewestFirst => key.as_str() < after,
+                        Direction::OldestFirst => key.as_str() > after,
+                    }
+                })
+            };
+            let matches: Vec<User> = direct
                 .into_iter()
-                .skip(page.offset)
-                .take(page.limit)
+                .filter(|u| after_cursor(u) && keep(u))
                 .collect();
+            let total = matches.len();
+            let users: Vec<User> = matches.into_iter().skip(skip).take(page.limit).collect();
             return Ok(Selection {
                 users,
                 more: false,
@@ -275,14 +318,12 @@ impl<'a> UserProfiles<'a> {
             .order
             .index_order()
             .filter(|_| !page.return_total_count);
-        let wanted = page.offset.saturating_add(page.limit);
+        let wanted = skip.saturating_add(page.limit);
         let read = DirectoryRead {
             pushdown: &pushdown,
             keep: &keep,
-            direction: match index_order {
-                Some(false) => Direction::OldestFirst,
-                _ => Direction::NewestFirst,
-            },
+            direction,
+            after: after.as_deref(),
             // One beyond the page says whether another follows.
             wanted: index_order.map(|_| wanted.saturating_add(1)),
             max_examined: self.users.list_max_examined(),
@@ -299,15 +340,13 @@ impl<'a> UserProfiles<'a> {
         }
         let total = found.len();
         let more = total > wanted;
-        let users = found
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
-            .collect();
+        // After a cursor: the walk's users before it (its offset) and those from it on.
+        let counted = total.saturating_add(page.offset - skip);
+        let users = found.into_iter().skip(skip).take(page.limit).collect();
         Ok(Selection {
             users,
             more,
-            total: page.return_total_count.then_some(total),
+            total: page.return_total_count.then_some(counted),
         })
     }
 

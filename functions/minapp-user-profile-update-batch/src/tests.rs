@@ -150,3 +150,77 @@ async fn a_bad_update_or_query_is_400_and_changes_nobody() {
     assert_eq!(t.stored_item("u1").await, before);
     assert_eq!(levels(&t, &[uid]).await, vec![json!(1)]);
 }
+
+#[tokio::test]
+async fn following_next_updates_every_user_that_matched_exactly_once() {
+    // The update takes each user it writes out of the query: a `next` by offset would skip
+    // as many users as the page before it updated.
+    let t = TestApp::new().await;
+    let mut uids = Vec::new();
+    for level in 0..5 {
+        uids.push(
+            t.given_minapp_user(&format!("u{level}"), json!({"level": level}))
+                .await,
+        );
+    }
+    let mut query: Vec<(String, String)> = vec![
+        ("where".into(), r#"{"level":{"$lt":5}}"#.into()),
+        ("limit".into(), "2".into()),
+    ];
+    let mut updated: Vec<i64> = Vec::new();
+    for _ in 0..10 {
+        let pairs: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = put(&t, &pairs, json!({"level": {"$incr_by": 10}}))
+            .send(user_profile_update_batch)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for result in r.body["operation_result"].as_array().unwrap() {
+            updated.push(result["success"]["id"].as_i64().expect("{result}"));
+        }
+        let Some(next) = r.body["next"].as_str() else {
+            break;
+        };
+        let (path, raw) = next.split_once('?').unwrap();
+        assert_eq!(path, ROUTE);
+        query = shared::query::query_pairs(raw);
+    }
+    updated.sort();
+    let mut expected = uids.clone();
+    expected.sort();
+    assert_eq!(updated, expected, "every user reported updated once");
+    assert_eq!(
+        levels(&t, &uids).await,
+        (10..15).map(|l| json!(l)).collect::<Vec<_>>(),
+        "every user at its level + 10, exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_cursor_is_a_400_naming_it() {
+    let t = TestApp::new().await;
+    let uid = t.given_minapp_user("u1", json!({"level": 1})).await;
+    for cursor in [
+        "",
+        "x",
+        "1_",
+        "_1",
+        "-1_2",
+        "1_-2",
+        "99999999999999_1",
+        "1_2_3",
+        "1.5_2",
+    ] {
+        let r = put(
+            &t,
+            &[("limit", "1"), ("_cursor", cursor)],
+            json!({"level": {"$incr_by": 1}}),
+        )
+        .send(user_profile_update_batch)
+        .await;
+        r.assert_minapp_error(400, "_cursor");
+    }
+    assert_eq!(levels(&t, &[uid]).await, vec![json!(1)]);
+}

@@ -265,3 +265,61 @@ async fn an_update_costs_the_id_lookup_and_one_update_item_plus_a_read_when_deci
         assert_eq!(trips.take(), calls, "{body}");
     }
 }
+
+/// Writes a custom field's stored number as is, past any check (a value written by an older
+/// release, or by hand).
+async fn given_stored_number(t: &TestApp, user_id: &str, field: &str, n: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("pk", S(format!("USER#{user_id}")))
+        .key("sk", S("USER".into()))
+        .update_expression("SET #c.#f = :n")
+        .expression_attribute_names("#c", "custom")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":n", N(n.into()))
+        .send()
+        .await
+        .expect("write a stored number");
+}
+
+#[tokio::test]
+async fn an_increment_past_a_number_fields_range_is_400_naming_it_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let uid = t
+        .given_minapp_user("u1", json!({"level": 1, "score": 9e124}))
+        .await;
+    for (stored, body, prefix) in [
+        // Within the declared range, but the sum is not.
+        (None, json!({"score": {"$incr_by": 9e124}}), "score"),
+        (None, json!({"score": {"$incr_by": -1e125}}), "score"),
+        // Stored values outside the declared range, written before it held.
+        (
+            Some(("level", (i64::MAX - 1).to_string())),
+            json!({"level": {"$incr_by": 5}}),
+            "level",
+        ),
+        (
+            Some(("level", u64::MAX.to_string())),
+            json!({"level": {"$incr_by": 1}}),
+            "level",
+        ),
+        (
+            Some(("score", "9.9E125".to_string())),
+            json!({"score": {"$incr_by": 9e124}}),
+            "score",
+        ),
+        // The increment itself out of range.
+        (None, json!({"level": {"$incr_by": i64::MAX}}), "level"),
+        (None, json!({"score": {"$incr_by": 1e200}}), "score"),
+    ] {
+        if let Some((field, n)) = &stored {
+            given_stored_number(&t, "u1", field, n).await;
+        }
+        let before = t.stored_item("u1").await;
+        let r = put(&t, uid, body.clone()).send(user_profile_update).await;
+        r.assert_minapp_error(400, prefix);
+        assert_eq!(t.stored_item("u1").await, before, "{body} changed the user");
+    }
+}

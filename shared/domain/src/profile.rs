@@ -879,21 +879,47 @@ fn bounded_array(name: &str, items: Vec<Value>) -> ApiResult<Value> {
     Ok(Value::Array(items))
 }
 
+/// The stored values a `$incr_by` of `by` on a number field may start from (exclusive): the
+/// sum stays within ±[`NUMBER_MAX_ABS`]. The store's condition and [`increment`] use the same
+/// bounds, so a failed condition is always this 400.
+pub fn number_increment_bounds(by: &Number) -> (Number, Number) {
+    let by = by.as_f64().unwrap_or(0.0);
+    let bound = |f: f64| Number::from_f64(f).unwrap_or_else(|| Number::from(0));
+    (bound(-NUMBER_MAX_ABS - by), bound(NUMBER_MAX_ABS - by))
+}
+
 fn increment(name: &str, ty: FieldType, current: Option<&Value>, by: &Number) -> ApiResult<Value> {
-    let base = current.and_then(Value::as_number);
+    // A stored value of another type (never written by this service) has nothing to add to.
+    let base = match current {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                name,
+                "holds a value that is not a number: $incr_by cannot add to it",
+            ));
+        }
+    };
     if ty == FieldType::Integer {
+        // A stored integer past i64 (or a fraction) leaves the range whatever is added.
+        let base = match base {
+            None => Some(0),
+            Some(n) => n.as_i64(),
+        };
         let sum = base
-            .and_then(Number::as_i64)
-            .unwrap_or(0)
-            .checked_add(by.as_i64().unwrap_or(0))
+            .and_then(|b| b.checked_add(by.as_i64().unwrap_or(0)))
             .filter(|s| s.abs() <= INTEGER_MAX)
             .ok_or_else(|| {
                 ApiError::invalid(name, format!("would leave the range ±{INTEGER_MAX}"))
             })?;
         return Ok(Value::from(sum));
     }
-    let sum = base.and_then(Number::as_f64).unwrap_or(0.0) + by.as_f64().unwrap_or(0.0);
+    let base = base.and_then(Number::as_f64).unwrap_or(0.0);
+    let (lo, hi) = number_increment_bounds(by);
+    let (lo, hi) = (lo.as_f64().unwrap_or(0.0), hi.as_f64().unwrap_or(0.0));
+    let sum = base + by.as_f64().unwrap_or(0.0);
     Number::from_f64(sum)
+        .filter(|_| current.is_none_or(Value::is_null) || (lo < base && base < hi))
         .filter(storable_number)
         .map(Value::Number)
         .ok_or_else(|| ApiError::invalid(name, "would leave the storable number range"))

@@ -16,7 +16,8 @@
 
 use std::cmp::Ordering;
 
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 use serde_json::{Number, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -32,6 +33,11 @@ pub const REGEX_MAX_CHARS: usize = 256;
 /// crate's default, 10 MiB, admits `\w{500}`: ~10 ms per string, 100 s over 10,000 users.
 /// (Measured in release with this workspace's regex features.)
 const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// `$regex` patterns in one query, and their compiled size together: evaluation costs the sum
+/// of its patterns per user, and each takes its memory from a function that may have 128 MB.
+/// Together they may cost what one pattern may.
+pub const QUERY_REGEX_MAX: usize = 16;
+const QUERY_REGEX_SIZE_LIMIT: usize = REGEX_SIZE_LIMIT;
 /// Values of one `$in`, `$nin` or `$all`.
 pub const LIST_MAX_VALUES: usize = 1000;
 /// Conditions in one query, so evaluation per user stays cheap.
@@ -95,23 +101,66 @@ impl PartialEq for Pattern {
     }
 }
 
+/// What the `$regex` patterns of one query may still take: a count and a compiled size
+/// ([`QUERY_REGEX_MAX`], [`QUERY_REGEX_SIZE_LIMIT`]), shared by all of them.
+#[derive(Debug, Clone, Copy)]
+pub struct RegexBudget {
+    patterns: usize,
+    bytes: usize,
+}
+
+impl Default for RegexBudget {
+    fn default() -> Self {
+        RegexBudget {
+            patterns: QUERY_REGEX_MAX,
+            bytes: QUERY_REGEX_SIZE_LIMIT,
+        }
+    }
+}
+
+fn regex_budget_spent(why: &str) -> ApiError {
+    ApiError::invalid(
+        "where",
+        format!(
+            "the $regex patterns of one query share a budget: at most {QUERY_REGEX_MAX} \
+             patterns compiling to at most {} KiB together; {why}",
+            QUERY_REGEX_SIZE_LIMIT >> 10
+        ),
+    )
+}
+
 impl Pattern {
-    /// Linear-time matching (the `regex` crate), pattern and compiled size bounded. Options:
-    /// `i` ignore case, `m` multi-line, `s` dot matches newline, `x` verbose.
+    /// One pattern on its own (a query's budget all to itself); see [`Pattern::within`].
     pub fn new(field: &str, source: &str, options: &str) -> ApiResult<Pattern> {
+        Pattern::within(field, source, options, &mut RegexBudget::default())
+    }
+
+    /// Linear-time matching (the `regex` crate's engine), pattern and compiled size bounded,
+    /// its count and compiled size taken from the query's `budget` (spent: 400 naming
+    /// `where`). Options: `i` ignore case, `m` multi-line, `s` dot matches newline, `x`
+    /// verbose.
+    pub fn within(
+        field: &str,
+        source: &str,
+        options: &str,
+        budget: &mut RegexBudget,
+    ) -> ApiResult<Pattern> {
+        if budget.patterns == 0 {
+            return Err(regex_budget_spent("this query has more patterns"));
+        }
         if source.chars().count() > REGEX_MAX_CHARS {
             return Err(ApiError::invalid(
                 field,
                 format!("$regex must be at most {REGEX_MAX_CHARS} characters"),
             ));
         }
-        let mut builder = RegexBuilder::new(source);
+        let mut syntax = syntax::Config::new();
         for flag in options.chars() {
-            match flag {
-                'i' => builder.case_insensitive(true),
-                'm' => builder.multi_line(true),
-                's' => builder.dot_matches_new_line(true),
-                'x' => builder.ignore_whitespace(true),
+            syntax = match flag {
+                'i' => syntax.case_insensitive(true),
+                'm' => syntax.multi_line(true),
+                's' => syntax.dot_matches_new_line(true),
+                'x' => syntax.ignore_whitespace(true),
                 _ => {
                     return Err(ApiError::invalid(
                         field,
@@ -120,16 +169,44 @@ impl Pattern {
                 }
             };
         }
-        let regex = builder
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
+        // Compilation stops at what is left of the query's budget, so an oversized query is
+        // refused without building it. No lazy DFA: its cache (megabytes per pattern, grown
+        // while matching) would escape the budget.
+        let limit = REGEX_SIZE_LIMIT.min(budget.bytes);
+        let regex = meta::Builder::new()
+            .syntax(syntax)
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(limit))
+                    .hybrid(false)
+                    .dfa_size_limit(Some(limit)),
+            )
+            .build(source)
             .map_err(|e| {
-                // The crate's message is multi-line; its last line says what is wrong.
-                let why = e.to_string();
+                if e.size_limit().is_some() && limit < REGEX_SIZE_LIMIT {
+                    return regex_budget_spent(&format!(
+                        "{field}: {source:?} does not fit in what the others leave"
+                    ));
+                }
+                // The syntax error's message is multi-line; its last line says what is wrong.
+                let why = match (e.syntax_error(), e.size_limit()) {
+                    (Some(syntax), _) => syntax.to_string(),
+                    (None, Some(limit)) => {
+                        format!("compiled, it passes the size limit of {limit} bytes")
+                    }
+                    (None, None) => e.to_string(),
+                };
                 let why = why.lines().last().unwrap_or("invalid").trim().to_string();
                 ApiError::invalid(field, format!("$regex is not a valid pattern: {why}"))
             })?;
+        let size = regex.memory_usage();
+        if size > budget.bytes {
+            return Err(regex_budget_spent(&format!(
+                "{field}: {source:?} does not fit in what the others leave"
+            )));
+        }
+        budget.bytes -= size;
+        budget.patterns -= 1;
         Ok(Pattern {
             source: source.to_string(),
             options: options.to_string(),
@@ -173,7 +250,10 @@ impl Filter {
     pub fn from_where(json: &str, schema: &Schema) -> ApiResult<Filter> {
         let value: Value = serde_json::from_str(json)
             .map_err(|e| ApiError::invalid("where", format!("is not valid JSON: {e}")))?;
-        let mut budget = CONDITIONS_MAX;
+        let mut budget = Budget {
+            conditions: CONDITIONS_MAX,
+            regex: RegexBudget::default(),
+        };
         parse_node(&value, schema, &mut budget)
     }
 
@@ -298,7 +378,13 @@ fn too_many() -> ApiError {
     )
 }
 
-fn parse_node(value: &Value, schema: &Schema, budget: &mut usize) -> ApiResult<Filter> {
+/// What one `where` may still hold: conditions, and its `$regex` patterns' share.
+struct Budget {
+    conditions: usize,
+    regex: RegexBudget,
+}
+
+fn parse_node(value: &Value, schema: &Schema, budget: &mut Budget) -> ApiResult<Filter> {
     let obj = value
         .as_object()
         .ok_or_else(|| ApiError::invalid("where", "must be a JSON object"))?;
@@ -339,7 +425,7 @@ fn parse_field(
     name: &str,
     value: &Value,
     schema: &Schema,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) -> ApiResult<Vec<Filter>> {
     let field = schema
         .field(name)
@@ -370,11 +456,11 @@ fn parse_field(
     let options = value.get("$options");
     let mut out = Vec::new();
     for (op, operand) in ops {
-        if *budget == 0 {
+        if budget.conditions == 0 {
             return Err(too_many());
         }
-        *budget -= 1;
-        let op = where_op(name, field.ty, op, operand, options)?;
+        budget.conditions -= 1;
+        let op = where_op(name, field.ty, op, operand, options, &mut budget.regex)?;
         out.push(Filter::Cond(Cond {
             field: name.to_string(),
             ty: field.ty,
@@ -427,6 +513,7 @@ fn where_op(
     op: &str,
     v: &Value,
     options: Option<&Value>,
+    regex: &mut RegexBudget,
 ) -> ApiResult<Op> {
     if GEO_OPS.contains(&op) {
         return Err(ApiError::invalid(
@@ -475,7 +562,7 @@ fn where_op(
                 Some(Value::String(o)) => o,
                 Some(_) => return Err(ApiError::invalid(name, "$options must be a string")),
             };
-            Op::Regex(Pattern::new(name, source, options)?)
+            Op::Regex(Pattern::within(name, source, options, regex)?)
         }
         "$in" | "$nin" | "$all" => {
             let items = v
@@ -650,12 +737,21 @@ fn parse_shortcut(key: &str, raw: &str, schema: &Schema) -> ApiResult<Filter> {
         "in" | "range" => list(raw)?,
         // `tags=a` on an array field: MinApp's element test.
         "eq" if ty == FieldType::Array => {
-            return where_op(name, ty, "$contains", &typed(raw)?, None)
+            let no_regex = &mut RegexBudget::default();
+            return where_op(name, ty, "$contains", &typed(raw)?, None, no_regex)
                 .map(|op| cond(name, ty, op));
         }
         _ => typed(raw)?,
     };
-    let op = where_op(name, ty, &where_name, &operand, None).map_err(|e| rename(e, name, key))?;
+    let op = where_op(
+        name,
+        ty,
+        &where_name,
+        &operand,
+        None,
+        &mut RegexBudget::default(),
+    )
+    .map_err(|e| rename(e, name, key))?;
     Ok(cond(name, ty, op))
 }
 
@@ -1353,6 +1449,8 @@ pub struct ListQuery {
     pub filter: Filter,
     pub order: OrderBy,
     pub page: Page,
+    /// A batch update's `next` link: the position its walk continues after.
+    pub after: Option<Cursor>,
 }
 
 impl ListQuery {
@@ -1371,11 +1469,15 @@ impl ListQuery {
         if let Some(json) = single("where")? {
             filters.push(Filter::from_where(json, fields)?);
         }
-        filters.push(Filter::from_shortcuts(pairs(), fields)?);
+        filters.push(Filter::from_shortcuts(
+            pairs().filter(|(k, _)| *k != CURSOR_PARAM),
+            fields,
+        )?);
         Ok(ListQuery {
             filter: Filter::and(filters),
             order: OrderBy::parse(single("order_by")?.unwrap_or(""), fields)?,
             page: Page::parse(pairs())?,
+            after: single(CURSOR_PARAM)?.map(Cursor::parse).transpose()?,
         })
     }
 }
@@ -1386,6 +1488,64 @@ pub struct Origin {
     pub path: String,
     /// The query as received, without `?`.
     pub raw_query: String,
+}
+
+/// The parameter a batch update's `next` link continues its walk with: the position of the
+/// last user of the page in the directory's order (`<created_at>_<id>`), which no update
+/// moves. An offset would skip users: those the page's update took out of the query no longer
+/// count before it. (A custom field is never named so: names start with a letter.)
+pub const CURSOR_PARAM: &str = "_cursor";
+
+/// A place in the users' creation order: after the user created at `created_at` with numeric
+/// id `im_userid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub im_userid: i64,
+}
+
+impl Cursor {
+    /// The cursor as a link carries it.
+    pub fn text(&self) -> String {
+        format!("{}_{}", self.created_at, self.im_userid)
+    }
+
+    /// A cursor as [`Cursor::text`] writes it; anything else is a 400 naming it.
+    pub fn parse(text: &str) -> ApiResult<Cursor> {
+        let number = |part: &str, digits: usize| {
+            (!part.is_empty() && part.len() <= digits && part.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| part.parse::<i64>().ok())
+                .flatten()
+        };
+        text.split_once('_')
+            .and_then(|(at, id)| {
+                Some(Cursor {
+                    created_at: number(at, 11)?,
+                    im_userid: number(id, 19)?,
+                })
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    CURSOR_PARAM,
+                    "is not a position this service gave: follow `next` as it is given",
+                )
+            })
+    }
+}
+
+/// `next` of a batch update: the request's query with the cursor and the offset replaced.
+pub fn cursor_link(origin: &Origin, cursor: &Cursor, offset: usize) -> String {
+    let mut parts: Vec<&str> = origin
+        .raw_query
+        .split('&')
+        .filter(|p| {
+            let key = p.split_once('=').map_or(*p, |(k, _)| k);
+            percent_encoding::percent_decode_str(key).decode_utf8_lossy() != CURSOR_PARAM
+        })
+        .collect();
+    let cursor = format!("{CURSOR_PARAM}={}", cursor.text());
+    parts.push(&cursor);
+    page_link(&origin.path, &parts.join("&"), offset)
 }
 
 /// Decoded query parameters in the order sent (`+` is a space, as forms encode it).

@@ -39,7 +39,10 @@ pub fn directory_attributes() -> Vec<&'static str> {
 }
 /// Time kept back from the request's deadline: a listing that has not finished by then
 /// answers 400 (narrow the query) instead of running into the function's timeout.
-const LISTING_MARGIN: Duration = Duration::from_millis(1500);
+pub const LISTING_MARGIN: Duration = Duration::from_millis(1500);
+/// Users the filter evaluates between two looks at the deadline: evaluation runs without
+/// yielding, so nothing else would stop a slow filter (many `$regex`, long strings).
+const EVALUATED_PER_DEADLINE_CHECK: usize = 16;
 
 /// The directory shard of a user.
 pub fn shard_of(im_userid: i64) -> String {
@@ -97,6 +100,8 @@ pub struct DirectoryRead<'a> {
     /// The whole filter, evaluated on each user DynamoDB hands back.
     pub keep: &'a (dyn Fn(&User) -> bool + Sync),
     pub direction: Direction,
+    /// Only users after this order key in `direction` (a batch update's cursor).
+    pub after: Option<&'a str>,
     /// `None`: every match (another order, or a count); `Some(n)`: stop after n matches.
     pub wanted: Option<usize>,
     /// Examining more users than this is a 400.
@@ -160,6 +165,7 @@ impl UserTable {
         for (shard, first) in shards.iter_mut().zip(firsts) {
             absorb(&mut page, shard, first?);
         }
+        let mut evaluated = 0usize;
         loop {
             if let Some(wanted) = read.wanted
                 && page.users.len() >= wanted
@@ -203,6 +209,12 @@ impl UserTable {
             };
             let item = shards[i].buffer.pop_front().expect("the head exists");
             let user: User = read_view(item)?;
+            evaluated += 1;
+            if evaluated.is_multiple_of(EVALUATED_PER_DEADLINE_CHECK)
+                && deadline.remaining() <= LISTING_MARGIN
+            {
+                return Err(too_slow());
+            }
             if (read.keep)(&user) {
                 page.users.push(user);
             }
@@ -224,6 +236,15 @@ impl UserTable {
         let dir = e.name(attr::DIR);
         let shard_value = e.string(&shard.shard);
         e.key_condition(format!("{dir} = {shard_value}"));
+        if let Some(after) = read.after {
+            // A batch walk's cursor: only what follows the last user it updated.
+            let order = e.name(attr::DIR_ORDER);
+            let after = e.string(after);
+            e.key_condition(match read.direction {
+                Direction::NewestFirst => format!("{order} < {after}"),
+                Direction::OldestFirst => format!("{order} > {after}"),
+            });
+        }
         if let Some(condition) = &read.pushdown.condition {
             e.filter_of(condition)?;
         }
@@ -320,6 +341,15 @@ fn order_of(item: &Item) -> &str {
     item.get(attr::DIR_ORDER)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)
+}
+
+/// A filter that could not be evaluated over the users read before the request's deadline.
+fn too_slow() -> ApiError {
+    ApiError::invalid(
+        "where",
+        "the query could not be evaluated in time: narrow it (an exact id, _username, _email \
+         or _phone is read directly) or simplify its $regex / $icontains conditions",
+    )
 }
 
 pub(crate) fn too_broad(max: usize) -> ApiError {

@@ -30,7 +30,7 @@ use crate::user::User;
 use crate::views::MinAppUser;
 use domain::profile::{
     ARRAY_MAX_ITEMS, Builtin, FieldKind, FieldOp, FieldType, FieldUpdate, INTEGER_MAX,
-    ProfileUpdate, UserFields,
+    ProfileUpdate, UserFields, number_increment_bounds,
 };
 
 use super::directory::{missing_directory, require_directory, set_directory_if_missing};
@@ -309,6 +309,14 @@ fn profile_expression(
                     let lo = e.number((-INTEGER_MAX).saturating_sub(by));
                     let hi = e.number(INTEGER_MAX.saturating_sub(by));
                     e.condition_any(&[not_exists(&p), format!("{p} BETWEEN {lo} AND {hi}")]);
+                } else {
+                    // The sum stays within the storable magnitude (DynamoDB's own limit is
+                    // only 10x beyond it, where the write would fail); a failed condition is
+                    // decided again from the value read: a 400 naming the field.
+                    let (lo, hi) = number_increment_bounds(n);
+                    let lo = e.number(lo);
+                    let hi = e.number(hi);
+                    e.condition_any(&[not_exists(&p), format!("{p} > {lo} AND {p} < {hi}")]);
                 }
             }
             FieldOp::Append(values) => {

@@ -870,3 +870,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_regex_patterns_of_one_query_share_one_budget() {
+    // Each compiles within the per-pattern limit on its own ...
+    let big = "\\w{50}";
+    parse(json!({"bio": {"$regex": big}}));
+    parse(json!({"nickname": {"$regex": big}}));
+    // ... but not two of them in one query, wherever they sit.
+    for where_ in [
+        json!({"$or": [{"bio": {"$regex": big}}, {"nickname": {"$regex": big}}]}),
+        json!({"bio": {"$regex": big}, "$and": [{"city": {"$regex": big}}]}),
+    ] {
+        let m = error(where_.clone());
+        assert!(
+            m.starts_with("where: the $regex patterns of one query share a budget"),
+            "{where_}: {m}"
+        );
+    }
+    // Small patterns: a count.
+    let small: Vec<Value> = (0..QUERY_REGEX_MAX)
+        .map(|i| json!({"bio": {"$regex": format!("^a{i}")}}))
+        .collect();
+    parse(json!({"$or": small.clone()}));
+    let mut more = small;
+    more.push(json!({"bio": {"$regex": "^b"}}));
+    let m = error(json!({"$or": more}));
+    assert!(
+        m.contains(&format!("at most {QUERY_REGEX_MAX} patterns")),
+        "{m}"
+    );
+}
+
+#[test]
+fn two_hundred_large_patterns_are_refused_before_they_are_built() {
+    let patterns: Vec<Value> = (0..200)
+        .map(|i| json!({"bio": {"$regex": format!("\\w{{79}}{i}")}}))
+        .collect();
+    let m = error(json!({"$or": patterns}));
+    assert!(
+        m.starts_with("where: the $regex patterns of one query share a budget"),
+        "{m}"
+    );
+}
