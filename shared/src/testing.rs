@@ -276,6 +276,22 @@ impl TestApp {
         }
     }
 
+    /// Another [`App`] over this test's table through `client` (e.g. one whose connection
+    /// stalls some operations), its [`Users`](crate::users::Users) changed by `adjust`.
+    pub fn through(
+        &self,
+        client: Client,
+        adjust: impl FnOnce(crate::users::Users) -> crate::users::Users,
+    ) -> TestApp {
+        let mut app = on_local(new_app(&test_config(&self.table), client.clone()));
+        app.users = adjust(app.users);
+        TestApp {
+            app: Box::leak(Box::new(app)),
+            client,
+            table: self.table.clone(),
+        }
+    }
+
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let table = format!(

@@ -22,16 +22,18 @@ use aws_sdk_dynamodb::types::error::{
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, KeysAndAttributes};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::http::{
-    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+    HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_types::body::SdkBody;
 use serde_json::json;
-use shared::auth::caller::Server;
+use shared::account::AccountField;
+use shared::auth::caller::{Anonymous, Server};
 use shared::endpoint::Call;
 use shared::error::{ApiError, ApiResult};
+use shared::session::{Credentials, SignedIn};
 use shared::store::{REQUEST_BUDGET, SDK_OPERATION_TIMEOUT};
-use shared::testing::{Method, TestApp};
+use shared::testing::{Method, MinApp, TestApp};
 use shared::user::NewUser;
 
 type Item = HashMap<String, AttributeValue>;
@@ -558,4 +560,82 @@ async fn a_stalled_transaction_is_cut_off_in_time_and_the_others_keep_their_answ
     for i in 100..150 {
         assert_eq!(failures[&format!("b-{i}")].code, 503);
     }
+}
+
+async fn log_in(call: Call<Anonymous>) -> ApiResult<SignedIn> {
+    call.log_in(&Credentials::log_in(AccountField::Username, &call.json()?)?)
+        .await
+}
+
+/// A wrong-password login of `erin` through MinApp's login handler.
+async fn wrong_login(t: &TestApp) -> shared::testing::TestResponse {
+    t.call(
+        MinApp.public().created(),
+        Method::POST,
+        "/hserve/v2.1/login/username/",
+    )
+    .json(&json!({"username": "erin", "password": "not the password"}))
+    .send(log_in)
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_login_whose_store_never_answers_is_503_inside_the_function_timeout() {
+    let t = over_connector(Silent).await;
+    let started = tokio::time::Instant::now();
+    let r = wrong_login(&t).await;
+    r.assert_minapp_error(503, "service busy");
+    assert_eq!(started.elapsed(), REQUEST_BUDGET);
+}
+
+/// DynamoDB Local for every operation but UpdateItem, which never answers, each read served
+/// after a delay: a login's first phase takes a good part of its time, and its second phase
+/// (counting a failure, after argon2) stalls.
+#[derive(Debug, Clone)]
+struct UpdatesStall(SharedHttpConnector);
+
+const READ_DELAY: Duration = Duration::from_millis(600);
+
+impl HttpConnector for UpdatesStall {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        if target.ends_with(".UpdateItem") {
+            HttpConnectorFuture::new(std::future::pending())
+        } else {
+            let served = self.0.call(request);
+            HttpConnectorFuture::new(async move {
+                tokio::time::sleep(READ_DELAY).await;
+                served.await
+            })
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_phases_of_a_login_share_one_deadline() {
+    let t = TestApp::new().await;
+    t.given_sign_up(AccountField::Username, "erin", "correct horse")
+        .await;
+    let direct = aws_smithy_http_client::Builder::new().build_http();
+    let config = t
+        .client
+        .config()
+        .to_builder()
+        .http_client(http_client_fn(move |settings, components| {
+            SharedHttpConnector::new(UpdatesStall(direct.http_connector(settings, components)))
+        }))
+        .build();
+    // The first phase (two reads) takes 1.2 s of the budget: a second deadline for the
+    // failure count would take the request past budget + 1.2 s.
+    let budget = Duration::from_secs(2);
+    let stalled = t.through(Client::from_conf(config), |u| u.with_request_budget(budget));
+    let started = std::time::Instant::now();
+    let r = wrong_login(&stalled).await;
+    let took = started.elapsed();
+    r.assert_minapp_error(503, "service busy");
+    assert!(took >= budget, "{took:?}");
+    assert!(
+        took < budget + READ_DELAY,
+        "one deadline for the whole login, not one per phase: {took:?}"
+    );
 }

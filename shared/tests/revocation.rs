@@ -208,3 +208,70 @@ async fn sign_up_login_and_logout_round_trips() {
     Client::new(&t.app.users, &session).log_out().await.unwrap();
     assert_eq!(counter.take(), ["UpdateItem"], "logout");
 }
+
+/// The stored `tokens_valid_after` of `user_id`.
+async fn mark_of(t: &TestApp, user_id: &str) -> i64 {
+    t.stored_item(user_id).await[shared::store::attr::TOKENS_VALID_AFTER]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_password_change_or_a_lock_never_moves_the_revocation_mark_back() {
+    let t = TestApp::new().await;
+    let up = t
+        .given_sign_up(AccountField::Username, "fay", "correct horse")
+        .await;
+    let user_id = t
+        .app
+        .tokens()
+        .session(&up.token)
+        .unwrap()
+        .user_id()
+        .to_string();
+    // A logout written by an instance whose clock runs an hour ahead.
+    let ahead = now_ms() + 3_600_000;
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{user_id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("USER".into()),
+        )
+        .update_expression("SET tokens_valid_after = :t")
+        .expression_attribute_values(
+            ":t",
+            aws_sdk_dynamodb::types::AttributeValue::N(ahead.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let change =
+        shared::account::AccountUpdate::from_json(&json!({"new_password": "another horse"}))
+            .unwrap();
+    t.app
+        .users
+        .change_account(up.user.id(), &change)
+        .await
+        .unwrap();
+    let after_change = mark_of(&t, &user_id).await;
+    assert!(after_change > ahead, "{after_change} <= {ahead}");
+    // Failures up to the lockout: the lock voids tokens too, and keeps the later mark.
+    let sessions = Sessions::new(&t.app.users, "app".into(), t.app.tokens());
+    let wrong = Credentials::log_in(
+        AccountField::Username,
+        &json!({"username": "fay", "password": "wrong"}),
+    )
+    .unwrap();
+    for _ in 0..t.app.users.login_policy().max_failures {
+        assert!(sessions.log_in(&wrong).await.is_err());
+    }
+    let after_lock = mark_of(&t, &user_id).await;
+    assert!(after_lock > after_change, "{after_lock} <= {after_change}");
+}

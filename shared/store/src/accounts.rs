@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{Delete, Update};
 use super::directory::set_directory_if_missing;
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
+use super::update::void_tokens;
 use super::*;
 use crate::account::{Account, AccountChange, AccountField, AccountUpdate, Change};
 use crate::user::User;
@@ -32,12 +33,17 @@ impl UserTable {
         let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
-            let current = self
-                .get::<User>(user_id)
+            let mut attributes = User::ATTRIBUTES.to_vec();
+            attributes.push(attr::TOKENS_VALID_AFTER);
+            let stored = self
+                .get_stored(user_id, &attributes)
                 .await?
                 .ok_or_else(|| ApiError::UserNotFound(user_id.to_string()))?;
+            let valid_after = stored.tokens_valid_after;
+            let current = User::from_stored(stored)?;
             let plan = update.apply(&current.account);
-            let actions = self.account_actions(&current, update, &plan, password_hash, now);
+            let voided = password_hash.map(|hash| (hash, valid_after));
+            let actions = self.account_actions(&current, update, &plan, voided, now);
             let call = self
                 .client
                 .transact_write_items()
@@ -85,14 +91,13 @@ impl UserTable {
                 Some(se) if se.code() == Some("TransactionConflictException") => {}
                 _ => return Err(store_error("change account", err)),
             }
-            attempt += 1;
-            let pause = backoff(attempt);
-            if attempt >= ACCOUNT_ATTEMPTS || !deadline.allows_write_retry(pause) {
-                return Err(ApiError::Busy(
-                    "account change contended past deadline".into(),
-                ));
-            }
-            tokio::time::sleep(pause).await;
+            deadline
+                .pause_before_retry(
+                    &mut attempt,
+                    ACCOUNT_ATTEMPTS,
+                    "account change contended past deadline",
+                )
+                .await?;
         }
     }
 
@@ -104,7 +109,7 @@ impl UserTable {
         current: &User,
         update: &AccountUpdate,
         plan: &AccountChange,
-        password_hash: Option<&str>,
+        password: Option<(&str, Option<i64>)>,
         now: i64,
     ) -> Vec<TransactWriteItem> {
         let mut e = Expr::new();
@@ -151,14 +156,14 @@ impl UserTable {
                 e.set(&p, &v);
             }
         }
-        if let Some(hash) = password_hash {
+        if let Some((hash, valid_after)) = password {
             let p = e.name(attr::PASSWORD_HASH);
             let v = e.string(hash);
             e.set(&p, &v);
-            // A new password voids every client token issued before it (crate::session).
-            let tva = e.name(attr::TOKENS_VALID_AFTER);
-            let v = e.number(crate::clock::now_ms());
-            e.set(&tva, &v);
+            // A new password voids every client token issued before it, never moving the mark
+            // back (a later logout, from a clock ahead, keeps its mark): the mark as read is
+            // a condition, so a concurrent change is read again.
+            void_tokens(&mut e, crate::clock::now_ms(), valid_after);
         }
         // The directory attributes, where a user written before the index lacks them.
         set_directory_if_missing(&mut e, current.im_userid, current.created_at);

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::directory::{missing_directory, order_key, shard_of};
+use super::expr::{Expr, exists, not_exists};
 use super::*;
 
 /// Concurrent UpdateItems of one round.
@@ -216,23 +217,24 @@ impl UserTable {
     /// Sets the directory attributes of the user item `pk` unless it has them (or is gone, or
     /// is no longer that user): whether it set them.
     async fn give_directory(&self, pk: &str, im_userid: i64, created_at: i64) -> ApiResult<bool> {
-        let result = self
-            .client
-            .update_item()
+        let mut e = Expr::new();
+        let key = e.name(attr::PK);
+        let dir = e.name(attr::DIR);
+        let dir_order = e.name(attr::DIR_ORDER);
+        let im = e.name(attr::IM_USERID);
+        let shard = e.string(shard_of(im_userid));
+        let order = e.string(order_key(created_at, im_userid));
+        let id = e.number(im_userid);
+        e.set(&dir, &shard);
+        e.set(&dir_order, &order);
+        e.condition(exists(&key));
+        e.condition(not_exists(&dir));
+        e.condition(format!("{im} = {id}"));
+        let result = e
+            .update_item(self.client.update_item())
             .table_name(&self.table)
             .key(attr::PK, s(pk))
             .key(attr::SK, s(USER_SK))
-            .update_expression("SET #dir = :dir, #dir_order = :dir_order")
-            .condition_expression(
-                "attribute_exists(#pk) AND attribute_not_exists(#dir) AND #im_userid = :im_userid",
-            )
-            .expression_attribute_names("#pk", attr::PK)
-            .expression_attribute_names("#dir", attr::DIR)
-            .expression_attribute_names("#dir_order", attr::DIR_ORDER)
-            .expression_attribute_names("#im_userid", attr::IM_USERID)
-            .expression_attribute_values(":dir", s(shard_of(im_userid)))
-            .expression_attribute_values(":dir_order", s(order_key(created_at, im_userid)))
-            .expression_attribute_values(":im_userid", AttributeValue::N(im_userid.to_string()))
             .send()
             .await;
         match result {

@@ -65,6 +65,23 @@ impl Deadline {
         self.remaining() >= pause + WRITE_RETRY_ROOM
     }
 
+    /// Before another try of a contended write: counts it and waits its backoff, or answers
+    /// 503 (`busy`) when `max` tries are spent or the deadline leaves no room for one more.
+    pub async fn pause_before_retry(
+        &self,
+        attempt: &mut u32,
+        max: u32,
+        busy: &str,
+    ) -> ApiResult<()> {
+        *attempt += 1;
+        let pause = backoff(*attempt);
+        if *attempt >= max || !self.allows_write_retry(pause) {
+            return Err(ApiError::Busy(busy.to_string()));
+        }
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+
     /// Runs one call, cut off early enough to answer before the deadline; `None` if cut off.
     pub async fn bound<F: Future>(&self, call: F) -> Option<F::Output> {
         let cut_off = self
@@ -73,6 +90,16 @@ impl Deadline {
             .unwrap_or_else(Instant::now);
         tokio::time::timeout_at(cut_off, call).await.ok()
     }
+}
+
+/// Exponential backoff with full jitter: up to 20 ms, 40 ms, ... capped at 1 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (20u64 << attempt.min(6)).min(1000);
+    let mut r = [0u8; 8];
+    let jitter = getrandom::fill(&mut r)
+        .map(|_| u64::from_le_bytes(r))
+        .unwrap_or(cap_ms / 2);
+    Duration::from_millis(1 + jitter % cap_ms)
 }
 
 /// Runs `work` with `budget` from now ([`within_deadline`]).

@@ -305,12 +305,6 @@ impl UserTable {
     }
 }
 
-/// A JSON value as DynamoDB stores it (string S, number N, bool BOOL, array L, object M).
-pub(super) fn attribute_value(value: &serde_json::Value) -> ApiResult<AttributeValue> {
-    serde_dynamo::to_attribute_value(value)
-        .map_err(|e| ApiError::Internal(format!("attribute value: {e}")))
-}
-
 /// Items DynamoDB examines per Query page (before the filter). A page-bounded read asks for
 /// a little more than its page from each shard, so the default listing reads in proportion
 /// to its page; a read of every match takes large pages (DynamoDB stops a page at 1 MB).

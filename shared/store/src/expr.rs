@@ -23,8 +23,7 @@ use aws_sdk_dynamodb::types::builders::{DeleteBuilder, PutBuilder, UpdateBuilder
 use serde_json::Value;
 
 use super::attr;
-use super::directory::attribute_value;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::query::Condition;
 
 /// The expressions of one request and their placeholders.
@@ -272,6 +271,15 @@ impl Expr {
             .set_filter_expression(self.filter_expression())
             .set_expression_attribute_names(self.names())
             .set_expression_attribute_values(self.values())
+    }
+
+    /// The attributes a read projects, each through its name placeholder.
+    pub fn projection(&mut self, attributes: &[&str]) -> String {
+        attributes
+            .iter()
+            .map(|a| self.name(a))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A TransactWriteItems update.
@@ -640,4 +648,10 @@ mod tests {
             }
         }
     }
+}
+
+/// A JSON value as DynamoDB stores it (string S, number N, bool BOOL, array L, object M).
+pub fn attribute_value(value: &serde_json::Value) -> ApiResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| ApiError::Internal(format!("attribute value: {e}")))
 }

@@ -47,7 +47,7 @@ pub mod profile;
 mod sessions;
 mod update;
 pub use deadline::{
-    Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, within_budget, within_deadline,
+    Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, backoff, within_budget, within_deadline,
 };
 pub use item::{StoredUser, UserView, attr};
 
@@ -490,16 +490,16 @@ impl UserTable {
     }
 
     async fn find_by_im_id(&self, im_id: i64) -> ApiResult<Option<UserInfo>> {
-        let (expression, names) = projection(&INFO_ATTRIBUTES);
-        let out = self
-            .client
-            .query()
+        let mut e = expr::Expr::new();
+        let projected = e.projection(&INFO_ATTRIBUTES);
+        let im = e.name(attr::IM_USERID);
+        let id = e.number(im_id);
+        e.key_condition(format!("{im} = {id}"));
+        let out = e
+            .query(self.client.query())
             .table_name(&self.table)
             .index_name(IM_INDEX)
-            .key_condition_expression(format!("#{} = :id", attr::IM_USERID))
-            .projection_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .expression_attribute_values(":id", AttributeValue::N(im_id.to_string()))
+            .projection_expression(projected)
             .limit(1)
             .send()
             .await
@@ -543,16 +543,6 @@ fn request_token() -> ApiResult<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("CSPRNG: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Exponential backoff with full jitter: up to 20 ms, 40 ms, ... capped at 1 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap_ms = (20u64 << attempt.min(6)).min(1000);
-    let mut r = [0u8; 8];
-    let jitter = getrandom::fill(&mut r)
-        .map(|_| u64::from_le_bytes(r))
-        .unwrap_or(cap_ms / 2);
-    Duration::from_millis(1 + jitter % cap_ms)
 }
 
 /// Throttling and timeouts after the SDK's own retries are 503; everything else is 500.
@@ -603,16 +593,9 @@ fn user_item(user: &StoredUser) -> ApiResult<Item> {
 /// `#a, #b` and {#a: a, #b: b}: every attribute goes through a name placeholder, so reserved
 /// words never matter.
 fn projection(attributes: &[&str]) -> (String, HashMap<String, String>) {
-    let expression = attributes
-        .iter()
-        .map(|a| format!("#{a}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let names = attributes
-        .iter()
-        .map(|a| (format!("#{a}"), a.to_string()))
-        .collect();
-    (expression, names)
+    let mut e = expr::Expr::new();
+    let expression = e.projection(attributes);
+    (expression, e.names().unwrap_or_default())
 }
 
 /// The table as `template.yaml` declares it (a test keeps the two in step).
@@ -729,14 +712,19 @@ mod tests {
     #[test]
     fn projections_name_every_attribute_through_a_placeholder() {
         let (expression, names) = projection(UserProfile::ATTRIBUTES);
-        assert_eq!(
-            names.get("#im_password").map(String::as_str),
-            Some("im_password")
-        );
+        assert!(names.values().any(|n| n == "im_password"));
         assert_eq!(names.len(), 7);
         assert_eq!(expression.split(", ").count(), 7);
-        let (public, _) = projection(&INFO_ATTRIBUTES);
-        assert!(!public.contains("im_password") && !public.contains("im_username"));
+        assert!(
+            expression.split(", ").all(|p| names.contains_key(p)),
+            "{expression}"
+        );
+        let (_, public) = projection(&INFO_ATTRIBUTES);
+        assert!(
+            public
+                .values()
+                .all(|n| n != "im_password" && n != "im_username")
+        );
     }
 
     #[test]

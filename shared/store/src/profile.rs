@@ -202,12 +202,13 @@ impl UserTable {
                     known = Some(now_stored);
                 }
             }
-            attempt += 1;
-            let pause = backoff(attempt);
-            if attempt >= PROFILE_ATTEMPTS || !deadline.allows_write_retry(pause) {
-                return Err(ApiError::Busy("concurrent updates of the same fields".into()).into());
-            }
-            tokio::time::sleep(pause).await;
+            deadline
+                .pause_before_retry(
+                    &mut attempt,
+                    PROFILE_ATTEMPTS,
+                    "concurrent updates of the same fields",
+                )
+                .await?;
         }
     }
 

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
+use super::update::void_tokens;
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::config::LoginPolicy;
@@ -82,12 +83,13 @@ impl UserTable {
                 Some(se) if se.code() == Some("TransactionConflictException") => {}
                 _ => return Err(store_error("sign up", err)),
             }
-            attempt += 1;
-            let pause = backoff(attempt);
-            if attempt >= SIGN_UP_ATTEMPTS || !deadline.allows_write_retry(pause) {
-                return Err(ApiError::Busy("sign-up contended past deadline".into()));
-            }
-            tokio::time::sleep(pause).await;
+            deadline
+                .pause_before_retry(
+                    &mut attempt,
+                    SIGN_UP_ATTEMPTS,
+                    "sign-up contended past deadline",
+                )
+                .await?;
         }
     }
 
@@ -208,28 +210,43 @@ impl UserTable {
         }
     }
 
-    /// Locks the account until `until` (unix s), voids its tokens and clears the count.
+    /// Locks the account until `until` (unix s), voids its tokens and clears the count. The
+    /// mark never moves back: read first, and the write conditioned on it (read again when a
+    /// concurrent write moved it).
     async fn lock(&self, user_id: &str, until: i64) -> ApiResult<()> {
-        let mut e = Expr::new();
-        let pk = e.name(attr::PK);
-        e.condition(exists(&pk));
-        let locked = e.name(attr::LOCKED_UNTIL);
-        let until = e.number(until);
-        e.set(&locked, &until);
-        let tva = e.name(attr::TOKENS_VALID_AFTER);
-        let now_ms = e.number(crate::clock::now_ms());
-        e.set(&tva, &now_ms);
-        for a in [attr::LOGIN_FAILURES, attr::LOGIN_FAILURES_SINCE] {
-            let p = e.name(a);
-            e.remove(&p);
+        for _ in 0..4 {
+            let Some(stored) = self
+                .get_stored(user_id, &[attr::USER_ID, attr::TOKENS_VALID_AFTER])
+                .await?
+            else {
+                return Ok(());
+            };
+            let mut e = Expr::new();
+            let pk = e.name(attr::PK);
+            e.condition(exists(&pk));
+            let locked = e.name(attr::LOCKED_UNTIL);
+            let until = e.number(until);
+            e.set(&locked, &until);
+            void_tokens(&mut e, crate::clock::now_ms(), stored.tokens_valid_after);
+            for a in [attr::LOGIN_FAILURES, attr::LOGIN_FAILURES_SINCE] {
+                let p = e.name(a);
+                e.remove(&p);
+            }
+            let result = e
+                .update_item(self.client.update_item())
+                .table_name(&self.table)
+                .set_key(Some(user_key(user_id)))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => continue,
+                    _ => return Err(store_error("lock account", e)),
+                },
+            }
         }
-        e.update_item(self.client.update_item())
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .send()
-            .await
-            .map_err(|e| store_error("lock account", e))?;
-        Ok(())
+        Err(ApiError::Busy("account lock contended".into()))
     }
 
     /// After a successful login: the failure count and any past lockout are cleared.

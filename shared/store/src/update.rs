@@ -175,14 +175,13 @@ impl UserTable {
                 ));
             }
             current = now_stored;
-            attempt += 1;
-            let pause = backoff(attempt);
-            if attempt >= UPDATE_ATTEMPTS || !deadline.allows_write_retry(pause) {
-                return Err(ApiError::Busy(
-                    "concurrent updates of the same extends keys".into(),
-                ));
-            }
-            tokio::time::sleep(pause).await;
+            deadline
+                .pause_before_retry(
+                    &mut attempt,
+                    UPDATE_ATTEMPTS,
+                    "concurrent updates of the same extends keys",
+                )
+                .await?;
         }
     }
 
@@ -296,5 +295,22 @@ fn pin(e: &mut Expr, path: &str, old: Option<&String>) {
             e.condition(format!("{path} = {old}"));
         }
         None => e.condition(not_exists(path)),
+    }
+}
+
+/// Voids the tokens issued before `now_ms`: `tokens_valid_after` becomes the later of `now_ms`
+/// and just after the mark `read` (so it never moves back, whatever the writer's clock), on
+/// condition that the stored mark is still the one read.
+pub(super) fn void_tokens(e: &mut Expr, now_ms: i64, read: Option<i64>) {
+    let tva = e.name(attr::TOKENS_VALID_AFTER);
+    let mark = read.map_or(now_ms, |r| now_ms.max(r.saturating_add(1)));
+    let mark = e.number(mark);
+    e.set(&tva, &mark);
+    match read {
+        Some(r) => {
+            let r = e.number(r);
+            e.condition(format!("{tva} = {r}"));
+        }
+        None => e.condition(not_exists(&tva)),
     }
 }
