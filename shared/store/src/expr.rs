@@ -372,6 +372,12 @@ fn joined(parts: &[Fragment]) -> Option<String> {
     }
 }
 
+/// A JSON value as DynamoDB stores it (string S, number N, bool BOOL, array L, object M).
+pub fn attribute_value(value: &serde_json::Value) -> ApiResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| ApiError::Internal(format!("attribute value: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -648,10 +654,4 @@ mod tests {
             }
         }
     }
-}
-
-/// A JSON value as DynamoDB stores it (string S, number N, bool BOOL, array L, object M).
-pub fn attribute_value(value: &serde_json::Value) -> ApiResult<AttributeValue> {
-    serde_dynamo::to_attribute_value(value)
-        .map_err(|e| ApiError::Internal(format!("attribute value: {e}")))
 }
