@@ -44,11 +44,13 @@ def main():
     segments = [s for s in a.path.split("/") if s]
     params = [s[1:-1] for s in segments if s.startswith("{")]
     if any(not s.startswith("{") for s in segments[len(segments) - len(params):]) or len(params) > 1:
-        sys.exit("path: at most one {parameter}, and only as the last segment (Call::path_param)")
+        sys.exit("path: at most one {parameter}, and only as the last segment (Call<C>::path_param)")
     crate = ROOT / "functions" / a.name
     if crate.exists():
         sys.exit(f"{crate} exists")
     op = a.name.split("-", 1)[1].replace("-", "_")
+    # The verified caller the handler takes: the endpoint's auth, as a type.
+    caller = {"server": "Server", "client": "Session", "public": "Anonymous", "lookup": "Lookup"}[a.auth]
 
     (crate / "src").mkdir(parents=True)
     (crate / "Cargo.toml").write_text(
@@ -58,7 +60,7 @@ def main():
 
 use shared::prelude::*;
 
-async fn {op}(call: Call) -> ApiResult<serde_json::Value> {{
+async fn {op}(call: Call<{caller}>) -> ApiResult<serde_json::Value> {{
     todo!("parse the input, call one domain operation, return its view: {{:?}}", call.request_id)
 }}
 
