@@ -463,19 +463,20 @@ where
 }
 
 /// When the request must have its answer: `budget` from now, and never later than the
-/// invocation's own deadline (Lambda's, from the runtime) less [`ANSWER_ROOM`].
+/// invocation's own deadline (Lambda's, from the runtime) less [`ANSWER_ROOM`]. A deadline
+/// that leaves no room at all is not a real invocation's (emulators such as `cargo lambda
+/// watch` send one already past): the budget alone decides then.
 pub fn request_deadline(request: &Request, budget: Duration) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     let by_budget = now + budget;
-    let invocation = request
+    let left = request
         .lambda_context_ref()
         .map(|c| c.deadline)
-        .filter(|ms| *ms > 0)
-        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
-    match invocation.map(|d| d.duration_since(SystemTime::now())) {
-        Some(Ok(left)) => by_budget.min(now + left.saturating_sub(ANSWER_ROOM)),
-        // The invocation's deadline already passed: answer at once.
-        Some(Err(_)) => now,
+        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+        .and_then(|deadline| deadline.duration_since(SystemTime::now()).ok())
+        .filter(|left| *left > ANSWER_ROOM);
+    match left {
+        Some(left) => by_budget.min(now + (left - ANSWER_ROOM)),
         None => by_budget,
     }
 }
@@ -609,4 +610,51 @@ fn init_logging() {
         )
         .with(filter)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Context;
+
+    fn invoked_with(deadline: Option<SystemTime>) -> Request {
+        let request = Request::default();
+        match deadline {
+            None => request,
+            Some(at) => {
+                let mut context = Context::default();
+                context.deadline = at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                    .unwrap_or(0);
+                request.with_lambda_context(context)
+            }
+        }
+    }
+
+    fn left(request: &Request, budget: Duration) -> Duration {
+        request_deadline(request, budget).saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    #[tokio::test]
+    async fn the_request_ends_before_the_invocation_does() {
+        let budget = Duration::from_secs(9);
+        // Lambda's deadline 5 s ahead: the request ends 1 s before it.
+        let soon = invoked_with(Some(SystemTime::now() + Duration::from_secs(5)));
+        let l = left(&soon, budget);
+        assert!(
+            l <= Duration::from_secs(4) && l > Duration::from_millis(3900),
+            "{l:?}"
+        );
+        // A later invocation deadline leaves the budget in charge.
+        let late = invoked_with(Some(SystemTime::now() + Duration::from_secs(60)));
+        assert!(left(&late, budget) > Duration::from_millis(8900));
+        // No context, or an emulator's deadline already past: the budget alone.
+        for request in [
+            invoked_with(None),
+            invoked_with(Some(SystemTime::now() - Duration::from_secs(1))),
+        ] {
+            assert!(left(&request, budget) > Duration::from_millis(8900));
+        }
+    }
 }

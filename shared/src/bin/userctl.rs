@@ -321,12 +321,7 @@ fn hserve(kind: &str, base: &str, field: &str, value: &str) -> Result<(), String
 }
 
 fn create() -> Result<(), String> {
-    let table =
-        setting("TABLE_NAME").ok_or("TABLE_NAME is not set (environment or ./local.env)")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (table, runtime) = table_and_runtime()?;
     runtime.block_on(async {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
@@ -363,12 +358,7 @@ fn backfill_directory(mut args: Vec<String>) -> Result<(), String> {
         Some(token) => BackfillPosition::from_token(&token).map_err(|e| e.to_string())?,
         None => BackfillPosition::start(segments.unsigned_abs()),
     };
-    let table =
-        setting("TABLE_NAME").ok_or("TABLE_NAME is not set (environment or ./local.env)")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (table, runtime) = table_and_runtime()?;
     let total = runtime.block_on(async {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
@@ -444,4 +434,15 @@ fn backfill_directory(mut args: Vec<String>) -> Result<(), String> {
         total.scanned, total.updated, total.already, total.other
     );
     Ok(())
+}
+
+/// The table `TABLE_NAME` names, and a runtime to reach it on.
+fn table_and_runtime() -> Result<(String, tokio::runtime::Runtime), String> {
+    let table =
+        setting("TABLE_NAME").ok_or("TABLE_NAME is not set (environment or ./local.env)")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((table, runtime))
 }

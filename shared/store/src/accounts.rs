@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Delete, Update};
 use super::directory::set_directory_if_missing;
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
-use super::update::void_tokens;
+use super::update::{user_write, void_tokens};
 use super::*;
 use crate::account::{Account, AccountChange, AccountField, AccountUpdate, Change};
 use crate::user::User;
@@ -112,12 +112,7 @@ impl UserTable {
         password: Option<(&str, Option<i64>)>,
         now: i64,
     ) -> Vec<TransactWriteItem> {
-        let mut e = Expr::new();
-        let pk = e.name(attr::PK);
-        e.condition(exists(&pk));
-        let updated_at = e.name(attr::UPDATED_AT);
-        let now = e.number(now);
-        e.set(&updated_at, &now);
+        let mut e = user_write(now);
         for field in AccountField::ALL {
             if *update.change(field) == Change::Absent {
                 continue;

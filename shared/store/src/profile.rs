@@ -35,7 +35,7 @@ use domain::profile::{
 
 use super::directory::{missing_directory, require_directory, set_directory_if_missing};
 use super::expr::{Expr, exists, if_not_exists, not_exists};
-use super::update::Failed;
+use super::update::{Failed, user_write};
 
 /// Tries of an update whose read-decided fields concurrent writes moved first: each round
 /// one of the contenders wins, so this many contenders on one field all get through (the
@@ -228,23 +228,9 @@ impl UserTable {
         e.condition(format!("{} AND {}", exists(&pk), not_exists(&custom)));
         let empty = e.value(AttributeValue::M(HashMap::new()));
         e.set(&custom, &empty);
-        let result = e
-            .update_item(self.client.update_item())
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(store_error("create custom map", err)),
+        match self.send_update_item(user_id, &e, ReturnValue::None).await {
+            Ok(_) | Err(Failed::Condition(_)) => Ok(()),
+            Err(Failed::Store(err)) => Err(err),
         }
     }
 }
@@ -258,9 +244,7 @@ fn profile_expression(
     still: Option<&StillMatches<'_>>,
     now: i64,
 ) -> Result<Expr, ProfileFailure> {
-    let mut e = Expr::new();
-    let pk = e.name(attr::PK);
-    e.condition(exists(&pk));
+    let mut e = user_write(now);
     if update.updates.iter().any(|u| u.kind == FieldKind::Custom) {
         // `SET custom.f` fails on an item without the map (a ValidationException that only its
         // message tells apart): conditioned on the map, a user without one comes back as a
@@ -268,9 +252,6 @@ fn profile_expression(
         let custom = e.name(attr::CUSTOM);
         e.condition(exists(&custom));
     }
-    let updated_at = e.name(attr::UPDATED_AT);
-    let at = e.number(now);
-    e.set(&updated_at, &at);
     // What the update makes of the object read: the reference, and its bounds checked.
     let (before, after) = match known {
         Some(user) => {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
-use super::update::void_tokens;
+use super::update::{Failed, void_tokens};
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::config::LoginPolicy;
@@ -232,18 +232,11 @@ impl UserTable {
                 let p = e.name(a);
                 e.remove(&p);
             }
-            let result = e
-                .update_item(self.client.update_item())
-                .table_name(&self.table)
-                .set_key(Some(user_key(user_id)))
-                .send()
-                .await;
-            match result {
+            match self.send_update_item(user_id, &e, ReturnValue::None).await {
                 Ok(_) => return Ok(()),
-                Err(e) => match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => continue,
-                    _ => return Err(store_error("lock account", e)),
-                },
+                // The mark moved since it was read: read it again.
+                Err(Failed::Condition(_)) => continue,
+                Err(Failed::Store(err)) => return Err(err),
             }
         }
         Err(ApiError::Busy("account lock contended".into()))

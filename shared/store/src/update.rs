@@ -12,14 +12,20 @@ use auth::token::Session;
 /// Tries of an `extends` update when concurrent updates of the same keys get there first.
 const UPDATE_ATTEMPTS: u32 = 8;
 
-/// `SET updated_at` and the plain fields, on an existing user.
-fn base_expression(update: &UserUpdate, now: i64) -> Expr {
+/// A write of an existing user (never creating one), stamped `updated_at = now`.
+pub(super) fn user_write(now: i64) -> Expr {
     let mut e = Expr::new();
     let pk = e.name(attr::PK);
     e.condition(exists(&pk));
     let updated_at = e.name(attr::UPDATED_AT);
     let now = e.number(now);
     e.set(&updated_at, &now);
+    e
+}
+
+/// `SET updated_at` and the plain fields, on an existing user.
+fn base_expression(update: &UserUpdate, now: i64) -> Expr {
+    let mut e = user_write(now);
     for (field, value) in [(attr::NICK, &update.nick), (attr::AVATAR, &update.avatar)] {
         if let Some(v) = value {
             let p = e.name(field);
