@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
 use super::directory::set_directory_if_missing;
-use super::expr::{Expr, exists, not_exists};
+use super::expr::{Expr, not_exists};
 use super::lookup::guard_item;
 use super::update::{user_write, void_tokens};
 use super::*;

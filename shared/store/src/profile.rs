@@ -21,7 +21,6 @@
 //! their own operands (each request's at most that bound too). DynamoDB's 400 KB item limit
 //! stays far away.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use serde_json::{Map, Value};
 
 use super::*;
