@@ -330,7 +330,7 @@ impl Report<'_> {
         let [hash, verify] = self.argon2;
         let _ = writeln!(
             out,
-            "argon2id with m = {} KiB, t = {}, p = {} (`shared/src/account.rs`), one thread of \
+            "argon2id with m = {} KiB, t = {}, p = {} (`shared/domain/src/account.rs`), one thread of \
              this machine, release build: a hash (set `new_password`) {:.1} ms, a verification \
              against the dummy hash (an unknown user's login) {:.1} ms (medians). Lambda gives \
              one full vCPU at 1769 MB, the hashing function's size; below that the same work \
@@ -517,7 +517,7 @@ pub fn minapp_section(m: &MinApp) -> String {
     let _ = writeln!(
         out,
         "In process against DynamoDB Local, through the operations the MinApp functions call \
-         (`Users::list_profiles`, `update_profile`, `update_profiles`), on tables of {} users \
+         (`UserProfiles::list`, `update`, `update_batch`), on tables of {} users \
          (created by the batch register; nickname `User <i> Team<i mod 10>`; by a profile \
          update, one user in 20 given `vip: true`, spread over the four directory shards, and \
          one in 20 `level: 2`, all in one shard). Latency: median of {} requests per row after \
