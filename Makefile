@@ -82,7 +82,7 @@ bench: tools
 	rustup target add aarch64-unknown-linux-gnu
 	timeout 1200 cargo build --release --workspace --bins
 	timeout 1200 cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
-	timeout 900 target/release/bench
+	timeout 1800 target/release/bench
 
 # Scaffolds a new endpoint function everywhere a user meets it (see tests/new_function.py):
 # make function NAME=deepin-users-get METHOD=GET ROUTE=/v1/users/{identify} DIALECT=Deepin AUTH=lookup SUMMARY="..."

@@ -11,9 +11,9 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use serde_json::json;
 use shared::dialect::{Endpoint, Qiniu};
-use shared::endpoint::{Call, respond};
+use shared::endpoint::{Authenticate, Call, respond};
 use shared::prelude::*;
-use shared::testing::{Method, RoundTrips, TestApp, TestRequest};
+use shared::testing::{Caller, Method, RoundTrips, TestApp, TestRequest};
 use shared::users::IM_ID_BLOCK;
 
 /// Users every read finds; reads cycle through them.
@@ -24,49 +24,56 @@ const WARMUP: usize = 20;
 mod handlers {
     use shared::prelude::*;
 
-    pub async fn register(call: Call) -> ApiResult<()> {
+    pub async fn register(call: Call<Server>) -> ApiResult<()> {
         call.users()
             .register(NewUser::from_json(&call.json()?, "body")?)
             .await
     }
-    pub async fn register_batch(call: Call) -> ApiResult<BatchFailures> {
+    pub async fn register_batch(call: Call<Server>) -> ApiResult<BatchFailures> {
         call.users().register_batch(&call.json()?).await
     }
-    pub async fn update(call: Call) -> ApiResult<()> {
+    pub async fn update(call: Call<Server>) -> ApiResult<()> {
         let user_id = call.path_user_id()?;
         call.users()
             .update(&user_id, UserUpdate::from_json(&call.json()?)?)
             .await
     }
-    pub async fn info(call: Call) -> ApiResult<UserInfo> {
+    pub async fn info(call: Call<Server>) -> ApiResult<UserInfo> {
         call.users().info(&call.path_user_id()?).await
     }
-    pub async fn infos(call: Call) -> ApiResult<Vec<UserInfo>> {
+    pub async fn infos(call: Call<Server>) -> ApiResult<Vec<UserInfo>> {
         let ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
         call.users().infos(&ids).await
     }
-    pub async fn profile(call: Call) -> ApiResult<UserProfile> {
+    pub async fn profile(call: Call<Server>) -> ApiResult<UserProfile> {
         call.users().profile(&call.path_user_id()?).await
     }
-    pub async fn profiles(call: Call) -> ApiResult<Vec<UserProfile>> {
+    pub async fn profiles(call: Call<Server>) -> ApiResult<Vec<UserProfile>> {
         let ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
         call.users().profiles(&ids).await
     }
-    pub async fn token(call: Call) -> ApiResult<IssuedToken> {
+    pub async fn token(call: Call<Server>) -> ApiResult<IssuedToken> {
         let request = call.token_request()?;
         call.users().ensure(&request.user_id).await?;
         call.tokens().issue(&request)
     }
-    pub async fn client_profile(call: Call) -> ApiResult<UserProfile> {
-        call.users().own(&call.session()?).await
+    pub async fn client_profile(call: Call<Session>) -> ApiResult<UserProfile> {
+        call.client().own().await
     }
-    pub async fn client_update(call: Call) -> ApiResult<()> {
+    pub async fn client_user(call: Call<Session>) -> ApiResult<UserInfo> {
+        call.client().info(&call.path_user_id()?).await
+    }
+    pub async fn client_users(call: Call<Session>) -> ApiResult<Vec<UserInfo>> {
+        let ids = parse_user_ids("user_ids", call.query_all("user_ids"))?;
+        call.client().infos(&ids).await
+    }
+    pub async fn client_update(call: Call<Session>) -> ApiResult<()> {
         let update = UserUpdate::from_json(&call.json()?)?;
-        call.users().update_as(&call.session()?, update).await
+        call.client().update(update).await
     }
-    pub async fn imusers(call: Call) -> ApiResult<Vec<UserInfo>> {
+    pub async fn imusers(call: Call<Session>) -> ApiResult<Vec<UserInfo>> {
         let ids = parse_im_user_ids("im_user_ids", call.query_all("im_user_ids"))?;
-        call.users().imusers_as(&call.session()?, &ids).await
+        call.client().imusers(&ids).await
     }
 }
 
@@ -262,17 +269,18 @@ impl Raw {
 
 /// Runs `handler` on `request(i)` and `raw(i)` alternately (which goes first alternates
 /// too), timing each; requests are built and signed outside the timing.
-async fn compare<F, Fut, T, R, RFut>(
+async fn compare<C, F, Fut, T, R, RFut>(
     t: &TestApp,
     function: &'static str,
     iterations: usize,
-    auth: Endpoint,
-    request: impl Fn(&TestApp, usize) -> TestRequest,
+    auth: Endpoint<C>,
+    request: impl Fn(&TestApp, usize) -> TestRequest<C>,
     handler: F,
     raw: R,
 ) -> Overhead
 where
-    F: Fn(Call) -> Fut + Copy,
+    C: Authenticate + Caller,
+    F: Fn(Call<C>) -> Fut + Copy,
     Fut: Future<Output = ApiResult<T>>,
     T: Serialize,
     R: Fn(usize) -> RFut,
@@ -318,7 +326,7 @@ trait TwoIds {
     fn two_ids(self, i: usize) -> Self;
 }
 
-impl TwoIds for TestRequest {
+impl<C: Caller> TwoIds for TestRequest<C> {
     fn two_ids(self, i: usize) -> Self {
         self.query("user_ids", &seeded(i))
             .query("user_ids", &seeded(i + 1))
@@ -348,8 +356,8 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
     let two = |i: usize| vec![seeded(i), seeded(i + 1)];
     let im_two = |i: usize| vec![(i % SEEDED) as i64 + 1, ((i + 1) % SEEDED) as i64 + 1];
     let n = iterations;
-    const C: Endpoint = Qiniu.client();
-    const S: Endpoint = Qiniu.server();
+    const C: Endpoint<Session> = Qiniu.client();
+    const S: Endpoint<Server> = Qiniu.server();
     let post = Method::POST;
     vec![
         compare(
@@ -474,7 +482,7 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
                 t.client(Method::GET, "/client/user/user/{user_id}", &seeded(i))
                     .param("user_id", &seeded(i + 1))
             },
-            handlers::info,
+            handlers::client_user,
             |i| raw.clone().get(seeded(i + 1)),
         )
         .await,
@@ -487,7 +495,7 @@ pub async fn handler_overhead(iterations: usize) -> Vec<Overhead> {
                 t.client(Method::GET, "/client/user/users", &seeded(i))
                     .two_ids(i)
             },
-            handlers::infos,
+            handlers::client_users,
             |i| raw.clone().batch_get(two(i)),
         )
         .await,
@@ -599,7 +607,8 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
     // Sign-in, and every client endpoint before and after its caller's logout: the
     // revocation check rides in the same calls (a refused call costs what an accepted one does).
     use shared::account::AccountField;
-    use shared::session::{Credentials, Session, now_ms};
+    use shared::clock::now_ms;
+    use shared::session::Credentials;
     t.given_sign_up(AccountField::Username, "bench_rt", "bench password")
         .await;
     record(
@@ -613,31 +622,24 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
         )
         .unwrap()
     };
-    let policy = t.app.login_policy();
-    users
-        .log_in(&login("bench password"), "bench", t.app.tokens(), policy)
-        .await
-        .unwrap();
+    let sessions = shared::session::Sessions::new(users, "bench".into(), t.app.tokens());
+    sessions.log_in(&login("bench password")).await.unwrap();
     record("MinApp login (guard, user)".into(), &trips);
-    let _ = users
-        .log_in(&login("wrong password"), "bench", t.app.tokens(), policy)
-        .await;
+    let _ = sessions.log_in(&login("wrong password")).await;
     record(
         "MinApp login, first failure (count starts a window)".into(),
         &trips,
     );
     let caller = seeded(0);
-    let session = Session {
-        user_id: caller.clone(),
-        issued_at_ms: now_ms(),
-    };
+    let session = t.session(&caller, now_ms());
+    let client = shared::session::Client::new(users, &session);
     for phase in ["before", "after"] {
         if phase == "after" {
-            users.log_out(&session).await.unwrap();
+            client.log_out().await.unwrap();
             record("MinApp logout".into(), &trips);
         }
         let ok = |r: bool| if r { "200" } else { "401" };
-        let r = users.own::<UserProfile>(&session).await.is_ok();
+        let r = client.own::<UserProfile>().await.is_ok();
         record(
             format!(
                 "client profile / Deepin /v1/user / MinApp current user, {phase} logout ({})",
@@ -645,12 +647,12 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
             ),
             &trips,
         );
-        let r = users.info_as(&session, &seeded(1)).await.is_ok();
+        let r = client.info(&seeded(1)).await.is_ok();
         record(
             format!("client user (another), {phase} logout ({})", ok(r)),
             &trips,
         );
-        let r = users.infos_as(&session, &ids(100)).await.is_ok();
+        let r = client.infos(&ids(100)).await.is_ok();
         record(
             format!(
                 "client users of 100 incl. the caller, {phase} logout ({})",
@@ -658,7 +660,7 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
             ),
             &trips,
         );
-        let r = users.imusers_as(&session, &[1, 2]).await.is_ok();
+        let r = client.imusers(&[1, 2]).await.is_ok();
         record(
             format!(
                 "client imusers of 2 (+ the caller, concurrent), {phase} logout ({})",
@@ -667,7 +669,7 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
             &trips,
         );
         let update = UserUpdate::from_json(&json!({"nick": "n"})).unwrap();
-        let r = users.update_as(&session, update).await.is_ok();
+        let r = client.update(update).await.is_ok();
         record(
             format!("client update of nick, {phase} logout ({})", ok(r)),
             &trips,
@@ -685,8 +687,7 @@ pub async fn login_latency(n: usize) -> [Duration; 3] {
     let t = TestApp::with_config(|c| c.login.max_failures = i64::MAX).await;
     t.given_sign_up(AccountField::Username, "bench_login", "bench password")
         .await;
-    let users = &t.app.users;
-    let policy = t.app.login_policy();
+    let sessions = t.sessions();
     let body = |name: &str, password: &str| {
         Credentials::log_in(
             AccountField::Username,
@@ -703,7 +704,7 @@ pub async fn login_latency(n: usize) -> [Duration; 3] {
     for _ in 0..n {
         for (i, case) in cases.iter().enumerate() {
             let started = std::time::Instant::now();
-            let r = users.log_in(case, "bench", t.app.tokens(), policy).await;
+            let r = sessions.log_in(case).await;
             samples[i].push(started.elapsed());
             assert_eq!(r.is_ok(), i == 0);
         }

@@ -20,10 +20,13 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 
-use shared::store::{UserTable, create_table};
+use shared::account::AccountField;
+use shared::config::Config;
+use shared::endpoint::App;
+use shared::session::{Credentials, Sessions};
+use shared::store::create_table;
 use shared::testing::{dynamodb_endpoint, local_client};
 use shared::user::NewUser;
-use shared::users::Users;
 
 use processes::{BARE, SampleEvents};
 
@@ -121,15 +124,34 @@ async fn main() {
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
 
-    // The sample events' users: user-1 and user-2, IM ids 1 and 2.
+    // The sample events' users: user-1 and user-2, IM ids 1 and 2 (the MinApp samples name
+    // user-1 by its IM id), then the accounts the login samples sign in to.
     let client = local_client(endpoint).await;
     create_table(&client, &table)
         .await
         .expect("create the local table");
-    let users = Users::new(UserTable::new(client, &table), "ql");
+    let config =
+        Config::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+            .expect("local.env is a valid configuration");
+    let app: &'static App = Box::leak(Box::new(
+        App::new(&config, client).expect("an app over local.env"),
+    ));
     for id in ["user-1", "user-2"] {
         let user = NewUser::from_json(&serde_json::json!({ "user_id": id }), "body").unwrap();
-        users.register(user).await.expect("seed sample users");
+        app.users.register(user).await.expect("seed sample users");
+    }
+    let sessions = Sessions::new(&app.users, "sample-app".into(), app.tokens());
+    for (field, value) in [
+        (AccountField::Email, "sample@example.com"),
+        (AccountField::Phone, "+8613800000000"),
+        (AccountField::Username, "sample_user"),
+    ] {
+        let body = serde_json::json!({ field.name(): value, "password": "sample-password" });
+        let credentials = Credentials::sign_up(field, &body).expect("sample credentials");
+        sessions
+            .sign_up(&credentials)
+            .await
+            .expect("seed the login samples' accounts");
     }
 
     let starts = setting("BENCH_STARTS", 21);
@@ -145,7 +167,12 @@ async fn main() {
 
     let warm = setting("BENCH_WARM", 300);
     eprintln!("first vs warm and peak memory: {warm} invocations each");
-    let mut events = SampleEvents::new(root().join("events"), &access_key, &secret_key);
+    let mut events = SampleEvents::new(
+        root().join("events"),
+        &access_key,
+        &secret_key,
+        app.tokens(),
+    );
     let mut runs = Vec::new();
     for name in &functions {
         runs.push(processes::warm_run(&bin_dir, name, &env, &mut events, warm).await);

@@ -31,8 +31,9 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use shared::endpoint::App;
+use shared::query::query_pairs;
 use shared::testing::{LOCAL_REQUEST_BUDGET, TestApp, test_config};
-use shared::user_profile::{ListQuery, Origin, query_pairs};
+use shared::user_profile::{ListQuery, Origin, UserProfiles};
 use shared::users::Users;
 
 const PATH: &str = "/userve/v2.2/miniapp/user_profile/";
@@ -171,7 +172,7 @@ async fn populate(n: usize) -> (Users, Capacity) {
         .to_builder()
         .interceptor(capacity.clone())
         .build();
-    let mut app = App::new(&test_config(&t.table), Client::from_conf(config));
+    let mut app = App::new(&test_config(&t.table), Client::from_conf(config)).expect("a test app");
     app.users = app.users.with_request_budget(LOCAL_REQUEST_BUDGET);
     let users = app.users;
     let ids: Vec<usize> = (0..n).collect();
@@ -216,8 +217,8 @@ async fn populate(n: usize) -> (Users, Capacity) {
     let users_ref = &users;
     futures_util::stream::iter(marked)
         .map(|(uid, body)| async move {
-            users_ref
-                .update_profile(uid, body)
+            UserProfiles::new(users_ref)
+                .update(uid, body)
                 .await
                 .unwrap_or_else(|e| panic!("mark user {uid}: {e}"));
         })
@@ -229,7 +230,8 @@ async fn populate(n: usize) -> (Users, Capacity) {
 }
 
 fn query(raw: &str, users: &Users) -> ListQuery {
-    ListQuery::parse(&query_pairs(raw), users.user_fields())
+    UserProfiles::new(users)
+        .list_query(&query_pairs(raw))
         .unwrap_or_else(|e| panic!("?{raw}: {e}"))
 }
 
@@ -356,8 +358,8 @@ pub async fn minapp(sizes: &[usize], runs: usize) -> MinApp {
             let o = origin(raw);
             let (q, o) = (&q, &o);
             let m = measure(runs, &capacity, |_| async move {
-                users
-                    .list_profiles(q, o)
+                UserProfiles::new(users)
+                    .list(q, o)
                     .await
                     .unwrap_or_else(|e| panic!("list ?{}: {e}", o.raw_query))
                     .objects
@@ -368,8 +370,8 @@ pub async fn minapp(sizes: &[usize], runs: usize) -> MinApp {
         }
         // Users spread over the table, each updated once.
         let uids: Vec<i64> = {
-            let listing = users
-                .list_profiles(&query("limit=1000", users), &origin("limit=1000"))
+            let listing = UserProfiles::new(users)
+                .list(&query("limit=1000", users), &origin("limit=1000"))
                 .await
                 .expect("ids to update");
             listing.objects.iter().map(|o| o.id()).collect()
@@ -377,7 +379,10 @@ pub async fn minapp(sizes: &[usize], runs: usize) -> MinApp {
         let (uids, body) = (&uids, &update_body);
         let m = measure(runs, &capacity, |run| async move {
             let uid = uids[(run * 37) % uids.len()];
-            users.update_profile(uid, body).await.expect("update one");
+            UserProfiles::new(users)
+                .update(uid, body)
+                .await
+                .expect("update one");
             1
         })
         .await;
@@ -386,8 +391,8 @@ pub async fn minapp(sizes: &[usize], runs: usize) -> MinApp {
         let o = origin(&batch_raw);
         let (q, o) = (&q, &o);
         let m = measure(batch_runs, &capacity, |_| async move {
-            let result = users
-                .update_profiles(q, body, o)
+            let result = UserProfiles::new(users)
+                .update_batch(q, body, o)
                 .await
                 .expect("batch update");
             assert_eq!(result.succeed, result.operation_result.len());

@@ -240,10 +240,12 @@ impl Report<'_> {
         let _ = writeln!(out, "## Cold init\n");
         let _ = writeln!(
             out,
-            "Spawn of the host release binary to its first `GET /runtime/invocation/next` on a fake \
-             Runtime API, median of {} starts each, interleaved. Baseline: `bare-lambda` (a \
-             lambda_http hello-world, same profile). As deployed, init ends with one warm-up \
-             read of DynamoDB; `WARM_UP_ON_INIT=false` shows the process without it.\n",
+            "Every function of `functions/` ({}, read from the directory). Spawn of the host \
+             release binary to its first `GET /runtime/invocation/next` on a fake Runtime API, \
+             median of {} starts each, interleaved. Baseline: `bare-lambda` (a lambda_http \
+             hello-world, same profile). As deployed, init ends with one warm-up read of \
+             DynamoDB; `WARM_UP_ON_INIT=false` shows the process without it.\n",
+            self.functions.len(),
             self.starts
         );
         let _ = writeln!(
@@ -272,7 +274,10 @@ impl Report<'_> {
         let _ = writeln!(
             out,
             "The release binary invoked through the fake Runtime API with its `events/` sample \
-             (writes get fresh ids): the first invocation after init (median over 7 starts, as \
+             (registers and MinApp sign-ups get fresh identities, signed samples are signed \
+             again, client tokens are issued anew for each request so that the logout sample \
+             voids none that follow; the login samples sign in to accounts the bench signs up \
+             first): the first invocation after init (median over 7 starts, as \
              deployed and with `WARM_UP_ON_INIT=false`), then {} warm ones. Latency is from \
              handing out the event to receiving the answer (what Lambda bills). Init + first \
              adds the cold init median above: what the first caller waits for. Peak RSS is \
@@ -301,7 +306,9 @@ impl Report<'_> {
             "In process, against DynamoDB Local: the endpoint's handler through \
              `shared::endpoint::respond` (authentication, parsing, the domain operation, the \
              envelope, the log line) against the raw SDK calls the operation needs, made \
-             directly on the same client, alternating, {} iterations each.\n",
+             directly on the same client, alternating, {} iterations each. This comparison \
+             covers the Qiniu endpoints below; every function's warm latency through its \
+             release binary is in the table above.\n",
             self.overhead.first().map_or(0, |o| o.handler.len())
         );
         let _ = writeln!(
@@ -330,7 +337,7 @@ impl Report<'_> {
         let [hash, verify] = self.argon2;
         let _ = writeln!(
             out,
-            "argon2id with m = {} KiB, t = {}, p = {} (`shared/src/account.rs`), one thread of \
+            "argon2id with m = {} KiB, t = {}, p = {} (`shared/domain/src/account.rs`), one thread of \
              this machine, release build: a hash (set `new_password`) {:.1} ms, a verification \
              against the dummy hash (an unknown user's login) {:.1} ms (medians). Lambda gives \
              one full vCPU at 1769 MB, the hashing function's size; below that the same work \
@@ -517,7 +524,7 @@ pub fn minapp_section(m: &MinApp) -> String {
     let _ = writeln!(
         out,
         "In process against DynamoDB Local, through the operations the MinApp functions call \
-         (`Users::list_profiles`, `update_profile`, `update_profiles`), on tables of {} users \
+         (`UserProfiles::list`, `update`, `update_batch`), on tables of {} users \
          (created by the batch register; nickname `User <i> Team<i mod 10>`; by a profile \
          update, one user in 20 given `vip: true`, spread over the four directory shards, and \
          one in 20 `level: 2`, all in one shard). Latency: median of {} requests per row after \
