@@ -202,6 +202,12 @@ impl SampleEvents {
             }
             event["body"] = json!(body);
         }
+        if function == "minapp-session-destroy" {
+            // A logout voids its user's tokens issued up to max(its clock, its token's issue
+            // time + 1 ms): the next token must be issued 2 ms later (not timed: the event is
+            // built before it is handed out).
+            std::thread::sleep(Duration::from_millis(2));
+        }
         if let Some(headers) = event["headers"].as_object_mut() {
             for value in headers.values_mut() {
                 if let Some(text) = value.as_str()
