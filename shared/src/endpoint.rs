@@ -207,10 +207,6 @@ impl Call<Server> {
         UserProfiles::new(&self.app.users)
     }
 
-    pub fn caller(&self) -> &Server {
-        &self.caller
-    }
-
     /// The token request in the query (`app_id`, `user_id`, `device_id`, `expires_at`).
     pub fn token_request(&self) -> ApiResult<TokenRequest> {
         TokenRequest::from_query(

@@ -217,7 +217,7 @@ impl<'a> Sessions<'a> {
         };
         if !verified {
             table
-                .count_failure(&stored.user_id, now, self.users.login_policy())
+                .count_failure(&stored, now, self.users.login_policy())
                 .await?;
             return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
         }

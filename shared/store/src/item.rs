@@ -74,7 +74,7 @@ pub mod attr {
         DIR_ORDER,
     ];
 
-    // --- Sessions and sign-in (MinApp hserve auth, issue 13; see crate::session) ---
+    // --- Sessions and sign-in (MinApp hserve auth, issue 13; see shared::session) ---
     /// Unix milliseconds: client tokens issued before it are void (logout, password change,
     /// lockout). Absent: every token of the user is valid.
     pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";

@@ -1,4 +1,4 @@
-//! Sign-up, sign-in records and token revocation on the user item (see [`crate::session`]).
+//! Sign-up, sign-in records and token revocation on the user item (the operations are `shared::session`).
 //!
 //! | attribute | on | meaning |
 //! |---|---|---|
@@ -127,10 +127,11 @@ impl UserTable {
     /// count reaches the policy's maximum within its window. Returns the count.
     pub async fn count_failure(
         &self,
-        user_id: &str,
+        stored: &StoredUser,
         now: i64,
         policy: LoginPolicy,
     ) -> ApiResult<i64> {
+        let user_id = stored.user_id.as_str();
         let window_start = now - policy.failure_window_seconds;
         let mut count = None;
         for _ in 0..4 {
@@ -158,7 +159,7 @@ impl UserTable {
         }
         let count = count.ok_or_else(|| ApiError::Busy("login failures contended".into()))?;
         if count >= policy.max_failures {
-            self.lock(user_id, now + policy.lockout_seconds).await?;
+            self.lock(stored, now + policy.lockout_seconds).await?;
         }
         Ok(count)
     }
@@ -211,31 +212,30 @@ impl UserTable {
     }
 
     /// Locks the account until `until` (unix s), voids its tokens and clears the count. The
-    /// mark never moves back: read first, and the write conditioned on it (read again when a
-    /// concurrent write moved it).
-    async fn lock(&self, user_id: &str, until: i64) -> ApiResult<()> {
+    /// mark never moves back: the write is conditioned on the mark the login read, and a mark
+    /// a concurrent write moved is read again.
+    async fn lock(&self, user: &StoredUser, until: i64) -> ApiResult<()> {
+        let user_id = user.user_id.as_str();
+        let mut valid_after = user.tokens_valid_after;
         for _ in 0..4 {
-            let Some(stored) = self
-                .get_stored(user_id, &[attr::USER_ID, attr::TOKENS_VALID_AFTER])
-                .await?
-            else {
-                return Ok(());
-            };
             let mut e = Expr::new();
             let pk = e.name(attr::PK);
             e.condition(exists(&pk));
             let locked = e.name(attr::LOCKED_UNTIL);
             let until = e.number(until);
             e.set(&locked, &until);
-            void_tokens(&mut e, crate::clock::now_ms(), stored.tokens_valid_after);
+            void_tokens(&mut e, crate::clock::now_ms(), valid_after);
             for a in [attr::LOGIN_FAILURES, attr::LOGIN_FAILURES_SINCE] {
                 let p = e.name(a);
                 e.remove(&p);
             }
             match self.send_update_item(user_id, &e, ReturnValue::None).await {
                 Ok(_) => return Ok(()),
-                // The mark moved since it was read: read it again.
-                Err(Failed::Condition(_)) => continue,
+                // The mark moved since it was read (or the user is gone): the item as it now is.
+                Err(Failed::Condition(None)) => return Ok(()),
+                Err(Failed::Condition(Some(item))) => {
+                    valid_after = from_item::<StoredUser>(item)?.tokens_valid_after;
+                }
                 Err(Failed::Store(err)) => return Err(err),
             }
         }
