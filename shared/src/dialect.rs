@@ -131,23 +131,15 @@ impl Dialect {
         token.map(str::to_string)
     }
 
-    /// The app a client's sign-up or login token is issued for. MinApp:
-    /// `X-Hydrogen-Client-ID`, accepted and not checked (the service serves one app), when it
-    /// is 1..128 visible ASCII characters; else the dialect's name.
-    pub fn client_app(self, request: &Request) -> String {
+    /// The app a MinApp client names (`X-Hydrogen-Client-ID`, as its SDKs send it); other
+    /// dialects name none. Never an identity by itself: the pipeline checks it against
+    /// configuration.
+    pub fn client_id(self, request: &Request) -> Option<&str> {
         request
             .headers()
             .get("x-hydrogen-client-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|id| {
-                self == MinApp
-                    && !id.is_empty()
-                    && id.len() <= 128
-                    && id.bytes().all(|b| b.is_ascii_graphic())
-            })
-            .unwrap_or(self.name())
-            .to_string()
+            .filter(|_| self == MinApp)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").trim())
     }
 
     /// Status and body of a success.

@@ -79,6 +79,9 @@ pub struct App {
     tokens: TokenKeys,
     token_max_ttl_seconds: i64,
     deepin_public_lookup: bool,
+    /// The `AppId` of the tokens sign-up and login issue, never a header's.
+    app_id: String,
+    public_signup: bool,
 }
 
 impl App {
@@ -101,6 +104,8 @@ impl App {
             tokens: TokenKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
             deepin_public_lookup: config.deepin_public_lookup,
+            app_id: config.app_id.clone(),
+            public_signup: config.public_signup,
         })
     }
 
@@ -167,21 +172,30 @@ impl Authenticate for Session {
 }
 
 impl Authenticate for Anonymous {
-    fn authenticate(_: &App, _: Dialect, _: &Request) -> ApiResult<Self> {
-        Ok(Anonymous)
+    /// Anyone; but a MinApp client that names its app (`X-Hydrogen-Client-ID`, which every
+    /// MinApp SDK sends) must name this deployment's, so a client built for another app fails
+    /// loudly instead of getting tokens it would take for that app's.
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
+        match dialect.client_id(request) {
+            Some(id) if id != app.app_id => Err(ApiError::Unauthorized(
+                "X-Hydrogen-Client-ID: not this app's client ID",
+            )),
+            _ => Ok(Anonymous),
+        }
     }
 }
 
 impl Authenticate for Lookup {
-    /// Anyone while lookups are public; else a signature (which names its scheme) or a
-    /// client token.
+    /// A signature (which names its scheme) or a client token when one is presented, and it
+    /// must be valid: an authenticated caller sees every user. Without credentials: an
+    /// anonymous caller while lookups are public, else 401.
     fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
-        if app.deepin_public_lookup {
-            Ok(Lookup::Anonymous)
-        } else if is_signature(request) {
+        if is_signature(request) {
             Server::authenticate(app, dialect, request).map(Lookup::Server)
-        } else {
+        } else if dialect.client_token(request).is_some() || !app.deepin_public_lookup {
             Session::authenticate(app, dialect, request).map(Lookup::Client)
+        } else {
+            Ok(Lookup::Anonymous)
         }
     }
 }
@@ -240,19 +254,23 @@ impl Call<Anonymous> {
         &self.app.server_tokens
     }
 
-    /// Signs `credentials` up for this request's app.
+    /// Signs `credentials` up, unless public sign-up is switched off (`PUBLIC_SIGNUP`): 403.
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        if !self.app.public_signup {
+            return Err(ApiError::Forbidden(
+                "sign-up is closed: this app creates its users itself",
+            ));
+        }
         self.sessions().sign_up(credentials).await
     }
 
-    /// Logs `credentials` in for this request's app, under the configured lockout policy.
+    /// Logs `credentials` in, under the configured lockout policy.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         self.sessions().log_in(credentials).await
     }
 
     fn sessions(&self) -> Sessions<'_> {
-        let app_id = self.dialect.client_app(&self.request);
-        Sessions::new(&self.app.users, app_id, &self.app.tokens)
+        Sessions::new(&self.app.users, self.app.app_id.clone(), &self.app.tokens)
     }
 }
 
@@ -264,6 +282,11 @@ impl Call<Lookup> {
 }
 
 impl<C> Call<C> {
+    /// The dialect this endpoint speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// A request header as text (absent or not visible ASCII: `None`).
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.request, name)

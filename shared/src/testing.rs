@@ -50,6 +50,8 @@ pub const SECOND_SK: &str = "rotated-sk-abcdef";
 /// The custom fields tests declare: one of every type.
 pub const TEST_USER_FIELDS: &str =
     "level:integer,score:number,vip:boolean,tags:array,bio:string,prefs:object,birthday:date";
+/// The deployment's app id in tests: MinApp clients send it as `X-Hydrogen-Client-ID`.
+pub const TEST_APP_ID: &str = "test-client";
 pub const TOKEN_SECRET: &str = "test-token-secret-0123456789";
 pub const SECOND_TOKEN_SECRET: &str = "test-token-secret-rotated-0123";
 
@@ -211,6 +213,7 @@ pub fn test_config(table: &str) -> Config {
             format!("{TOKEN_SECRET},{SECOND_TOKEN_SECRET}"),
         ),
         ("USER_FIELDS", TEST_USER_FIELDS.to_string()),
+        ("APP_ID", TEST_APP_ID.to_string()),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }

@@ -284,15 +284,12 @@ impl Users {
         self.one(user_id).await
     }
 
-    /// One user by email, uid, login name or string id, in Deepin's order ([`Identify`]).
+    /// One user by email, uid or login name, in Deepin's order ([`Identify`]).
     pub async fn find(&self, identify: &Identify) -> ApiResult<User> {
-        let raw = match identify {
-            Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
-        };
         self.table
             .find(identify)
             .await?
-            .ok_or_else(|| ApiError::UserNotFound(raw.clone()))
+            .ok_or_else(|| ApiError::UserNotFound(identify.as_str().to_string()))
     }
 
     /// Users matching every parameter of `query` (any of its values), sorted by uid; none is

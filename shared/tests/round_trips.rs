@@ -158,11 +158,17 @@ async fn lookups_cost_a_guard_or_index_read_and_a_user_read() {
     assert_eq!(trips.take(), ["Query", "GetItem"], "by uid");
     t.app.users.find(&find("ALICE")).await.unwrap();
     assert_eq!(trips.take(), ["BatchGetItem", "GetItem"], "by login name");
-    t.app.users.find(&find("u3")).await.unwrap();
-    assert_eq!(trips.take(), ["BatchGetItem"], "by string id");
+    // A string id is never a lookup key: the name's guard read finds nobody.
+    assert!(t.app.users.find(&find("u3")).await.is_err());
+    assert_eq!(trips.take(), ["BatchGetItem"], "a string id");
+    assert!(t.app.users.find(&find("999")).await.is_err());
+    assert_eq!(
+        trips.take(),
+        ["Query", "BatchGetItem"],
+        "a uid nobody has, then as a name"
+    );
 
-    // Multi lookups: one index query per id, one read of every guard and name, one of the
-    // users not read yet.
+    // Multi lookups: one index query per id, one read of every guard, one of the users.
     let q = UsersQuery::parse(["1", "2", "3"], [], []).unwrap();
     assert_eq!(t.app.users.find_all(&q).await.unwrap().len(), 3);
     assert_eq!(

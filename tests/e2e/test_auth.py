@@ -38,7 +38,7 @@ CASES = [
 def test_sign_up_log_in_use_the_token_everywhere_and_log_out(stack, field, make, other_case, version):
     value = make(unique())
     r = post(stack, f"/hserve/v2.1/register/{field}/", {field: value, "password": "correct horse"},
-             {"X-Hydrogen-Client-ID": "e2e-app"})
+             {"X-Hydrogen-Client-ID": stack.env["APP_ID"]})
     assert r.status_code == 201, r.text
     signed_up = r.json()
     assert signed_up[f"_{field}"] == value and signed_up["id"] == signed_up["user_id"] > 0

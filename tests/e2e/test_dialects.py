@@ -59,29 +59,62 @@ def test_a_qiniu_user_with_a_minapp_account_is_found_by_deepin_every_way(stack):
     expected = {"uid": im_userid, "username": name, "nickname": f"nick {name}",
                 "avatar": "https://img.example/a.png", "profile_image": "https://img.example/a.png",
                 "website": "https://w.example", "signature": "hi"}
-    for identify in (name.upper(), str(im_userid), email.lower(), a):
+    for identify in (name.upper(), str(im_userid), email.lower()):
         r = deepin(stack, f"/v1/users/{identify}")
         assert r.status_code == 200, (identify, r.text)
         assert r.json() == expected, identify
         assert "@" not in r.text
-    r = deepin(stack, f"/v1/users/{uid('nobody')}")
-    assert (r.status_code, r.json()) == (404, {"message": "Invaild User Name"})
+    # Never by the string id (the Qiniu dialect's key), nor by nobody.
+    for identify in (a, uid('nobody')):
+        r = deepin(stack, f"/v1/users/{identify}")
+        assert (r.status_code, r.json()) == (404, {"message": "Invaild User Name"}), identify
 
 
 def test_the_multi_lookup_ors_within_and_ands_across_parameters_sorted_by_uid(stack):
     token = minapp_server_token(stack)
-    users = [qiniu_user_with_account(stack, token, uid("N"), uid("m") + "@x.example") for _ in range(3)]
+    names = [uid("N") for _ in range(3)]
+    users = [qiniu_user_with_account(stack, token, n, uid("m") + "@x.example") for n in names]
     (a, ua), (b, ub), (c, uc) = users
     r = deepin(stack, "/v1/users", params=[("id", uc), ("id", ua)])
     assert [u["uid"] for u in r.json()] == sorted([ua, uc])
-    r = deepin(stack, "/v1/users", params=[("id", ua), ("id", ub), ("username", b)])
-    # username b is the string id of the second user (its login name differs): still b.
+    r = deepin(stack, "/v1/users", params=[("id", ua), ("id", ub), ("username", names[1].lower())])
     assert [u["uid"] for u in r.json()] == [ub]
-    r = deepin(stack, "/v1/users", params=[("id", ua), ("username", c)])
+    r = deepin(stack, "/v1/users", params=[("id", ua), ("username", names[2])])
+    assert (r.status_code, r.json()) == (404, {"message": "Invaild User Name"})
+    # A string id is never a username.
+    r = deepin(stack, "/v1/users", params=[("username", b)])
     assert (r.status_code, r.json()) == (404, {"message": "Invaild User Name"})
     r = deepin(stack, "/v1/users", params=[("id", "x")])
     assert r.status_code == 400 and "id[0]" in r.json()["message"]
     assert "@" not in deepin(stack, "/v1/users", params=[("id", ua)]).text
+
+
+def test_strangers_see_only_users_with_a_username_and_a_signature_sees_everyone(stack):
+    token = minapp_server_token(stack)
+    name = uid("Seen")
+    seen, seen_uid = qiniu_user_with_account(stack, token, name, uid("s") + "@x.example")
+    hidden = uid("hidden")
+    register(stack, hidden, nick="registered by the app server")
+    hidden_uid = ok(stack.call("GET", f"/server/user/info/{hidden}"))["im_userid"]
+    # A stranger's walk over 100 uids (both users' among them: blocks of ids are per process).
+    uids = sorted({seen_uid, hidden_uid} | set(range(max(1, seen_uid - 49), seen_uid + 49)))[:100]
+    walk = [("id", str(n)) for n in uids]
+    r = deepin(stack, "/v1/users", params=walk)
+    assert r.status_code == 200, r.text
+    shown = {u["uid"] for u in r.json()}
+    assert seen_uid in shown and hidden_uid not in shown
+    assert all(u["username"] for u in r.json()), "anonymous callers see only users with a username"
+    for path in (f"/v1/users/{hidden_uid}", f"/v1/users/{hidden}", f"/v1/users/{seen}"):
+        r = deepin(stack, path)
+        assert (r.status_code, r.json()) == (404, {"message": "Invaild User Name"}), path
+    # Signed by the official SDK: the same lookups see everyone, the string id still never.
+    r = stack.call("GET", "/v1/users", params=walk)
+    assert r.status_code == 200, r.text
+    by_uid = {u["uid"]: u for u in r.json()}
+    assert {seen_uid, hidden_uid} <= set(by_uid)
+    assert by_uid[hidden_uid]["username"] == "" and by_uid[seen_uid]["username"] == name
+    assert stack.call("GET", f"/v1/users/{hidden_uid}").json()["uid"] == hidden_uid
+    assert stack.call("GET", f"/v1/users/{hidden}").status_code == 404
 
 
 def test_v1_user_takes_the_token_from_every_source_and_refuses_bad_ones(stack):

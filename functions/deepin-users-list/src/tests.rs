@@ -4,7 +4,8 @@ use super::users_list;
 
 const ROUTE: &str = "/v1/users";
 
-/// Four users: a and b share a domain, c has only a string id, d has an account too.
+/// Four users: a and b share a domain, c has only a string id (registered by an app
+/// server: no username), d has an account too.
 async fn four(t: &TestApp) -> Vec<i64> {
     for (id, name, email) in [
         ("qa", Some("Alice"), Some("alice@corp.example")),
@@ -56,13 +57,13 @@ async fn values_of_one_parameter_are_alternatives_sorted_by_uid() {
         &t,
         &[
             ("username", "BOB".into()),
-            ("username", "carol".into()),
+            ("username", "dave".into()),
             ("username", "nobody".into()),
         ],
     )
     .send(users_list)
     .await;
-    assert_eq!(nicknames(&r), ["qb", "carol"]);
+    assert_eq!(nicknames(&r), ["qb", "qd"]);
     let r = query(
         &t,
         &[
@@ -122,4 +123,33 @@ async fn at_least_one_and_at_most_100_values_each_valid() {
     let r = query(&t, &many).send(users_list).await;
     assert_eq!(r.status, 400);
     assert!(r.body["message"].as_str().unwrap().contains("at most 100"));
+}
+
+#[tokio::test]
+async fn strangers_walking_the_uids_see_only_users_with_a_username() {
+    let t = TestApp::new().await;
+    let uids = four(&t).await;
+    let walk: Vec<(&str, String)> = (uids[0]..uids[0] + 100)
+        .map(|uid| ("id", uid.to_string()))
+        .collect();
+    let r = query(&t, &walk).send(users_list).await;
+    assert_eq!(nicknames(&r), ["qa", "qb", "qd"]);
+    // Only carol: the same 404 as nobody.
+    let r = query(&t, &[("id", uids[2].to_string())])
+        .send(users_list)
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (404, &json!({"message": "Invaild User Name"}))
+    );
+    // A string id is never a username, even signed.
+    let r = query(&t, &[("username", "carol".into())])
+        .signed()
+        .send(users_list)
+        .await;
+    assert_eq!(r.status, 404);
+    // A signed caller sees everyone; carol's username is "", never her string id.
+    let r = query(&t, &walk).signed().send(users_list).await;
+    assert_eq!(nicknames(&r), ["qa", "qb", "carol", "qd"]);
+    assert_eq!(r.body[2]["username"], "");
 }

@@ -31,10 +31,7 @@ async fn the_right_password_in_any_case_of_the_username_signs_in_with_a_token_ev
         assert!(r.body.get("password").is_none() && r.body.get("password_hash").is_none());
         let token = r.body["token"].as_str().unwrap();
         let claims = t.app.tokens().verify_token(token).unwrap();
-        assert_eq!(
-            claims.app_id, "test-client",
-            "X-Hydrogen-Client-ID is the token's app"
-        );
+        assert_eq!(claims.app_id, TEST_APP_ID, "the configured app");
         assert!(claims.user_id.starts_with("hs_"));
         assert!(claims.iat_ms > 0);
     }
@@ -186,4 +183,41 @@ async fn bad_input_is_400_naming_the_field_never_5xx() {
 
 fn signed_up_user_id(t: &TestApp, s: &shared::session::SignedIn) -> String {
     t.app.tokens().verify_token(&s.token).unwrap().user_id
+}
+
+#[tokio::test]
+async fn the_token_app_is_the_deployments_and_another_apps_client_id_is_refused() {
+    let t = TestApp::new().await;
+    t.given_sign_up(AccountField::Username, "alice", "correct horse")
+        .await;
+    let body = json!({"username": "alice", "password": "correct horse"});
+    // Without the header (curl, a server): the configured app.
+    let r = t
+        .call(MinApp.public().created(), Method::POST, ROUTE)
+        .json(&body)
+        .send(login_username)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let claims = t
+        .app
+        .tokens()
+        .verify_token(r.body["token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(claims.app_id, TEST_APP_ID);
+    // Another app's client ID is never copied into a token: 401 before any work.
+    let before = password_verifications_on_this_thread();
+    let r = t
+        .call(MinApp.public().created(), Method::POST, ROUTE)
+        .header("x-hydrogen-client-id", "someone-elses-app")
+        .json(&body)
+        .send(login_username)
+        .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            401,
+            &json!({"status": "error", "error_msg": "X-Hydrogen-Client-ID: not this app's client ID"})
+        )
+    );
+    assert_eq!(password_verifications_on_this_thread(), before);
 }

@@ -162,3 +162,22 @@ async fn twenty_concurrent_sign_ups_of_one_name_in_different_cases_create_exactl
         assert!(users[0].contains_key(attribute), "{attribute}");
     }
 }
+
+#[tokio::test]
+async fn with_public_sign_up_off_no_one_signs_up_and_nothing_is_stored() {
+    let t = TestApp::with_config(|c| c.public_signup = false).await;
+    let r = register(
+        &t,
+        json!({"username": "Pretty_Girl", "password": "correct horse"}),
+    )
+    .send(register_username)
+    .await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            403,
+            &json!({"status": "error", "error_msg": "sign-up is closed: this app creates its users itself"})
+        )
+    );
+    assert!(t.all_items().await.is_empty(), "nothing stored");
+}

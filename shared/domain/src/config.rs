@@ -46,6 +46,11 @@ pub struct Config {
     /// Deepin's `/v1/users` lookups are public, as documented; `false` asks for a client
     /// token or a server signature.
     pub deepin_public_lookup: bool,
+    /// The app this deployment serves (`APP_ID`): the `AppId` of every token that sign-up and
+    /// login issue, and the client ID MinApp's SDKs send as `X-Hydrogen-Client-ID`.
+    pub app_id: String,
+    /// Anyone may sign up through MinApp's register endpoints (`PUBLIC_SIGNUP`, as MinApp).
+    pub public_signup: bool,
     /// MinApp's typed custom fields (`USER_FIELDS`: `level:integer,tags:array,...`).
     /// Checked by `profile::UserFields::parse` where the configuration is put to use
     /// (configuration is ground: it knows no domain type).
@@ -123,6 +128,9 @@ impl AwsEnvironment {
     }
 }
 
+/// The app id of a deployment that names none.
+pub const APP_ID_DEFAULT: &str = "app";
+
 /// Client tokens live 7 days unless the request asks otherwise.
 pub const TOKEN_DEFAULT_TTL_SECONDS: i64 = 7 * 24 * 3600;
 const TOKEN_SECRET_MIN_LEN: usize = 16;
@@ -152,6 +160,14 @@ impl Config {
         let deepin_public_lookup =
             parse_bool("DEEPIN_PUBLIC_LOOKUP", lookup("DEEPIN_PUBLIC_LOOKUP"), true)?;
         let user_fields = lookup("USER_FIELDS").unwrap_or_default();
+        let app_id = lookup("APP_ID").unwrap_or_else(|| APP_ID_DEFAULT.into());
+        if app_id.is_empty() || app_id.len() > 128 || !app_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ConfigError(
+                "APP_ID must be 1..128 visible ASCII characters".into(),
+            ));
+        }
+        let public_signup = parse_bool("PUBLIC_SIGNUP", lookup("PUBLIC_SIGNUP"), true)?;
         let list_max_examined = usize::try_from(positive(
             &lookup,
             "LIST_MAX_EXAMINED",
@@ -179,6 +195,8 @@ impl Config {
             token_max_ttl_seconds,
             warm_up_on_init,
             deepin_public_lookup,
+            app_id,
+            public_signup,
             user_fields,
             list_max_examined,
         })
@@ -297,6 +315,25 @@ mod tests {
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
         assert_eq!(c.login, LoginPolicy::default());
+        assert_eq!(c.app_id, "app");
+        assert!(c.public_signup);
+    }
+
+    #[test]
+    fn the_app_id_is_sane_and_sign_up_can_be_switched_off() {
+        let base = [
+            ("TABLE_NAME", "users"),
+            ("ACCESS_KEYS", "ak1:sk1"),
+            ("TOKEN_SECRETS", TS),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| config(&[&base[..], extra].concat());
+        let c = with(&[("APP_ID", "my-app"), ("PUBLIC_SIGNUP", "false")]).unwrap();
+        assert_eq!(c.app_id, "my-app");
+        assert!(!c.public_signup);
+        for bad in ["", "two words", "\u{e9}t\u{e9}"] {
+            let err = with(&[("APP_ID", bad)]).unwrap_err();
+            assert!(err.0.contains("APP_ID"), "{err}");
+        }
     }
 
     #[test]

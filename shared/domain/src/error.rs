@@ -15,6 +15,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("token expired")]
     TokenExpired,
+    /// Authenticated (or anonymous) but not allowed: the message says what is refused.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("request time skew too large")]
     TimeSkew,
     #[error("user not found: {0}")]
@@ -43,7 +46,7 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::UserExists(_) => 400,
             ApiError::Unauthorized(_) | ApiError::TokenExpired => 401,
-            ApiError::TimeSkew => 403,
+            ApiError::TimeSkew | ApiError::Forbidden(_) => 403,
             ApiError::UserNotFound(_) => 404,
             ApiError::TooManyAttempts(_) => 429,
             ApiError::Busy(_) => 503,
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::TokenExpired => "token_expired",
             ApiError::TimeSkew => "time_skew",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::UserNotFound(_) => "user_not_found",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Busy(_) => "busy",

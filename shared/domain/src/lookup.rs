@@ -1,6 +1,7 @@
-//! Finding users by what people know of them: an email, a uid (the numeric id), a login
-//! name or the string id. Deepin ID's `/v1/users` lookups, in its own words ("identify"),
-//! without HTTP or DynamoDB.
+//! Finding users by what people know of them: an email, a uid (the numeric id) or a login
+//! name. Deepin ID's `/v1/users` lookups, in its own words ("identify"), without HTTP or
+//! DynamoDB. Never by the string id (`user_id`): that is the Qiniu dialect's key, and a
+//! username could be chosen to equal someone's.
 
 use crate::error::{ApiError, ApiResult};
 
@@ -12,13 +13,21 @@ pub const LOOKUP_MAX_VALUES: usize = 100;
 pub enum Identify {
     /// Contains `@`: an email (case-insensitive).
     Email(String),
-    /// All digits: a uid; if no user has it, a login name or string id made of digits.
+    /// All digits: a uid; if no user has it, a login name made of digits (one chosen before
+    /// usernames had to hold a non-digit).
     Uid(i64, String),
-    /// Anything else: a login name (case-insensitive), then an exact string id.
+    /// Anything else: a login name (by its guard: case and look-alikes folded).
     Name(String),
 }
 
 impl Identify {
+    /// The value as the caller wrote it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Identify::Email(v) | Identify::Uid(_, v) | Identify::Name(v) => v,
+        }
+    }
+
     pub fn parse(identify: &str) -> ApiResult<Identify> {
         let identify = identify.trim();
         if identify.is_empty() {

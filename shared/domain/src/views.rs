@@ -37,12 +37,9 @@ impl From<&User> for DeepinUser {
         let extend = |key: &str| user.extends.get(key).cloned().unwrap_or_default();
         DeepinUser {
             uid: user.im_userid,
-            // The login name when there is one, else the string id.
-            username: user
-                .account
-                .username
-                .clone()
-                .unwrap_or_else(|| user.user_id.clone()),
+            // The login name, or "": the string id is the Qiniu dialect's key, never shown here
+            // (often a phone number or an email the user never chose to publish).
+            username: user.account.username.clone().unwrap_or_default(),
             nickname: user.nick.clone(),
             avatar: user.avatar.clone(),
             profile_image: user.avatar.clone(),
