@@ -37,6 +37,7 @@
 //! ```
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_dynamodb::Client as DynamoDb;
@@ -94,7 +95,7 @@ impl App {
                 &config.im_username_prefix,
             )
             .with_minapp(fields, config.list_max_examined)
-            .with_login_policy(config.login),
+            .with_limits(config.limits),
             qiniu: QiniuVerifier::new(
                 config.access_keys.clone(),
                 config.date_skew_seconds,
@@ -254,7 +255,8 @@ impl Call<Anonymous> {
         &self.app.server_tokens
     }
 
-    /// Signs `credentials` up, unless public sign-up is switched off (`PUBLIC_SIGNUP`): 403.
+    /// Signs `credentials` up, within its source IP's sign-up limit, unless public sign-up is
+    /// switched off (`PUBLIC_SIGNUP`): 403.
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         if !self.app.public_signup {
             return Err(ApiError::Forbidden(
@@ -264,20 +266,22 @@ impl Call<Anonymous> {
         self.sessions().sign_up(credentials).await
     }
 
-    /// Logs `credentials` in, under the configured lockout policy.
+    /// Logs `credentials` in, within the login limits of its identifier and its source IP.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         self.sessions().log_in(credentials).await
     }
 
     fn sessions(&self) -> Sessions<'_> {
         Sessions::new(&self.app.users, self.app.app_id.clone(), &self.app.tokens)
+            .from_ip(self.source_ip())
     }
 }
 
 impl Call<Lookup> {
-    /// Deepin's lookups, with a client caller's session checked beside them.
+    /// Deepin's lookups, with a client caller's session checked beside them, an anonymous
+    /// caller's source IP limited.
     pub fn lookup(&self) -> Lookups<'_> {
-        Lookups::new(&self.app.users, &self.caller)
+        Lookups::new(&self.app.users, &self.caller).from_ip(self.source_ip())
     }
 }
 
@@ -285,6 +289,11 @@ impl<C> Call<C> {
     /// The dialect this endpoint speaks.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The caller's address as API Gateway saw it ([`source_ip`]); `None` only in process.
+    pub fn source_ip(&self) -> Option<IpAddr> {
+        source_ip(&self.request)
     }
 
     /// A request header as text (absent or not visible ASCII: `None`).
@@ -394,6 +403,19 @@ impl<C> Call<C> {
     }
 }
 
+/// The source address from the request context API Gateway sets (HTTP API v2
+/// `requestContext.http.sourceIp`, REST v1 `requestContext.identity.sourceIp`; `cargo lambda
+/// watch` sets the v2 one too). Never a header: `X-Forwarded-For` is the caller's to write.
+fn source_ip(request: &Request) -> Option<IpAddr> {
+    let ip = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    ip?.trim().parse().ok()
+}
+
 fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -478,7 +500,14 @@ where
             }
         }
     }
-    json_response(&request_id, status, body)
+    let mut response = json_response(&request_id, status, body);
+    // A limit's 429 says when its window frees, in every dialect.
+    if let Some(seconds) = result.as_ref().err().and_then(ApiError::retry_after) {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(seconds.max(1)));
+    }
+    response
 }
 
 /// When the request must have its answer: `budget` from now, and never later than the

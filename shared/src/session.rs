@@ -3,29 +3,37 @@
 //!
 //! - **Tokens** are the one client JWT of [`crate::auth::token`]; each carries its issue time
 //!   in milliseconds (`iat_ms`; a token without it counts as issued at 0).
-//! - **Revocation**: the user item carries `tokens_valid_after` (unix ms). Logout, a password
-//!   change and a lockout set it; a token issued before it is refused with 401 by every client
-//!   endpoint. Client operations exist only on [`Client`], which only a verified
+//! - **Revocation**: the user item carries `tokens_valid_after` (unix ms). Logout and a
+//!   password change set it, nothing else (a failed login never does); a token issued before
+//!   it is refused with 401 by every client endpoint. Client operations exist only on [`Client`], which only a verified
 //!   [`Session`] opens, and each checks it at no extra round trip: the caller's item is
 //!   folded into the read (or the condition of the write) the operation already does.
-//! - **Sign-up** creates a user with a generated `user_id` (`hs_` + 20 lowercase hex digits
-//!   from the CSPRNG) and its IM identity, the guard of the login value and the argon2id hash,
-//!   all in one transaction.
-//! - **Login** verifies with argon2id; an unknown user is verified against a dummy hash, so
-//!   both failures answer the same 400 after the same work. Failures are counted on the user
-//!   item (atomic ADD); `LOGIN_MAX_FAILURES` within `LOGIN_FAILURE_WINDOW_SECONDS` lock the
-//!   account for `LOGIN_LOCKOUT_SECONDS` (429, and its tokens are revoked); a success resets
-//!   the count. Nothing of an attempt (password, hash) is ever logged.
+//! - **Sign-up** first takes an attempt from its source IP's limit (`SIGNUP_IP_LIMIT`), then
+//!   creates a user with a generated `user_id` (`hs_` + 20 lowercase hex digits from the
+//!   CSPRNG) and its IM identity, the guard of the login value and the argon2id hash, all in
+//!   one transaction.
+//! - **Login** first takes an attempt from its source IP's limit (`LOGIN_IP_LIMIT`), then from
+//!   its login identifier's (`LOGIN_LIMIT`, the normalized value whether or not an account
+//!   holds it): two conditional UpdateItems, before anything is read, so no burst gets more
+//!   than the limit through to argon2 and a refused attempt costs the same for every name
+//!   (429 with `Retry-After`). Then it reads the guard and a user (a key no user has when no
+//!   guard holds the value) and verifies with argon2id, against a dummy hash for an unknown
+//!   user: both failures answer the same 400 after the same calls and the same work. A
+//!   success gives its attempt back to the identifier's window (only failures use it up).
+//!   Nothing of an attempt (password, hash) is ever logged.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::account::{AccountField, Password, hash_password, verify_password_or_dummy};
+use std::net::IpAddr;
+
+use crate::account::{AccountField, Password, guard_key, hash_password, verify_password_or_dummy};
 use crate::auth::caller::Session;
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::{now, now_ms};
 use crate::config::TOKEN_DEFAULT_TTL_SECONDS;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Counter;
 use crate::profile::UserFields;
 use crate::store::{StoredUser, UserView};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
@@ -143,12 +151,16 @@ pub fn new_user_id() -> ApiResult<String> {
     Ok(format!("{SIGNUP_USER_ID_PREFIX}{hex}"))
 }
 
-/// Sign-up and login for one app: what a public endpoint may do.
+/// Sign-up and login for one app: what a public endpoint may do, each attempt counted
+/// against the per-caller limits first.
 pub struct Sessions<'a> {
     users: &'a Users,
     /// The app the issued tokens are for.
     app_id: String,
     tokens: &'a TokenKeys,
+    /// Where the attempts come from (API Gateway's request context); `None` counts under one
+    /// fixed key ([`crate::limits::NO_SOURCE_IP`]), never unlimited.
+    source_ip: Option<IpAddr>,
 }
 
 impl<'a> Sessions<'a> {
@@ -158,14 +170,28 @@ impl<'a> Sessions<'a> {
             users,
             app_id,
             tokens,
+            source_ip: None,
         }
+    }
+
+    /// The same, counting attempts against `source_ip`'s limits.
+    pub fn from_ip(mut self, source_ip: Option<IpAddr>) -> Self {
+        self.source_ip = source_ip;
+        self
     }
 
     /// Creates a user holding `credentials` (its IM identity, the guard of the value and the
     /// argon2id hash in one transaction) and signs it in. A taken value is a 400 naming the
-    /// field. Round trips: one TransactWriteItems (plus the IM id counter once per block).
+    /// field; past the source IP's limit, 429 before any work (a sign-up that finds its value
+    /// taken counts too: sign-up says whether a value is taken). Round trips: the limit's
+    /// UpdateItem and one TransactWriteItems (plus the IM id counter once per block).
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         let users = self.users;
+        let limit = users.limits().signup_ip;
+        users
+            .table()
+            .reserve(&Counter::per_ip("signup", self.source_ip, limit), now())
+            .await?;
         let hash = hash_password(credentials.password.expose())?;
         let user_id = new_user_id()?;
         let ids = users.im_ids(1).await?;
@@ -191,39 +217,38 @@ impl<'a> Sessions<'a> {
         self.signed_in(&user)
     }
 
-    /// Signs in with a login value and password. Wrong password and unknown user: the same
-    /// 400 after the same argon2 work. A locked account: 429. Round trips: the guard's
-    /// GetItem and the user's GetItem; a failure adds one UpdateItem (two when it starts a new
-    /// window or locks the account), a success after failures one UpdateItem. Both phases,
-    /// before and after argon2, run within the request's one deadline.
+    /// Signs in with a login value and password. Past the source IP's or the identifier's
+    /// limit: 429 before anything is read; wrong password and unknown user: the same 400 after
+    /// the same calls and argon2 work. Round trips, the same for a known and an unknown value:
+    /// refused by the IP's limit 1 (UpdateItem); by the identifier's 2 (UpdateItem x2); a
+    /// failure 4 (UpdateItem x2, GetItem of the guard, GetItem of the user); a success 5 (the
+    /// same and an UpdateItem giving its attempt back). Both phases, before and after argon2,
+    /// run within the request's one deadline.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         let table = self.users.table();
+        let limits = self.users.limits();
+        let now = now();
+        // The IP's first: an attempt the identifier refuses still used one of its IP's, and
+        // one the IP refuses never touches the identifier's.
+        table
+            .reserve(
+                &Counter::per_ip("login", self.source_ip, limits.login_ip),
+                now,
+            )
+            .await?;
+        let identifier = guard_key(credentials.field, &credentials.value);
+        let reserved = table
+            .reserve(&Counter::login(&identifier, limits.login), now)
+            .await?;
         let found = table
             .sign_in_record(credentials.field, &credentials.value)
             .await?;
-        let now = now();
-        if let Some(stored) = &found
-            && let Some(until) = stored.locked_until.filter(|until| *until > now)
-        {
-            return Err(ApiError::TooManyAttempts(format!(
-                "Too many failed logins: this account is locked, try again in {} seconds.",
-                until - now
-            )));
-        }
         let hash = found.as_ref().and_then(|s| s.password_hash.as_deref());
         let verified = verify_password_or_dummy(hash, credentials.password.expose());
-        let Some(stored) = found else {
+        let Some(stored) = found.filter(|_| verified) else {
             return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
         };
-        if !verified {
-            table
-                .count_failure(&stored, now, self.users.login_policy())
-                .await?;
-            return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
-        }
-        if stored.login_failures.is_some() || stored.locked_until.is_some() {
-            table.clear_failures(&stored.user_id).await?;
-        }
+        table.give_back(&reserved).await?;
         let user = User::from_stored(stored)?;
         self.signed_in(&user)
     }

@@ -200,7 +200,13 @@ fn on_local(mut app: App) -> App {
     app
 }
 
-/// The configuration tests run with: two active access keys, prefix `ql`.
+/// The per-IP limits tests run with, as `local.env`'s: every in-process request without a
+/// source IP counts under one key, so these are high; tests of a per-IP limit lower it
+/// ([`TestApp::with_config`]). The per-identifier login limit keeps its default.
+pub const TEST_IP_LIMIT: &str = "100000/60";
+
+/// The configuration tests run with: two active access keys, prefix `ql`, per-IP limits at
+/// [`TEST_IP_LIMIT`].
 pub fn test_config(table: &str) -> Config {
     let vars = HashMap::from([
         ("TABLE_NAME", table.to_string()),
@@ -214,6 +220,9 @@ pub fn test_config(table: &str) -> Config {
         ),
         ("USER_FIELDS", TEST_USER_FIELDS.to_string()),
         ("APP_ID", TEST_APP_ID.to_string()),
+        ("LOGIN_IP_LIMIT", TEST_IP_LIMIT.to_string()),
+        ("SIGNUP_IP_LIMIT", TEST_IP_LIMIT.to_string()),
+        ("LOOKUP_IP_LIMIT", TEST_IP_LIMIT.to_string()),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }
@@ -233,6 +242,14 @@ impl TestApp {
     /// A fresh table and an [`App`] whose client reports every round trip to the returned
     /// counter (the table is created before counting starts).
     pub async fn counting_round_trips() -> (TestApp, RoundTrips) {
+        Self::counting_round_trips_with(|_| {}).await
+    }
+
+    /// [`counting_round_trips`](Self::counting_round_trips) with the configuration `adjust`
+    /// changes.
+    pub async fn counting_round_trips_with(
+        adjust: impl FnOnce(&mut Config),
+    ) -> (TestApp, RoundTrips) {
         let t = Self::new().await;
         let trips = RoundTrips::default();
         let config = t
@@ -242,10 +259,9 @@ impl TestApp {
             .interceptor(trips.clone())
             .build();
         let client = Client::from_conf(config);
-        let app: &'static App = Box::leak(Box::new(on_local(new_app(
-            &test_config(&t.table),
-            client.clone(),
-        ))));
+        let mut config = test_config(&t.table);
+        adjust(&mut config);
+        let app: &'static App = Box::leak(Box::new(on_local(new_app(&config, client.clone()))));
         (
             TestApp {
                 app,
@@ -679,6 +695,7 @@ pub struct TestRequest<C> {
     signing: Signing,
     path_params_decoded: bool,
     base64_body: bool,
+    source_ip: Option<String>,
 }
 
 /// How the request is authorised.
@@ -715,7 +732,16 @@ impl<C: Caller> TestRequest<C> {
             },
             path_params_decoded: false,
             base64_body: false,
+            source_ip: None,
         }
+    }
+
+    /// Through API Gateway (an HTTP API v2 event) from `ip`, which it sets as
+    /// `requestContext.http.sourceIp` (the default event's is `192.0.2.1`).
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.path_params_decoded = true;
+        self.source_ip = Some(ip.to_string());
+        self
     }
 
     /// Through API Gateway with the body base64-encoded, as it sends bodies it takes for binary.
@@ -949,7 +975,7 @@ impl<C: Caller> TestRequest<C> {
                     "method": self.method.as_str(),
                     "path": path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "192.0.2.1",
+                    "sourceIp": self.source_ip.as_deref().unwrap_or("192.0.2.1"),
                     "userAgent": "test"
                 },
                 "requestId": "gateway-request-id",
@@ -982,12 +1008,14 @@ impl<C: Caller> TestRequest<C> {
         };
         let content_type = header("content-type");
         let reqid = header("x-reqid");
+        let retry_after = header("retry-after");
         let body: Value =
             serde_json::from_slice(response.body().as_ref()).expect("every response is JSON");
         TestResponse {
             status,
             content_type,
             reqid,
+            retry_after,
             body,
             lambda_bytes: lambda_payload_bytes(&response),
         }
@@ -999,6 +1027,8 @@ pub struct TestResponse {
     pub status: u16,
     pub content_type: Option<String>,
     pub reqid: Option<String>,
+    /// The `Retry-After` header (a limit's 429 only).
+    pub retry_after: Option<String>,
     pub body: Value,
     /// The size of what the Lambda runtime would return for this response.
     pub lambda_bytes: usize,

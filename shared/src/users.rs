@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
-use crate::config::{LIST_MAX_EXAMINED_DEFAULT, LoginPolicy};
+use crate::config::LIST_MAX_EXAMINED_DEFAULT;
 use crate::error::{ApiError, ApiResult};
-use crate::limits::{REQUEST_BUDGET, RESPONSE_MAX_BYTES};
+use crate::limits::{Limits, REQUEST_BUDGET, RESPONSE_MAX_BYTES};
 use crate::lookup::{Identify, UsersQuery};
 use crate::profile::UserFields;
 use crate::store::{UserTable, UserView};
@@ -61,8 +61,8 @@ pub struct Users {
     /// How long the pipeline gives one request ([`REQUEST_BUDGET`] unless a test harness
     /// says otherwise).
     request_budget: Duration,
-    /// The brute-force policy of the logins.
-    login: LoginPolicy,
+    /// The per-caller limits of logins, sign-ups and anonymous lookups.
+    limits: Limits,
     /// MinApp's custom fields (`USER_FIELDS`).
     user_fields: Arc<UserFields>,
     /// The most users one MinApp listing may examine.
@@ -79,7 +79,7 @@ impl Users {
             im_username_prefix: im_username_prefix.into(),
             reserved_im_ids: Arc::new(Mutex::new(0..0)),
             request_budget: REQUEST_BUDGET,
-            login: LoginPolicy::default(),
+            limits: Limits::default(),
             user_fields: Arc::default(),
             list_max_examined: LIST_MAX_EXAMINED_DEFAULT,
             response_max_bytes: RESPONSE_MAX_BYTES,
@@ -116,14 +116,14 @@ impl Users {
         self.request_budget
     }
 
-    /// The same users with the logins' brute-force policy.
-    pub fn with_login_policy(mut self, login: LoginPolicy) -> Self {
-        self.login = login;
+    /// The same users with these per-caller limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
-    pub fn login_policy(&self) -> LoginPolicy {
-        self.login
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The same users with another request budget. Deployed functions keep

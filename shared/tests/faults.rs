@@ -588,11 +588,12 @@ async fn a_login_whose_store_never_answers_is_503_inside_the_function_timeout() 
     assert_eq!(started.elapsed(), REQUEST_BUDGET);
 }
 
-/// DynamoDB Local for every operation but UpdateItem, which never answers, each read served
-/// after a delay: a login's first phase takes a good part of its time, and its second phase
-/// (counting a failure, after argon2) stalls.
+/// DynamoDB Local for every operation, each read served after a delay, but the third
+/// UpdateItem never answers: a login's first phase (its two limits, the guard and the user)
+/// takes a good part of its time, and its second phase (giving its attempt back after a
+/// successful argon2) stalls.
 #[derive(Debug, Clone)]
-struct UpdatesStall(SharedHttpConnector);
+struct UpdatesStall(SharedHttpConnector, Arc<AtomicUsize>);
 
 const READ_DELAY: Duration = Duration::from_millis(600);
 
@@ -600,14 +601,16 @@ impl HttpConnector for UpdatesStall {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         if target.ends_with(".UpdateItem") {
-            HttpConnectorFuture::new(std::future::pending())
-        } else {
-            let served = self.0.call(request);
-            HttpConnectorFuture::new(async move {
-                tokio::time::sleep(READ_DELAY).await;
-                served.await
-            })
+            if self.1.fetch_add(1, Ordering::SeqCst) >= 2 {
+                return HttpConnectorFuture::new(std::future::pending());
+            }
+            return self.0.call(request);
         }
+        let served = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            tokio::time::sleep(READ_DELAY).await;
+            served.await
+        })
     }
 }
 
@@ -617,20 +620,32 @@ async fn both_phases_of_a_login_share_one_deadline() {
     t.given_sign_up(AccountField::Username, "erin", "correct horse")
         .await;
     let direct = aws_smithy_http_client::Builder::new().build_http();
+    let updates = Arc::new(AtomicUsize::new(0));
     let config = t
         .client
         .config()
         .to_builder()
         .http_client(http_client_fn(move |settings, components| {
-            SharedHttpConnector::new(UpdatesStall(direct.http_connector(settings, components)))
+            SharedHttpConnector::new(UpdatesStall(
+                direct.http_connector(settings, components),
+                updates.clone(),
+            ))
         }))
         .build();
     // The first phase (two reads) takes 1.2 s of the budget: a second deadline for the
-    // failure count would take the request past budget + 1.2 s.
+    // give-back would take the request past budget + 1.2 s.
     let budget = Duration::from_secs(2);
     let stalled = t.through(Client::from_conf(config), |u| u.with_request_budget(budget));
     let started = std::time::Instant::now();
-    let r = wrong_login(&stalled).await;
+    let r = stalled
+        .call(
+            MinApp.public().created(),
+            Method::POST,
+            "/hserve/v2.1/login/username/",
+        )
+        .json(&json!({"username": "erin", "password": "correct horse"}))
+        .send(log_in)
+        .await;
     let took = started.elapsed();
     r.assert_minapp_error(503, "service busy");
     assert!(took >= budget, "{took:?}");

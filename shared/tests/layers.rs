@@ -30,6 +30,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "expr",
             "directory",
             "item",
+            "attempts",
             "lookup",
             "update",
             "profile",

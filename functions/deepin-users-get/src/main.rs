@@ -1,5 +1,6 @@
 //! GET /v1/users/{identify}: one user by email, uid, login name or string id (Deepin ID).
 //! Unknown -> 404 `{"message":"Invaild User Name"}`. Never shows an email.
+//! Anonymous callers: past their source IP's lookup limit, 429 with `Retry-After`.
 
 use shared::prelude::*;
 

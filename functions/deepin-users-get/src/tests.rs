@@ -159,3 +159,55 @@ async fn closed_lookups_take_a_client_token_or_a_server_signature() {
         "Deepin's shape, not an envelope"
     );
 }
+
+#[tokio::test]
+async fn anonymous_lookups_are_limited_per_source_ip_with_a_429_in_deepin_form() {
+    let (t, trips) = TestApp::counting_round_trips_with(|c| {
+        c.limits.lookup_ip = shared::limits::Limit::new(2, 60);
+    })
+    .await;
+    t.given_user("qiniu-1", "Iceyer", &[]).await;
+    t.given_account("qiniu-1", Some("Iceyer"), None).await;
+    trips.take();
+    let from = |ip: &str, identify: &str| {
+        t.call(Deepin.lookup(), Method::GET, ROUTE)
+            .param("identify", identify)
+            .source_ip(ip)
+    };
+    for identify in ["iceyer", "nobody"] {
+        let r = from("198.51.100.7", identify).send(users_get).await;
+        assert!(matches!(r.status, 200 | 404), "{}", r.body);
+        let mut calls = trips.take();
+        calls.sort();
+        // A name: the guard and the user id in one BatchGetItem, the holder's GetItem.
+        let mut expected = vec!["BatchGetItem", "UpdateItem"];
+        if identify == "iceyer" {
+            expected.insert(1, "GetItem");
+        }
+        assert_eq!(
+            calls, expected,
+            "{identify}: the limit's UpdateItem beside the lookup's reads"
+        );
+    }
+    // Past the limit: 429 whatever the lookup would find, with Retry-After.
+    for identify in ["iceyer", "nobody"] {
+        let r = from("198.51.100.7", identify).send(users_get).await;
+        let seconds: i64 = r
+            .retry_after
+            .as_deref()
+            .expect("Retry-After")
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&seconds), "{seconds}");
+        assert_eq!(r.status, 429);
+        assert_eq!(
+            r.body,
+            json!({"message": format!("Too many attempts: try again in {seconds} seconds.")})
+        );
+    }
+    // Another address has its own count.
+    assert_eq!(
+        from("203.0.113.9", "iceyer").send(users_get).await.status,
+        200
+    );
+}

@@ -1,5 +1,6 @@
 //! GET /v1/users?id=..&username=..&email=..: users matching any value of each parameter and
 //! every parameter given, sorted by uid (Deepin ID). None -> 404. Never shows an email.
+//! Anonymous callers: past their source IP's lookup limit, 429 with `Retry-After`.
 
 use shared::prelude::*;
 

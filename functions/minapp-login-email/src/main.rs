@@ -1,7 +1,8 @@
 //! POST /hserve/v2.1/login/email/ (also /hserve/v2.0/login/email/, which older SDKs call): log in with
 //! `{"email" (any case), "password"}`. 201 with the MinApp user object plus `token` and
 //! `expires_in`. Wrong password or unknown email: the same 400 after the same argon2 work;
-//! too many failures lock the account (429).
+//! past the login limits (per identifier, per source IP) 429 with `Retry-After`, the same for
+//! every name; a failed login never voids a token.
 
 use shared::account::AccountField;
 use shared::prelude::*;

@@ -1,7 +1,8 @@
 //! POST /hserve/v2.1/login/phone/: log in with
 //! `{"phone", "password"}`. 201 with the MinApp user object plus `token` and
 //! `expires_in`. Wrong password or unknown phone: the same 400 after the same argon2 work;
-//! too many failures lock the account (429).
+//! past the login limits (per identifier, per source IP) 429 with `Retry-After`, the same for
+//! every name; a failed login never voids a token.
 
 use shared::account::AccountField;
 use shared::prelude::*;

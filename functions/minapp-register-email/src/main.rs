@@ -2,6 +2,7 @@
 //! `{"email", "password"}`. Creates a user (generated `user_id`, IM identity, the guard of
 //! the email and the argon2id hash in one transaction) and answers 201 with the MinApp user
 //! object plus `token` and `expires_in`. A taken or invalid email -> 400 naming it.
+//! Past the source IP's sign-up limit: 429 with `Retry-After`.
 
 use shared::account::AccountField;
 use shared::prelude::*;

@@ -181,3 +181,43 @@ async fn with_public_sign_up_off_no_one_signs_up_and_nothing_is_stored() {
     );
     assert!(t.all_items().await.is_empty(), "nothing stored");
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_source_ip_taken_names_included() {
+    let t = TestApp::with_config(|c| {
+        c.limits.signup_ip = shared::limits::Limit::new(2, 3600);
+    })
+    .await;
+    let from = |ip: &str, name: &str| {
+        register(&t, json!({"username": name, "password": "correct horse"})).source_ip(ip)
+    };
+    assert_eq!(
+        from("198.51.100.7", "first")
+            .send(register_username)
+            .await
+            .status,
+        201
+    );
+    // Asking whether a name is taken counts too.
+    from("198.51.100.7", "FIRST")
+        .send(register_username)
+        .await
+        .assert_minapp_error(400, "username");
+    let r = from("198.51.100.7", "second").send(register_username).await;
+    r.assert_minapp_error(429, "Too many attempts: try again in ");
+    let seconds: i64 = r.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&seconds), "{seconds}");
+    assert!(
+        t.all_items()
+            .await
+            .iter()
+            .all(|i| i["pk"].as_s().unwrap() != "USERNAME#second")
+    );
+    assert_eq!(
+        from("203.0.113.9", "second")
+            .send(register_username)
+            .await
+            .status,
+        201
+    );
+}

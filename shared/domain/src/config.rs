@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::limits::{Limit, Limits};
+
 /// Bytes that must never be printed: `Debug` shows only that something is there.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
@@ -57,27 +59,8 @@ pub struct Config {
     pub user_fields: String,
     /// The most users one MinApp listing or batch update may examine before it answers 400.
     pub list_max_examined: usize,
-    /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
-    pub login: LoginPolicy,
-}
-
-/// Brute-force protection of the MinApp logins (`LOGIN_MAX_FAILURES` failures within
-/// `LOGIN_FAILURE_WINDOW_SECONDS` lock the account for `LOGIN_LOCKOUT_SECONDS`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoginPolicy {
-    pub max_failures: i64,
-    pub failure_window_seconds: i64,
-    pub lockout_seconds: i64,
-}
-
-impl Default for LoginPolicy {
-    fn default() -> Self {
-        LoginPolicy {
-            max_failures: 5,
-            failure_window_seconds: 900,
-            lockout_seconds: 900,
-        }
-    }
+    /// Per-caller limits of logins, sign-ups and anonymous lookups ([`Limits`]).
+    pub limits: Limits,
 }
 
 /// Users a listing may examine unless `LIST_MAX_EXAMINED` says otherwise: a read of every
@@ -174,18 +157,15 @@ impl Config {
             LIST_MAX_EXAMINED_DEFAULT as i64,
         )?)
         .map_err(|_| ConfigError("LIST_MAX_EXAMINED is too large".into()))?;
-        let defaults = LoginPolicy::default();
-        let login = LoginPolicy {
-            max_failures: positive(&lookup, "LOGIN_MAX_FAILURES", defaults.max_failures)?,
-            failure_window_seconds: positive(
-                &lookup,
-                "LOGIN_FAILURE_WINDOW_SECONDS",
-                defaults.failure_window_seconds,
-            )?,
-            lockout_seconds: positive(&lookup, "LOGIN_LOCKOUT_SECONDS", defaults.lockout_seconds)?,
+        let defaults = Limits::default();
+        let limits = Limits {
+            login: limit(&lookup, "LOGIN_LIMIT", defaults.login)?,
+            login_ip: limit(&lookup, "LOGIN_IP_LIMIT", defaults.login_ip)?,
+            signup_ip: limit(&lookup, "SIGNUP_IP_LIMIT", defaults.signup_ip)?,
+            lookup_ip: limit(&lookup, "LOOKUP_IP_LIMIT", defaults.lookup_ip)?,
         };
         Ok(Config {
-            login,
+            limits,
             table_name,
             access_keys,
             im_username_prefix,
@@ -200,6 +180,22 @@ impl Config {
             user_fields,
             list_max_examined,
         })
+    }
+}
+
+/// `max/window_seconds` (e.g. `5/900`), both positive.
+fn limit(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: Limit,
+) -> Result<Limit, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => Limit::parse(&v).ok_or_else(|| {
+            ConfigError(format!(
+                "{name} must be attempts/seconds, both positive (e.g. {default})"
+            ))
+        }),
     }
 }
 
@@ -314,7 +310,7 @@ mod tests {
         assert!(c.require_qiniu_date);
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
-        assert_eq!(c.login, LoginPolicy::default());
+        assert_eq!(c.limits, Limits::default());
         assert_eq!(c.app_id, "app");
         assert!(c.public_signup);
     }
@@ -333,6 +329,32 @@ mod tests {
         for bad in ["", "two words", "\u{e9}t\u{e9}"] {
             let err = with(&[("APP_ID", bad)]).unwrap_err();
             assert!(err.0.contains("APP_ID"), "{err}");
+        }
+    }
+
+    #[test]
+    fn limits_are_attempts_per_window_and_malformed_ones_are_named() {
+        let base = [
+            ("TABLE_NAME", "t"),
+            ("ACCESS_KEYS", "a:b"),
+            ("TOKEN_SECRETS", TS),
+        ];
+        let with = |name, value| {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            config(&vars)
+        };
+        let c = with("LOOKUP_IP_LIMIT", "100000/60").unwrap();
+        assert_eq!(c.limits.lookup_ip, Limit::new(100_000, 60));
+        assert_eq!(c.limits.login, Limit::new(5, 900));
+        for name in [
+            "LOGIN_LIMIT",
+            "LOGIN_IP_LIMIT",
+            "SIGNUP_IP_LIMIT",
+            "LOOKUP_IP_LIMIT",
+        ] {
+            let err = with(name, "5").unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
         }
     }
 

@@ -22,10 +22,11 @@ pub enum ApiError {
     TimeSkew,
     #[error("user not found: {0}")]
     UserNotFound(String),
-    /// Too many failed sign-ins: the account refuses logins for a while (429). The message
-    /// says when to try again.
+    /// A per-caller limit refused the attempt before any work was done (429, with
+    /// `Retry-After`). The message says only when to try again: the same for a name nobody
+    /// holds as for a real account.
     #[error("{0}")]
-    TooManyAttempts(String),
+    TooManyAttempts(Limited),
     /// DynamoDB still throttling (or unreachable) after the SDK's own retries.
     #[error("service busy, retry later")]
     Busy(String),
@@ -35,6 +36,26 @@ pub enum ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What a limit that refused an attempt tells the caller (when to try again) and the logs and
+/// audit trail (which limit it was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    /// Which limit: `login` (per login identifier), `login_ip`, `signup_ip` or `lookup_ip`.
+    pub limit: &'static str,
+    /// Seconds until the limit's window frees (at least 1): the `Retry-After` header.
+    pub retry_after: i64,
+}
+
+impl std::fmt::Display for Limited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Too many attempts: try again in {} seconds.",
+            self.retry_after
+        )
+    }
+}
 
 impl ApiError {
     /// Shorthand for a 400 whose message names the field and the rule.
@@ -75,6 +96,14 @@ impl ApiError {
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Seconds a refused caller should wait (`Retry-After`), for a limit's 429 only.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            ApiError::TooManyAttempts(limited) => Some(limited.retry_after),
+            _ => None,
         }
     }
 
@@ -121,10 +150,13 @@ mod tests {
                 "user not found: u2",
             ),
             (
-                ApiError::TooManyAttempts("locked".into()),
+                ApiError::TooManyAttempts(Limited {
+                    limit: "login",
+                    retry_after: 42,
+                }),
                 429,
                 429,
-                "locked",
+                "Too many attempts: try again in 42 seconds.",
             ),
             (
                 ApiError::Busy("throttled".into()),

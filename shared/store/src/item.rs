@@ -75,22 +75,18 @@ pub mod attr {
     ];
 
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; see shared::session) ---
-    /// Unix milliseconds: client tokens issued before it are void (logout, password change,
-    /// lockout). Absent: every token of the user is valid.
+    /// Unix milliseconds: client tokens issued before it are void (logout, password change).
+    /// Absent: every token of the user is valid. (Items may still carry `login_failures`,
+    /// `login_failures_since` and `locked_until` from the lockout this replaced: ignored.)
     pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
-    /// Failed logins counted in the current window (an atomic ADD).
-    pub const LOGIN_FAILURES: &str = "login_failures";
-    /// Unix seconds: when the current failure window started.
-    pub const LOGIN_FAILURES_SINCE: &str = "login_failures_since";
-    /// Unix seconds: logins are refused until then.
-    pub const LOCKED_UNTIL: &str = "locked_until";
     /// The sign-in attributes of a user item, all optional.
-    pub const SESSION: [&str; 4] = [
-        TOKENS_VALID_AFTER,
-        LOGIN_FAILURES,
-        LOGIN_FAILURES_SINCE,
-        LOCKED_UNTIL,
-    ];
+    pub const SESSION: [&str; 1] = [TOKENS_VALID_AFTER];
+
+    // --- Per-caller limits (issue 18; see store::limits) ---
+    /// Attempts counted in a limit counter's window.
+    pub const ATTEMPTS: &str = "attempts";
+    /// Unix seconds when DynamoDB's TTL may delete the item (the table's TTL attribute).
+    pub const EXPIRES_AT: &str = "expires_at";
 }
 
 /// A user item as stored (key attributes aside). Every field has a default so that any
@@ -152,12 +148,6 @@ pub struct StoredUser {
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; names in attr::SESSION) ---
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_valid_after: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login_failures: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login_failures_since: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub locked_until: Option<i64>,
 }
 
 impl StoredUser {
@@ -366,9 +356,6 @@ mod tests {
             dir_order: Some("0000000001#0000000000000000007".into()),
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
-            login_failures: Some(1),
-            login_failures_since: Some(4),
-            locked_until: Some(5),
         }
     }
 
@@ -378,6 +365,15 @@ mod tests {
         let written: BTreeSet<&str> = item.keys().map(String::as_str).collect();
         let names = attr::USER.into_iter().chain(attr::SESSION);
         assert_eq!(written, names.collect::<BTreeSet<_>>());
+        assert_eq!(from_item::<StoredUser>(item).unwrap(), full_user());
+    }
+
+    #[test]
+    fn items_from_the_lockout_era_still_read() {
+        let mut item = to_item(&full_user()).unwrap();
+        for old in ["login_failures", "login_failures_since", "locked_until"] {
+            item.insert(old.into(), AttributeValue::N("5".into()));
+        }
         assert_eq!(from_item::<StoredUser>(item).unwrap(), full_user());
     }
 

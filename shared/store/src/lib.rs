@@ -6,6 +6,7 @@
 //! | user | `USER#<user_id>` | `USER` | [`StoredUser`]: user_id, nick, avatar, extends (map), extends_bytes, im_userid, im_username, im_password, created_at, updated_at; account values (username, email, phone, their `_verified` flags, password_hash) when set; MinApp profile (gender, country, province, city, language) when set, custom (map, always); dir and dir_order (the [`directory`] index) |
 //! | IM id counter | `COUNTER#im_userid` | `COUNTER` | value |
 //! | guard | see [`lookup`] | `GUARD` | user_id |
+//! | limit counter | see [`attempts`] | `WINDOW#<start>` | attempts, expires_at (TTL) |
 //!
 //! Attribute names are defined once, in [`attr`]; items map to and from [`StoredUser`]
 //! through `serde_dynamo`.
@@ -34,6 +35,7 @@ use crate::user::{ImIdentity, NewUser, UserInfo};
 use domain::{account, clock, config, error, limits, query, user, views};
 
 mod accounts;
+mod attempts;
 pub mod backfill;
 pub mod client;
 mod deadline;
@@ -46,6 +48,7 @@ mod lookup;
 pub mod profile;
 mod sessions;
 mod update;
+pub use attempts::Reservation;
 pub use deadline::{
     Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, backoff, within_budget, within_deadline,
 };
@@ -694,7 +697,10 @@ pub async fn create_table(client: &Client, table: &str) -> ApiResult<()> {
         .send()
         .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            enable_ttl(client, table).await;
+            Ok(())
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|se| se.is_resource_in_use_exception()) =>
@@ -702,6 +708,30 @@ pub async fn create_table(client: &Client, table: &str) -> ApiResult<()> {
             Ok(())
         }
         Err(e) => Err(store_error("create table", e)),
+    }
+}
+
+/// Turns on the table's TTL on [`attr::EXPIRES_AT`], as `template.yaml` does: limit counters
+/// expire. Best effort: an emulator without TTL only keeps old counters longer (their windows
+/// are in their keys, so an old one is never counted again).
+async fn enable_ttl(client: &Client, table: &str) {
+    let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .attribute_name(attr::EXPIRES_AT)
+        .enabled(true)
+        .build();
+    let result = match spec {
+        Ok(spec) => client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(e).to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "TTL not enabled");
     }
 }
 

@@ -3,17 +3,16 @@
 //! | attribute | on | meaning |
 //! |---|---|---|
 //! | `tokens_valid_after` | user | unix ms; tokens issued before it are void |
-//! | `login_failures`, `login_failures_since` | user | failed logins in the window that started then (unix s) |
-//! | `locked_until` | user | unix s; logins refused until then |
+//!
+//! Failed logins write nothing here: the per-caller limits ([`super::limits`]) bound them,
+//! and no stranger's attempt can change a user's item or void its tokens.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
-use super::expr::{Expr, exists, not_exists};
+use super::expr::{Expr, exists};
 use super::lookup::guard_item;
-use super::update::{Failed, void_tokens};
 use super::*;
 use crate::account::{AccountField, guard_key};
-use crate::config::LoginPolicy;
 use crate::user::User;
 use auth::token::{Session, TOKEN_REVOKED};
 
@@ -93,9 +92,10 @@ impl UserTable {
         }
     }
 
-    /// The user holding a login value, with what a login needs (the hash and the failure
-    /// record besides [`User`]'s attributes). Round trips: the guard's GetItem, then the
-    /// user's (both strongly consistent).
+    /// The user holding a login value, with what a login needs (the hash besides [`User`]'s
+    /// attributes). Round trips: the guard's GetItem, then a GetItem of its holder, or of a
+    /// key no user can have when no guard holds the value: a known and an unknown value cost
+    /// the same two calls (both strongly consistent).
     pub async fn sign_in_record(
         &self,
         field: AccountField,
@@ -113,158 +113,16 @@ impl UserTable {
             .send()
             .await
             .map_err(|e| store_error("get guard", e))?;
-        let Some(guard) = out.item else {
-            return Ok(None);
+        let holder = match out.item {
+            Some(guard) => from_item::<StoredUser>(guard)?.user_id,
+            // `USER#`: user ids are 1..64 characters, so this item never exists.
+            None => String::new(),
         };
-        let holder: StoredUser = from_item(guard)?;
         let mut attributes = User::ATTRIBUTES.to_vec();
         attributes.extend([attr::PASSWORD_HASH]);
         attributes.extend(attr::SESSION);
-        self.get_stored(&holder.user_id, &attributes).await
-    }
-
-    /// Counts one failed login atomically and locks the account (voiding its tokens) when the
-    /// count reaches the policy's maximum within its window. Returns the count.
-    pub async fn count_failure(
-        &self,
-        stored: &StoredUser,
-        now: i64,
-        policy: LoginPolicy,
-    ) -> ApiResult<i64> {
-        let user_id = stored.user_id.as_str();
-        let window_start = now - policy.failure_window_seconds;
-        let mut count = None;
-        for _ in 0..4 {
-            // In the current window: ADD one.
-            let added = self
-                .failure_update(user_id, Window::Current, window_start, now)
-                .await?;
-            if added.is_some() {
-                count = added;
-                break;
-            }
-            // No window, or an old one: start a new window at 1.
-            let started = self
-                .failure_update(user_id, Window::New, window_start, now)
-                .await?;
-            if started.is_some() {
-                count = started;
-                break;
-            }
-            // Neither condition held: the user is gone, or a concurrent failure just started
-            // the window (then the ADD holds next time).
-            if self.get_stored(user_id, &[attr::USER_ID]).await?.is_none() {
-                return Ok(0);
-            }
-        }
-        let count = count.ok_or_else(|| ApiError::Busy("login failures contended".into()))?;
-        if count >= policy.max_failures {
-            self.lock(stored, now + policy.lockout_seconds).await?;
-        }
-        Ok(count)
-    }
-
-    /// One conditional UpdateItem of the failure count; `None` when its condition failed.
-    async fn failure_update(
-        &self,
-        user_id: &str,
-        window: Window,
-        window_start: i64,
-        now: i64,
-    ) -> ApiResult<Option<i64>> {
-        let mut e = Expr::new();
-        let pk = e.name(attr::PK);
-        let failures = e.name(attr::LOGIN_FAILURES);
-        let since = e.name(attr::LOGIN_FAILURES_SINCE);
-        let one = e.number(1);
-        let start = e.number(window_start);
-        e.condition(exists(&pk));
-        match window {
-            Window::Current => {
-                e.add(&failures, &one);
-                e.condition(format!("{since} > {start}"));
-            }
-            Window::New => {
-                let now = e.number(now);
-                e.set(&failures, &one);
-                e.set(&since, &now);
-                e.condition_any(&[not_exists(&since), format!("{since} <= {start}")]);
-            }
-        }
-        let result = e
-            .update_item(self.client.update_item())
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(out
-                .attributes()
-                .and_then(|a| a.get(attr::LOGIN_FAILURES))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(None),
-                _ => Err(store_error("count login failure", e)),
-            },
-        }
-    }
-
-    /// Locks the account until `until` (unix s), voids its tokens and clears the count. The
-    /// mark never moves back: the write is conditioned on the mark the login read, and a mark
-    /// a concurrent write moved is read again.
-    async fn lock(&self, user: &StoredUser, until: i64) -> ApiResult<()> {
-        let user_id = user.user_id.as_str();
-        let mut valid_after = user.tokens_valid_after;
-        for _ in 0..4 {
-            let mut e = Expr::new();
-            let pk = e.name(attr::PK);
-            e.condition(exists(&pk));
-            let locked = e.name(attr::LOCKED_UNTIL);
-            let until = e.number(until);
-            e.set(&locked, &until);
-            void_tokens(&mut e, crate::clock::now_ms(), valid_after);
-            for a in [attr::LOGIN_FAILURES, attr::LOGIN_FAILURES_SINCE] {
-                let p = e.name(a);
-                e.remove(&p);
-            }
-            match self.send_update_item(user_id, &e, ReturnValue::None).await {
-                Ok(_) => return Ok(()),
-                // The mark moved since it was read (or the user is gone): the item as it now is.
-                Err(Failed::Condition(None)) => return Ok(()),
-                Err(Failed::Condition(Some(item))) => {
-                    valid_after = from_item::<StoredUser>(item)?.tokens_valid_after;
-                }
-                Err(Failed::Store(err)) => return Err(err),
-            }
-        }
-        Err(ApiError::Busy("account lock contended".into()))
-    }
-
-    /// After a successful login: the failure count and any past lockout are cleared.
-    pub async fn clear_failures(&self, user_id: &str) -> ApiResult<()> {
-        let mut e = Expr::new();
-        let pk = e.name(attr::PK);
-        e.condition(exists(&pk));
-        for a in [
-            attr::LOGIN_FAILURES,
-            attr::LOGIN_FAILURES_SINCE,
-            attr::LOCKED_UNTIL,
-        ] {
-            let p = e.name(a);
-            e.remove(&p);
-        }
-        e.update_item(self.client.update_item())
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                _ => Err(store_error("clear login failures", e)),
-            })
+        let found = self.get_stored(&holder, &attributes).await?;
+        Ok(found.filter(|_| !holder.is_empty()))
     }
 
     /// Logout: voids every token of the session's user issued up to `now_ms` (and the
@@ -376,13 +234,4 @@ fn with_session_check(view: &[&'static str]) -> Vec<&'static str> {
         }
     }
     attributes
-}
-
-/// Which window a failed login counts in.
-#[derive(Clone, Copy)]
-enum Window {
-    /// The one that started after `now - window`: ADD one.
-    Current,
-    /// None yet, or an old one: a new window starting now, at one.
-    New,
 }

@@ -612,7 +612,7 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
     t.given_sign_up(AccountField::Username, "bench_rt", "bench password")
         .await;
     record(
-        "MinApp sign-up (user + guard, one transaction)".into(),
+        "MinApp sign-up (IP limit, then user + guard in one transaction)".into(),
         &trips,
     );
     let login = |password: &str| {
@@ -624,10 +624,13 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
     };
     let sessions = shared::session::Sessions::new(users, "bench".into(), t.app.tokens());
     sessions.log_in(&login("bench password")).await.unwrap();
-    record("MinApp login (guard, user)".into(), &trips);
+    record(
+        "MinApp login (IP and identifier limits, guard, user, give-back)".into(),
+        &trips,
+    );
     let _ = sessions.log_in(&login("wrong password")).await;
     record(
-        "MinApp login, first failure (count starts a window)".into(),
+        "MinApp login, wrong password = unknown user (limits, guard, user)".into(),
         &trips,
     );
     let caller = seeded(0);
@@ -680,11 +683,15 @@ pub async fn round_trips() -> Vec<(String, Vec<String>)> {
 
 /// Login latency in process against DynamoDB Local (release build; argon2 dominates):
 /// medians of `n` successful logins, `n` with a wrong password and `n` for an unknown user.
-/// The failure policy is lifted so that no lockout interferes.
+/// The login limits are lifted so that no 429 interferes.
 pub async fn login_latency(n: usize) -> [Duration; 3] {
     use shared::account::AccountField;
     use shared::session::Credentials;
-    let t = TestApp::with_config(|c| c.login.max_failures = i64::MAX).await;
+    let t = TestApp::with_config(|c| {
+        c.limits.login = shared::limits::Limit::new(i64::MAX, 60);
+        c.limits.login_ip = shared::limits::Limit::new(i64::MAX, 60);
+    })
+    .await;
     t.given_sign_up(AccountField::Username, "bench_login", "bench password")
         .await;
     let sessions = t.sessions();
