@@ -36,6 +36,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "accounts",
             "sessions",
             "backfill",
+            "rekey",
             "filter",
         ],
     ),

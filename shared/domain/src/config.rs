@@ -54,6 +54,9 @@ pub struct Config {
     pub list_max_examined: usize,
     /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
     pub login: LoginPolicy,
+    /// The region a phone without `+` is read in (`PHONE_DEFAULT_REGION`, default `CN`).
+    /// Checked by `account::AccountRules::new` where the configuration is put to use.
+    pub phone_default_region: String,
 }
 
 /// Brute-force protection of the MinApp logins (`LOGIN_MAX_FAILURES` failures within
@@ -168,7 +171,11 @@ impl Config {
             )?,
             lockout_seconds: positive(&lookup, "LOGIN_LOCKOUT_SECONDS", defaults.lockout_seconds)?,
         };
+        let phone_default_region = lookup("PHONE_DEFAULT_REGION")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "CN".into());
         Ok(Config {
+            phone_default_region,
             login,
             table_name,
             access_keys,
@@ -297,6 +304,7 @@ mod tests {
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
         assert_eq!(c.login, LoginPolicy::default());
+        assert_eq!(c.phone_default_region, "CN");
     }
 
     #[test]
