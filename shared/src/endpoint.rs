@@ -49,6 +49,7 @@ use serde_json::Value;
 
 pub use crate::dialect::{Dialect, Endpoint};
 
+use crate::account::AccountRules;
 use crate::auth::caller::{Anonymous, Lookup, Server, Session};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::server_token::ServerTokens;
@@ -86,9 +87,11 @@ pub struct App {
 }
 
 impl App {
-    /// Everything the configuration decides; `USER_FIELDS` is checked here.
+    /// Everything the configuration decides; `USER_FIELDS` is checked here, and the account
+    /// rules (`PHONE_DEFAULT_REGION`) become the process's.
     pub fn new(config: &Config, client: DynamoDb) -> Result<Self, ConfigError> {
         let fields = UserFields::parse(&config.user_fields).map_err(ConfigError)?;
+        AccountRules::new(&config.phone_default_region)?.install()?;
         Ok(App {
             users: Users::new(
                 UserTable::new(client, &config.table_name),

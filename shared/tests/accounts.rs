@@ -5,8 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use shared::account::AccountUpdate;
+use shared::account::{AccountField, AccountUpdate, guard_key, legacy_guard_key};
 use shared::error::ApiError;
+use shared::session::Credentials;
+use shared::store::attr;
 use shared::testing::{TestApp, join_all};
 
 fn update(body: Value) -> AccountUpdate {
@@ -65,16 +67,9 @@ async fn assert_consistent(t: &TestApp) {
     let (users, guards) = audit(t).await;
     let mut expected = HashMap::new();
     for (id, item) in &users {
-        for (field, prefix, fold) in [
-            ("username", "USERNAME#", true),
-            ("email", "EMAIL#", true),
-            ("phone", "PHONE#", false),
-        ] {
-            if let Some(AttributeValue::S(v)) = item.get(field) {
-                let key = format!(
-                    "{prefix}{}",
-                    if fold { v.to_lowercase() } else { v.clone() }
-                );
+        for field in AccountField::ALL {
+            if let Some(AttributeValue::S(v)) = item.get(field.name()) {
+                let key = guard_key(field, v);
                 let before = expected.insert(key.clone(), id.clone());
                 assert!(before.is_none(), "{key} held by {before:?} and {id}");
             }
@@ -206,4 +201,182 @@ async fn an_unknown_id_is_404_and_creates_nothing() {
     assert!(matches!(r, Err(ApiError::UserNotFound(_))), "{r:?}");
     let (users, guards) = audit(&t).await;
     assert_eq!((users.len(), guards.len()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_look_alike_username_is_taken_at_sign_up_and_at_an_account_change() {
+    let t = TestApp::new().await;
+    t.given_sign_up(AccountField::Username, "paypal", "correct horse")
+        .await;
+    let sessions = t.sessions();
+    let uids = users(&t, 1).await;
+    for alike in [
+        "PayPal",
+        "p\u{430}yp\u{430}l",                               // Cyrillic а
+        "\u{ff50}\u{ff41}\u{ff59}\u{ff50}\u{ff41}\u{ff4c}", // fullwidth
+        "paypa1",
+    ] {
+        let body = json!({ "username": alike, "password": "correct horse" });
+        let credentials = Credentials::sign_up(AccountField::Username, &body).unwrap();
+        match sessions.sign_up(&credentials).await {
+            Err(ApiError::Invalid(m)) => {
+                assert_eq!(m, "username: is already taken by another user", "{alike}")
+            }
+            other => panic!("{alike}: expected 400, got {other:?}"),
+        }
+        let change = t
+            .app
+            .users
+            .change_account(uids[0], &update(json!({ "username": alike })))
+            .await;
+        assert!(
+            matches!(&change, Err(ApiError::Invalid(m)) if m == "username: is already taken by another user"),
+            "{alike}: {change:?}"
+        );
+    }
+    // Invisible and bidi characters are refused before any guard is read.
+    for hidden in ["pay\u{200b}pal", "\u{202e}lapyap"] {
+        let body = json!({ "username": hidden, "password": "correct horse" });
+        let refused = Credentials::sign_up(AccountField::Username, &body).unwrap_err();
+        assert!(refused.to_string().contains("invisible"), "{refused}");
+    }
+    // The look-alike logs in to the one account: the password decides.
+    let body = json!({ "username": "p\u{430}yp\u{430}l", "password": "correct horse" });
+    let login = Credentials::log_in(AccountField::Username, &body).unwrap();
+    let signed_in = sessions.log_in(&login).await.unwrap();
+    assert_eq!(signed_in.user.0["_username"], "paypal");
+    assert_consistent(&t).await;
+}
+
+#[tokio::test]
+async fn two_spellings_of_a_phone_are_one_phone() {
+    let t = TestApp::new().await;
+    t.given_sign_up(AccountField::Phone, "13800138000", "correct horse")
+        .await;
+    let sessions = t.sessions();
+    for spelling in ["+8613800138000", "008613800138000"] {
+        let body = json!({ "phone": spelling, "password": "correct horse" });
+        let credentials = Credentials::sign_up(AccountField::Phone, &body).unwrap();
+        let taken = sessions.sign_up(&credentials).await;
+        assert!(
+            matches!(&taken, Err(ApiError::Invalid(m)) if m == "phone: is already taken by another user"),
+            "{spelling}: {taken:?}"
+        );
+        let login = Credentials::log_in(AccountField::Phone, &body).unwrap();
+        let signed_in = sessions.log_in(&login).await.unwrap();
+        // Stored and shown as given.
+        assert_eq!(signed_in.user.0["_phone"], "13800138000");
+    }
+    let uids = users(&t, 1).await;
+    let change = t
+        .app
+        .users
+        .change_account(uids[0], &update(json!({ "phone": "+8613800138000" })))
+        .await;
+    assert!(
+        matches!(&change, Err(ApiError::Invalid(m)) if m.starts_with("phone: ")),
+        "{change:?}"
+    );
+    assert_consistent(&t).await;
+}
+
+/// Puts a user holding account values with the guards an older stack wrote for them
+/// ([`legacy_guard_key`]).
+async fn given_legacy_user(t: &TestApp, user_id: &str, values: &[(AccountField, &str)]) {
+    t.given_user(user_id, "", &[]).await;
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    for (field, value) in values {
+        t.client
+            .update_item()
+            .table_name(&t.table)
+            .key(attr::PK, s(&format!("USER#{user_id}")))
+            .key(attr::SK, s("USER"))
+            .update_expression("SET #f = :v")
+            .expression_attribute_names("#f", field.name())
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await
+            .unwrap();
+        t.client
+            .put_item()
+            .table_name(&t.table)
+            .item(attr::PK, s(&legacy_guard_key(*field, value)))
+            .item(attr::SK, s("GUARD"))
+            .item(attr::USER_ID, s(user_id))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rekeying_moves_legacy_guards_once_and_reports_collisions() {
+    use AccountField::*;
+    let t = TestApp::new().await;
+    // Distinct under the old keys, look-alikes under the new ones: `Muller` and `rnuller`
+    // (whose key does not change), `13800138000` and `+8613800138000` (nor does this one's).
+    given_legacy_user(&t, "old-a", &[(Username, "Muller"), (Phone, "13800138000")]).await;
+    given_legacy_user(
+        &t,
+        "old-b",
+        &[(Username, "rnuller"), (Email, "Stra\u{df}e@Example.org")],
+    )
+    .await;
+    given_legacy_user(&t, "old-c", &[(Phone, "+8613800138000")]).await;
+    // Keys that change without a collision (`m` reads as `rn`), and one that does not change.
+    given_legacy_user(&t, "old-e", &[(Username, "Emma")]).await;
+    given_legacy_user(&t, "old-d", &[(Username, "dave")]).await;
+    let table = t.app.users.table();
+    // Before: the legacy guard does not answer under the new key.
+    assert!(
+        table
+            .find_by_account(Username, "emma")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let report = table.rekey_guards(2).await.unwrap();
+    assert_eq!((report.moved, report.already), (2, 0), "{report:?}");
+    let mut collided: Vec<_> = report
+        .collisions
+        .iter()
+        .map(|c| {
+            (
+                c.user_id.as_str(),
+                c.field.name(),
+                c.value.as_str(),
+                c.holder.as_str(),
+            )
+        })
+        .collect();
+    collided.sort();
+    assert_eq!(
+        collided,
+        [
+            ("old-a", "phone", "13800138000", "old-c"),
+            ("old-a", "username", "Muller", "old-b")
+        ]
+    );
+    let (_, guards) = audit(&t).await;
+    for c in &report.collisions {
+        // Never merged: the new key stays its holder's, the other keeps its old guard.
+        assert_eq!(guards[&guard_key(c.field, &c.value)], c.holder);
+        assert_eq!(guards[&legacy_guard_key(c.field, &c.value)], c.user_id);
+    }
+    // Full case folding: ß is ss.
+    assert_eq!(guards["EMAIL#strasse@example.org"], "old-b");
+    assert!(!guards.contains_key("EMAIL#stra\u{df}e@example.org"));
+    assert_eq!(guards["USERNAME#ernrna"], "old-e");
+    assert!(!guards.contains_key("USERNAME#emma"));
+    assert_eq!(guards["USERNAME#dave"], "old-d");
+    assert_eq!(guards.len(), 7, "{guards:?}");
+    let found = table.find_by_account(Username, "EMMA").await.unwrap();
+    assert_eq!(found.map(|u| u.user_id).as_deref(), Some("old-e"));
+
+    // Idempotent: a rerun moves nothing and reports the same collisions.
+    let again = table.rekey_guards(500).await.unwrap();
+    assert_eq!((again.moved, again.already), (0, 2), "{again:?}");
+    assert_eq!(again.collisions.len(), 2);
+    assert_eq!(audit(&t).await.1, guards);
 }

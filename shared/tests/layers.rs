@@ -37,6 +37,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "accounts",
             "sessions",
             "backfill",
+            "rekey",
             "filter",
         ],
     ),

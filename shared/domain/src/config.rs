@@ -61,6 +61,9 @@ pub struct Config {
     pub list_max_examined: usize,
     /// Per-caller limits of logins, sign-ups and anonymous lookups ([`Limits`]).
     pub limits: Limits,
+    /// The region a phone without `+` is read in (`PHONE_DEFAULT_REGION`, default `CN`).
+    /// Checked by `account::AccountRules::new` where the configuration is put to use.
+    pub phone_default_region: String,
 }
 
 /// Users a listing may examine unless `LIST_MAX_EXAMINED` says otherwise: a read of every
@@ -164,8 +167,12 @@ impl Config {
             signup_ip: limit(&lookup, "SIGNUP_IP_LIMIT", defaults.signup_ip)?,
             lookup_ip: limit(&lookup, "LOOKUP_IP_LIMIT", defaults.lookup_ip)?,
         };
+        let phone_default_region = lookup("PHONE_DEFAULT_REGION")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "CN".into());
         Ok(Config {
             limits,
+            phone_default_region,
             table_name,
             access_keys,
             im_username_prefix,

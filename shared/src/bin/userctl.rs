@@ -20,6 +20,10 @@
 //!                                    give every user of TABLE_NAME written before the directory
 //!                                    index its `dir`/`dir_order` (MinApp lists and batch updates
 //!                                    find only users that have them); see below
+//! userctl rekey-guards [--page-size N]
+//!                                    move every user's username, email and phone guards of a
+//!                                    table written before issue 18 to the look-alike keys (one
+//!                                    transaction per user); report values that now collide
 //! ```
 //!
 //! `backfill-directory` scans the whole table in N parallel segments (default 4), a page of
@@ -31,11 +35,16 @@
 //! Ctrl-C it prints a `--resume TOKEN` that holds where every segment stood after the last
 //! completed round (and their number: `--segments` is then ignored); a run given it goes on
 //! from there. Rerunning from the start is also safe, only slower.
+//! `rekey-guards` scans the whole table (`PHONE_DEFAULT_REGION` from the environment or
+//! `./local.env` must be the deployment's) and is safe while traffic flows and to rerun; it
+//! exits non-zero when a collision is reported (see README "Moving a deployed table to the
+//! look-alike keys").
 //! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
 //! A body is sent as `application/json`. Nothing secret is printed except what was asked for.
 
 use std::process::ExitCode;
 
+use shared::account::AccountRules;
 use shared::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use shared::config::AccessKey;
 use shared::store::backfill::{BackfillCounts, BackfillPosition};
@@ -49,7 +58,8 @@ const USAGE: &str =
        userctl login BASE_URL username|email|phone VALUE   (password: USERCTL_PASSWORD or stdin)
        userctl signup BASE_URL username|email|phone VALUE  (password: USERCTL_PASSWORD or stdin)
        userctl create-table
-       userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]";
+       userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]
+       userctl rekey-guards [--page-size N]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,6 +89,7 @@ fn main() -> ExitCode {
         (Some(kind @ ("login" | "signup")), 4) => hserve(kind, &args[1], &args[2], &args[3]),
         (Some("create-table"), 1) => create(),
         (Some("backfill-directory"), _) => backfill_directory(args[1..].to_vec()),
+        (Some("rekey-guards"), _) => rekey_guards(args[1..].to_vec()),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -434,6 +445,63 @@ fn backfill_directory(mut args: Vec<String>) -> Result<(), String> {
         total.scanned, total.updated, total.already, total.other
     );
     Ok(())
+}
+
+/// `rekey-guards`: [`UserTable::rekey_guards`] under the deployment's phone region; the
+/// summary and every collision on stdout.
+fn rekey_guards(mut args: Vec<String>) -> Result<(), String> {
+    let page_size = match take_flag(&mut args, "--page-size") {
+        None => 500,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or("--page-size takes a number from 1 to 1000")?,
+    };
+    if !args.is_empty() {
+        return Err(USAGE.to_string());
+    }
+    let region = setting("PHONE_DEFAULT_REGION").unwrap_or_else(|| "CN".into());
+    AccountRules::new(&region)
+        .and_then(AccountRules::install)
+        .map_err(|e| e.to_string())?;
+    let (table, runtime) = table_and_runtime()?;
+    let report = runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let users = UserTable::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+        users
+            .rekey_guards(page_size)
+            .await
+            .map_err(|e| format!("{e}: {} (rerun to go on)", e.detail().unwrap_or("")))
+    })?;
+    for c in &report.collisions {
+        println!(
+            "collision: user {} {} {:?} reads like the {} user {} holds; left under its old key",
+            c.user_id,
+            c.field.name(),
+            c.value,
+            c.field.name(),
+            c.holder
+        );
+    }
+    println!(
+        "scanned {} items (phone region {region}): {} users moved, {} users already under the \
+         new keys, {} collisions",
+        report.scanned,
+        report.moved,
+        report.already,
+        report.collisions.len()
+    );
+    if report.collisions.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} values collide: resolve each by hand (README)",
+            report.collisions.len()
+        ))
+    }
 }
 
 /// The table `TABLE_NAME` names, and a runtime to reach it on.

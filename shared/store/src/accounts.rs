@@ -199,7 +199,7 @@ impl UserTable {
 }
 
 /// The user item's attribute holding an account value.
-fn stored_attribute(field: AccountField) -> &'static str {
+pub(super) fn stored_attribute(field: AccountField) -> &'static str {
     match field {
         AccountField::Username => attr::USERNAME,
         AccountField::Email => attr::EMAIL,

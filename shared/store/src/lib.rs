@@ -46,6 +46,7 @@ mod filter;
 mod item;
 mod lookup;
 pub mod profile;
+pub mod rekey;
 mod sessions;
 mod update;
 pub use attempts::Reservation;

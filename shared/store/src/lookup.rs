@@ -3,7 +3,7 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | guard | [`guard_key`]: `USERNAME#<lower-cased>`, `EMAIL#<lower-cased>`, `PHONE#<as given>` | `GUARD` | user_id |
+//! | guard | [`guard_key`]: `USERNAME#<confusable skeleton>`, `EMAIL#<case-folded NFKC>`, `PHONE#<E.164>` | `GUARD` | user_id |
 //!
 //! A guard exists exactly while its user holds the value: both change in one transaction.
 
