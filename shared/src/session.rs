@@ -16,11 +16,16 @@
 //!   item (atomic ADD); `LOGIN_MAX_FAILURES` within `LOGIN_FAILURE_WINDOW_SECONDS` lock the
 //!   account for `LOGIN_LOCKOUT_SECONDS` (429, and its tokens are revoked); a success resets
 //!   the count. Nothing of an attempt (password, hash) is ever logged.
+//! - **Audit records** ([`crate::audit`]): sign-up (in its transaction), login success and
+//!   failure, a locked account's refusal (`limit_reached`) and logout, each one more PutItem
+//!   (logout, login). A failure for an identifier nobody holds is recorded in that
+//!   identifier's partition, a known user's in the user's: one PutItem either way.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::account::{AccountField, Password, hash_password, verify_password_or_dummy};
+use crate::account::{AccountField, Password, guard_key, hash_password, verify_password_or_dummy};
+use crate::audit::{Event, Subject};
 use crate::auth::caller::Session;
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::{now, now_ms};
@@ -194,8 +199,9 @@ impl<'a> Sessions<'a> {
     /// Signs in with a login value and password. Wrong password and unknown user: the same
     /// 400 after the same argon2 work. A locked account: 429. Round trips: the guard's
     /// GetItem and the user's GetItem; a failure adds one UpdateItem (two when it starts a new
-    /// window or locks the account), a success after failures one UpdateItem. Both phases,
-    /// before and after argon2, run within the request's one deadline.
+    /// window or locks the account), a success after failures one UpdateItem; then the audit
+    /// record's PutItem (known or not). Both phases, before and after argon2, run within the
+    /// request's one deadline.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         let table = self.users.table();
         let found = table
@@ -205,6 +211,10 @@ impl<'a> Sessions<'a> {
         if let Some(stored) = &found
             && let Some(until) = stored.locked_until.filter(|until| *until > now)
         {
+            let limit = Event::LimitReached {
+                limit: "login_lockout",
+            };
+            table.audit(Subject::User(&stored.user_id), limit).await;
             return Err(ApiError::TooManyAttempts(format!(
                 "Too many failed logins: this account is locked, try again in {} seconds.",
                 until - now
@@ -213,17 +223,27 @@ impl<'a> Sessions<'a> {
         let hash = found.as_ref().and_then(|s| s.password_hash.as_deref());
         let verified = verify_password_or_dummy(hash, credentials.password.expose());
         let Some(stored) = found else {
+            let identifier = guard_key(credentials.field, &credentials.value);
+            table
+                .audit(Subject::Identifier(&identifier), Event::LoginFailed)
+                .await;
             return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
         };
         if !verified {
             table
                 .count_failure(&stored, now, self.users.login_policy())
                 .await?;
+            table
+                .audit(Subject::User(&stored.user_id), Event::LoginFailed)
+                .await;
             return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
         }
         if stored.login_failures.is_some() || stored.locked_until.is_some() {
             table.clear_failures(&stored.user_id).await?;
         }
+        table
+            .audit(Subject::User(&stored.user_id), Event::Login)
+            .await;
         let user = User::from_stored(stored)?;
         self.signed_in(&user)
     }
@@ -246,12 +266,14 @@ impl<'a> Client<'a> {
         Client { users, session }
     }
 
-    /// Voids every token of the caller issued up to now (this one included). One UpdateItem.
+    /// Voids every token of the caller issued up to now (this one included). One UpdateItem,
+    /// then the audit record's PutItem.
     pub async fn log_out(&self) -> ApiResult<Destroyed> {
-        self.users
-            .table()
-            .revoke_tokens(self.session, now_ms())
-            .await?;
+        let table = self.users.table();
+        table.revoke_tokens(self.session, now_ms()).await?;
+        table
+            .audit(Subject::User(self.session.user_id()), Event::Logout)
+            .await;
         Ok(Destroyed {
             message: "Destroy succeed.",
             status: "ok",

@@ -30,6 +30,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "expr",
             "directory",
             "item",
+            "audit",
             "lookup",
             "update",
             "profile",
@@ -49,6 +50,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "lookups",
             // dialects, then the pipeline
             "dialect",
+            "logging",
             "endpoint",
             // test support
             "testing",

@@ -54,7 +54,12 @@ pub struct Config {
     pub list_max_examined: usize,
     /// Failed sign-ins allowed per account before it is locked ([`LoginPolicy`]).
     pub login: LoginPolicy,
+    /// How long audit records are kept (`AUDIT_TTL_DAYS`): DynamoDB's TTL deletes them then.
+    pub audit_ttl_days: i64,
 }
+
+/// Audit records live 180 days unless `AUDIT_TTL_DAYS` says otherwise.
+pub const AUDIT_TTL_DAYS_DEFAULT: i64 = 180;
 
 /// Brute-force protection of the MinApp logins (`LOGIN_MAX_FAILURES` failures within
 /// `LOGIN_FAILURE_WINDOW_SECONDS` lock the account for `LOGIN_LOCKOUT_SECONDS`).
@@ -168,8 +173,10 @@ impl Config {
             )?,
             lockout_seconds: positive(&lookup, "LOGIN_LOCKOUT_SECONDS", defaults.lockout_seconds)?,
         };
+        let audit_ttl_days = positive(&lookup, "AUDIT_TTL_DAYS", AUDIT_TTL_DAYS_DEFAULT)?;
         Ok(Config {
             login,
+            audit_ttl_days,
             table_name,
             access_keys,
             im_username_prefix,
@@ -297,6 +304,25 @@ mod tests {
         assert!(c.warm_up_on_init);
         assert_eq!(c.access_keys.len(), 1);
         assert_eq!(c.login, LoginPolicy::default());
+        assert_eq!(c.audit_ttl_days, AUDIT_TTL_DAYS_DEFAULT);
+    }
+
+    #[test]
+    fn audit_ttl_days_must_be_a_positive_integer() {
+        let base = [
+            ("TABLE_NAME", "users"),
+            ("ACCESS_KEYS", "ak1:sk1"),
+            ("TOKEN_SECRETS", TS),
+        ];
+        let with = |v: &str| {
+            let mut vars = base.to_vec();
+            vars.push(("AUDIT_TTL_DAYS", v));
+            config(&vars)
+        };
+        assert_eq!(with("30").unwrap().audit_ttl_days, 30);
+        for bad in ["0", "-1", "x"] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

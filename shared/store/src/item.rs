@@ -91,6 +91,37 @@ pub mod attr {
         LOGIN_FAILURES_SINCE,
         LOCKED_UNTIL,
     ];
+
+    /// Unix seconds: DynamoDB's TTL deletes the item after it (audit records, counters).
+    pub const EXPIRES_AT: &str = "expires_at";
+
+    // --- Audit records (store::audit) ---
+    pub const EVENT: &str = "event";
+    pub const OUTCOME: &str = "outcome";
+    pub const DETAIL: &str = "detail";
+    pub const AT_MS: &str = "at_ms";
+    pub const REQUEST_ID: &str = "request_id";
+    pub const CLIENT_REQID: &str = "client_reqid";
+    pub const SOURCE_IP: &str = "source_ip";
+    pub const CALLER: &str = "caller";
+    pub const CALLER_ID: &str = "caller_id";
+    pub const TOKEN_ISSUED_AT_MS: &str = "token_issued_at_ms";
+    pub const ROUTE: &str = "route";
+    /// Every attribute of an audit record besides its key.
+    pub const AUDIT: [&str; 12] = [
+        EVENT,
+        OUTCOME,
+        DETAIL,
+        AT_MS,
+        REQUEST_ID,
+        CLIENT_REQID,
+        SOURCE_IP,
+        CALLER,
+        CALLER_ID,
+        TOKEN_ISSUED_AT_MS,
+        ROUTE,
+        EXPIRES_AT,
+    ];
 }
 
 /// A user item as stored (key attributes aside). Every field has a default so that any

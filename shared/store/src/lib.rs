@@ -34,6 +34,7 @@ use crate::user::{ImIdentity, NewUser, UserInfo};
 use domain::{account, clock, config, error, limits, query, user, views};
 
 mod accounts;
+pub mod audit;
 pub mod backfill;
 pub mod client;
 mod deadline;
@@ -81,6 +82,8 @@ const RETRYABLE_CANCELLATIONS: [&str; 3] = [
 pub struct UserTable {
     client: Client,
     table: String,
+    /// How long audit records live (`AUDIT_TTL_DAYS`, in seconds).
+    audit_ttl_seconds: i64,
 }
 
 /// Per-user outcome of a batch create.
@@ -91,7 +94,14 @@ impl UserTable {
         UserTable {
             client,
             table: table.into(),
+            audit_ttl_seconds: config::AUDIT_TTL_DAYS_DEFAULT * 86_400,
         }
+    }
+
+    /// The same table keeping audit records `days` days.
+    pub fn with_audit_ttl_days(mut self, days: i64) -> Self {
+        self.audit_ttl_seconds = days.saturating_mul(86_400);
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -576,9 +586,16 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A user's partition key: its item and its audit records.
+fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// A user's key; every request that makes one names the user as its target in the trail.
 fn user_key(user_id: &str) -> Item {
+    audit::touch(user_id);
     HashMap::from([
-        (attr::PK.to_string(), s(format!("USER#{user_id}"))),
+        (attr::PK.to_string(), s(user_pk(user_id))),
         (attr::SK.to_string(), s(USER_SK)),
     ])
 }

@@ -8,6 +8,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use super::audit::{Event, Subject};
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
 use super::update::{Failed, void_tokens};
@@ -22,9 +23,9 @@ const SIGN_UP_ATTEMPTS: u32 = 10;
 
 impl UserTable {
     /// Creates `user` (holding the account value `value` of `field` and a password hash)
-    /// with the guard of that value, in one transaction: both or neither. The value held by
-    /// another user is a 400 naming the field; conflicts with concurrent sign-ups are retried
-    /// until decided.
+    /// with the guard of that value and its `sign_up` audit record, in one transaction: all
+    /// or nothing. The value held by another user is a 400 naming the field; conflicts with
+    /// concurrent sign-ups are retried until decided.
     pub async fn create_with_account(
         &self,
         user: &StoredUser,
@@ -43,6 +44,7 @@ impl UserTable {
                 .expect("table, item and condition are set");
             TransactWriteItem::builder().put(put).build()
         };
+        let record = self.audit_put(Subject::User(&user.user_id), &Event::SignUp)?;
         let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
@@ -52,6 +54,7 @@ impl UserTable {
                 .transact_write_items()
                 .transact_items(put(item.clone()))
                 .transact_items(put(guard.clone()))
+                .transact_items(record.clone())
                 .client_request_token(request_token()?)
                 .send();
             let Some(result) = deadline.bound(call).await else {
@@ -60,7 +63,10 @@ impl UserTable {
                 ));
             };
             let err = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    audit::logged(&Event::SignUp);
+                    return Ok(());
+                }
                 Err(e) => e,
             };
             match err.as_service_error() {
@@ -73,7 +79,7 @@ impl UserTable {
                             "is already taken by another user",
                         ));
                     }
-                    if !(0..2).any(|i| RETRYABLE_CANCELLATIONS.contains(&code(i))) {
+                    if !(0..3).any(|i| RETRYABLE_CANCELLATIONS.contains(&code(i))) {
                         return Err(ApiError::Internal(format!(
                             "sign-up cancelled: {}",
                             describe_reasons(reasons)
