@@ -115,7 +115,11 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
         assert_eq!(got, want, "{name} before revocation");
     }
     Client::new(&t.app.users, &session).log_out().await.unwrap();
-    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+    assert_eq!(
+        counter.take(),
+        ["UpdateItem", "PutItem"],
+        "logout, its audit record"
+    );
     let after = every_client_operation(&t, &counter, &session).await;
     for ((name, got, result), want) in after.iter().zip(&expected) {
         assert_eq!(
@@ -161,7 +165,7 @@ async fn sign_up_login_and_logout_round_trips() {
     assert_eq!(
         counter.take(),
         ["UpdateItem", "TransactWriteItems"],
-        "sign-up: IM id block, then user and guard together"
+        "sign-up: IM id block, then user, guard and audit record together"
     );
     let login = |password: &str| {
         Credentials::log_in(
@@ -172,24 +176,28 @@ async fn sign_up_login_and_logout_round_trips() {
     };
     let users = Sessions::new(&t.app.users, "app".into(), t.app.tokens());
     users.log_in(&login("correct horse")).await.unwrap();
-    assert_eq!(counter.take(), ["GetItem", "GetItem"], "login: guard, user");
-    assert!(users.log_in(&login("wrong")).await.is_err());
     assert_eq!(
         counter.take(),
-        ["GetItem", "GetItem", "UpdateItem", "UpdateItem"],
-        "first failure: the ADD finds no window, a SET starts one"
+        ["GetItem", "GetItem", "PutItem"],
+        "login: guard, user, audit record"
     );
     assert!(users.log_in(&login("wrong")).await.is_err());
     assert_eq!(
         counter.take(),
-        ["GetItem", "GetItem", "UpdateItem"],
-        "next failure: one ADD"
+        ["GetItem", "GetItem", "UpdateItem", "UpdateItem", "PutItem"],
+        "first failure: the ADD finds no window, a SET starts one; the record"
+    );
+    assert!(users.log_in(&login("wrong")).await.is_err());
+    assert_eq!(
+        counter.take(),
+        ["GetItem", "GetItem", "UpdateItem", "PutItem"],
+        "next failure: one ADD, the record"
     );
     users.log_in(&login("correct horse")).await.unwrap();
     assert_eq!(
         counter.take(),
-        ["GetItem", "GetItem", "UpdateItem"],
-        "success after failures: the reset"
+        ["GetItem", "GetItem", "UpdateItem", "PutItem"],
+        "success after failures: the reset, the record"
     );
     assert!(users.log_in(&login("x")).await.is_err());
     counter.take();
@@ -201,12 +209,16 @@ async fn sign_up_login_and_logout_round_trips() {
     assert!(users.log_in(&unknown).await.is_err());
     assert_eq!(
         counter.take(),
-        ["GetItem"],
-        "unknown user: the guard read only"
+        ["GetItem", "PutItem"],
+        "unknown user: the guard read, the record (in the identifier's partition)"
     );
     let session = t.app.tokens().session(&up.token).unwrap();
     Client::new(&t.app.users, &session).log_out().await.unwrap();
-    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+    assert_eq!(
+        counter.take(),
+        ["UpdateItem", "PutItem"],
+        "logout, its record"
+    );
 }
 
 /// The stored `tokens_valid_after` of `user_id`.

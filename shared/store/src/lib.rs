@@ -711,14 +711,36 @@ pub async fn create_table(client: &Client, table: &str) -> ApiResult<()> {
         .send()
         .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|se| se.is_resource_in_use_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(store_error("create table", e)),
+                .is_some_and(|se| se.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(store_error("create table", e)),
+    }
+    enable_ttl(client, table).await;
+    Ok(())
+}
+
+/// TTL on `expires_at`, as the template declares it. Best effort: an emulator that refuses it
+/// (or a table that has it already) keeps its items, which only ever ask to be deleted.
+async fn enable_ttl(client: &Client, table: &str) {
+    let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+        .attribute_name(attr::EXPIRES_AT)
+        .enabled(true)
+        .build();
+    let result = match spec {
+        Ok(spec) => client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(e).to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "TTL not enabled");
     }
 }
 
