@@ -122,7 +122,7 @@ def test_sample_events_invoke_cleanly(stack):
              "client-user-imusers", "deepin-users-get", "deepin-users-list", "deepin-user",
              "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token",
              "minapp-user-profile-list", "minapp-user-profile-get", "minapp-user-profile-update",
-             "minapp-user-profile-update-batch",
+             "minapp-user-profile-update-batch", "minapp-user-audit-list",
              "minapp-register-username", "minapp-register-email", "minapp-register-phone",
              "minapp-login-username", "minapp-login-email", "minapp-login-phone",
              # Logout last: it voids the sample token of user-1 that the events before it use.

@@ -636,6 +636,26 @@ mod tests {
         assert_eq!(from_item::<AuditRecord>(item).unwrap(), record);
     }
 
+    #[test]
+    fn the_template_lets_functions_put_exactly_the_audit_attributes() {
+        // Functions with no other PutItem may put items of these attributes only: the list
+        // in template.yaml is the record's key and attr::AUDIT.
+        let template = include_str!("../../../template.yaml");
+        let lists: Vec<Vec<&str>> = template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("dynamodb:Attributes:"))
+            .map(|l| l.trim().trim_start_matches('[').trim_end_matches(']'))
+            .filter(|l| l.contains(attr::EVENT))
+            .map(|l| l.split(',').map(str::trim).collect())
+            .collect();
+        assert!(lists.len() >= 6, "{lists:?}");
+        let mut expected = vec![attr::PK, attr::SK];
+        expected.extend(attr::AUDIT);
+        for list in lists {
+            assert_eq!(list, expected);
+        }
+    }
+
     #[tokio::test]
     async fn the_trail_names_the_caller_and_its_targets() {
         assert_eq!(log_fields(), None);
