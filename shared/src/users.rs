@@ -385,13 +385,7 @@ impl Users {
             .as_ref()
             .map(|p| hash_password(p.expose()))
             .transpose()?;
-        let user_id = self
-            .table
-            .find_by_im_ids(&[uid])
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-            .user_id;
+        let user_id = self.user_id_of(uid).await?;
         self.table
             .change_account(&user_id, update, hash.as_deref(), now())
             .await
@@ -407,13 +401,7 @@ impl Users {
         query: &AuditQuery,
         path: &str,
     ) -> ApiResult<AuditList> {
-        let user_id = self
-            .table
-            .find_by_im_ids(&[uid])
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-            .user_id;
+        let user_id = self.user_id_of(uid).await?;
         let page = self
             .table
             .audit_records(&user_id, query.limit, query.cursor.as_deref())
@@ -429,6 +417,19 @@ impl Users {
             },
             objects: page.entries,
         })
+    }
+
+    /// The string id of the user with numeric id `uid` (MinApp's `id`), through the eventually
+    /// consistent `im_userid` index (one Query): a user created a moment ago may be a 404
+    /// briefly.
+    pub async fn user_id_of(&self, uid: i64) -> ApiResult<String> {
+        Ok(self
+            .table
+            .find_by_im_ids(&[uid])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
+            .user_id)
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {

@@ -3,9 +3,6 @@
 //! the caller and the target user; never a secret. Read through the deployed subscriber
 //! ([`shared::logging::subscriber`]) into a buffer.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 use shared::account::{Account, AccountField, AccountUpdate};
 use shared::endpoint::Call;
@@ -14,31 +11,8 @@ use shared::session::Destroyed;
 use shared::testing::*;
 use shared::user::UserProfile;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
-            .collect()
-    }
-}
-
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let logs = Captured::default();
+fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    let logs = CapturedLogs::default();
     let writer = logs.clone();
     let guard =
         tracing::subscriber::set_default(shared::logging::subscriber(move || writer.clone()));
