@@ -267,13 +267,14 @@ impl<'a> Client<'a> {
     }
 
     /// Voids every token of the caller issued up to now (this one included). One UpdateItem,
-    /// then the audit record's PutItem.
+    /// then the audit record's PutItem (none for a token of no user: nothing was voided).
     pub async fn log_out(&self) -> ApiResult<Destroyed> {
         let table = self.users.table();
-        table.revoke_tokens(self.session, now_ms()).await?;
-        table
-            .audit(Subject::User(self.session.user_id()), Event::Logout)
-            .await;
+        if table.revoke_tokens(self.session, now_ms()).await? {
+            table
+                .audit(Subject::User(self.session.user_id()), Event::Logout)
+                .await;
+        }
         Ok(Destroyed {
             message: "Destroy succeed.",
             status: "ok",

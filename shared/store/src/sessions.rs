@@ -276,8 +276,8 @@ impl UserTable {
     /// Logout: voids every token of the session's user issued up to `now_ms` (and the
     /// session's own, even on a clock behind it). One UpdateItem, conditioned on the token
     /// still being valid (a revoked token is a 401). A token of a user that does not exist
-    /// has nothing to void: success.
-    pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<()> {
+    /// has nothing to void: success, `false` (the user existed: `true`).
+    pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<bool> {
         let mark = now_ms.max(session.issued_at_ms().saturating_add(1));
         let mut e = Expr::new();
         let pk = e.name(attr::PK);
@@ -294,10 +294,10 @@ impl UserTable {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
-                    None => Ok(()),
+                    None => Ok(false),
                     Some(_) => Err(ApiError::Unauthorized(TOKEN_REVOKED)),
                 },
                 _ => Err(store_error("revoke tokens", e)),
