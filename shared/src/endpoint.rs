@@ -1,6 +1,14 @@
 //! The pipeline: everything every function does around its one domain operation, written
 //! once for every dialect: request id, one deadline for the whole request, authentication,
-//! body limits, the response shape and error mapping (both per [`Dialect`]) and the log line.
+//! body limits, the response shape and error mapping (both per [`Dialect`]), the audit trail
+//! and the log line.
+//!
+//! Every request runs inside its audit trail ([`crate::audit::within`]): API Gateway's
+//! request id, the client's `X-Reqid` beside it, the source IP from the request context, the
+//! route, and, once authenticated, the caller as its type names itself
+//! ([`crate::audit::Audited`]); the store adds each user the request touches. Every log line
+//! the request emits carries them ([`crate::logging`]), the pipeline's own line adds
+//! `dialect`, `status`, `code`, `latency_ms` (and `error`, `detail` on failure).
 //!
 //! A handler states which verified caller it serves by the type it takes, as an axum handler
 //! states its extractors: `Call<Server>`, `Call<Session>`, `Call<Anonymous>` or
@@ -50,9 +58,12 @@ use serde_json::Value;
 pub use crate::dialect::{Dialect, Endpoint};
 
 use crate::account::AccountRules;
+use crate::audit::{self, Audited};
 use crate::auth::caller::{Anonymous, Lookup, Server, Session};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
-use crate::auth::server_token::ServerTokens;
+use crate::auth::server_token::{
+    AuthorizationCode, AuthorizeRequest, ServerToken, ServerTokens, TokenGrant,
+};
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::now;
 use crate::config::{AwsEnvironment, Config, ConfigError};
@@ -94,7 +105,8 @@ impl App {
         AccountRules::new(&config.phone_default_region)?.install()?;
         Ok(App {
             users: Users::new(
-                UserTable::new(client, &config.table_name),
+                UserTable::new(client, &config.table_name)
+                    .with_audit_ttl_days(config.audit_ttl_days),
                 &config.im_username_prefix,
             )
             .with_minapp(fields, config.list_max_examined)
@@ -136,8 +148,9 @@ impl App {
     }
 }
 
-/// A verified caller, made from a request by the pipeline alone.
-pub trait Authenticate: Sized {
+/// A verified caller, made from a request by the pipeline alone; it names itself in the
+/// audit trail.
+pub trait Authenticate: Sized + Audited {
     fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self>;
 }
 
@@ -209,6 +222,7 @@ impl Authenticate for Lookup {
 pub struct Call<C> {
     app: &'static App,
     dialect: Dialect,
+    /// API Gateway's request id (else Lambda's), never the client's `X-Reqid`.
     pub request_id: String,
     caller: C,
     request: Request,
@@ -253,9 +267,28 @@ impl Call<Session> {
 }
 
 impl Call<Anonymous> {
-    /// MinApp's open-API codes and server tokens.
-    pub fn server_tokens(&self) -> &'static ServerTokens {
-        &self.app.server_tokens
+    /// MinApp's open-API step 1: a code for a right AK/SK pair, whose holder the trail then
+    /// names as the caller.
+    pub fn authorize(&self, request: &AuthorizeRequest) -> ApiResult<AuthorizationCode> {
+        let code = self.app.server_tokens.authorize(request, now())?;
+        audit::set_actor(audit::Actor::client_credentials(&request.client_id));
+        Ok(code)
+    }
+
+    /// MinApp's open-API step 2: a server token for a right pair (and code). Its issue is
+    /// an audit line, not a stored record: the flow stays stateless, with no table access.
+    pub async fn server_token(&self, grant: &TokenGrant) -> ApiResult<ServerToken> {
+        let token = self.app.server_tokens.access_token(grant, now())?;
+        let (TokenGrant::AuthorizationCode { client_id, .. }
+        | TokenGrant::ClientCredentials { client_id, .. }) = grant;
+        audit::set_actor(audit::Actor::client_credentials(client_id));
+        let issued = audit::Event::ServerTokenIssued;
+        self.app
+            .users
+            .table()
+            .audit(audit::Subject::Nobody, issued)
+            .await;
+        Ok(token)
     }
 
     /// Signs `credentials` up, within its source IP's sign-up limit, unless public sign-up is
@@ -294,7 +327,8 @@ impl<C> Call<C> {
         self.dialect
     }
 
-    /// The caller's address as API Gateway saw it ([`source_ip`]); `None` only in process.
+    /// The caller's address, from API Gateway's request context (never a header); `None`
+    /// only in process.
     pub fn source_ip(&self) -> Option<IpAddr> {
         source_ip(&self.request)
     }
@@ -439,7 +473,7 @@ where
     Fut: Future<Output = ApiResult<T>> + Send,
     T: Serialize,
 {
-    init_logging();
+    crate::logging::init();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, std::convert::Infallible>(respond(app, endpoint, handler, request).await)
@@ -465,52 +499,62 @@ where
 {
     let started = Instant::now();
     let request_id = request_id(&request);
-    let route = route(&request);
+    let client_reqid = client_reqid(&request);
+    // Echoed as before: the client's own id when it sent one, else the gateway's.
+    let echoed = client_reqid.clone().unwrap_or_else(|| request_id.clone());
+    let context = audit::Context {
+        request_id: request_id.clone(),
+        client_reqid,
+        source_ip: source_ip(&request),
+        route: route(&request),
+    };
     let dialect = endpoint.dialect;
     let deadline = request_deadline(&request, app.users.budget());
-    let call_request_id = request_id.clone();
-    let result = within_deadline(deadline, async move {
-        check_body(&request)?;
-        let caller = C::authenticate(app, dialect, &request)?;
-        let call = Call {
-            app,
-            dialect,
-            request_id: call_request_id,
-            caller,
-            request,
+    audit::within(context, async move {
+        let result = within_deadline(deadline, async move {
+            check_body(&request)?;
+            let caller = C::authenticate(app, dialect, &request)?;
+            audit::set_actor(caller.actor());
+            let call = Call {
+                app,
+                dialect,
+                request_id,
+                caller,
+                request,
+            };
+            let data = handler(call).await?;
+            serde_json::to_value(data)
+                .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
+        })
+        .await;
+        let (status, body) = match &result {
+            Ok(data) => dialect.success(&echoed, endpoint.success_status(), data),
+            Err(e) => dialect.error(&echoed, e),
         };
-        let data = handler(call).await?;
-        serde_json::to_value(data)
-            .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
-    })
-    .await;
-    let (status, body) = match &result {
-        Ok(data) => dialect.success(&request_id, endpoint.success_status(), data),
-        Err(e) => dialect.error(&request_id, e),
-    };
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let dialect = dialect.name();
-    match &result {
-        Ok(_) => tracing::info!(request_id, dialect, route, status, code = 0, latency_ms),
-        Err(e) => {
-            let (code, error) = (e.code(), e.kind());
-            if let Some(detail) = e.detail() {
-                tracing::error!(
-                    request_id, dialect, route, status, code, latency_ms, error, detail
-                );
-            } else {
-                tracing::info!(request_id, dialect, route, status, code, latency_ms, error);
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let dialect = dialect.name();
+        // The trail's fields (ids, source IP, route, caller, target) come with every line.
+        match &result {
+            Ok(_) => tracing::info!(dialect, status, code = 0, latency_ms),
+            Err(e) => {
+                let (code, error) = (e.code(), e.kind());
+                if let Some(detail) = e.detail() {
+                    tracing::error!(dialect, status, code, latency_ms, error, detail);
+                } else {
+                    tracing::info!(dialect, status, code, latency_ms, error);
+                }
             }
         }
-    }
-    let mut response = json_response(&request_id, status, body);
-    // A limit's 429 says when its window frees, in every dialect.
-    if let Some(seconds) = result.as_ref().err().and_then(ApiError::retry_after) {
+        let mut response = json_response(&echoed, status, body);
+        // A limit's 429 says when its window frees, in every dialect.
+        if let Some(seconds) = result.as_ref().err().and_then(ApiError::retry_after) {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(seconds.max(1)));
+        }
         response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(seconds.max(1)));
-    }
-    response
+    })
+    .await
 }
 
 /// When the request must have its answer: `budget` from now, and never later than the
@@ -575,31 +619,35 @@ fn signed_path(request: &Request) -> String {
     }
 }
 
-/// `X-Reqid` when sane (1..64 printable ASCII, no spaces), else API Gateway's id, else Lambda's.
+/// 1..64 printable ASCII, no spaces: what may be echoed and logged as an id.
+fn sane_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// API Gateway's request id, else Lambda's: never the client's `X-Reqid`, which anyone can
+/// forge; this one joins the log line to API Gateway's access log.
 fn request_id(request: &Request) -> String {
-    let sane = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_graphic());
-    if let Some(id) = request
-        .headers()
-        .get("x-reqid")
-        .and_then(|v| v.to_str().ok())
-        && sane(id)
-    {
-        return id.to_string();
-    }
     let gateway = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
         Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
         _ => None,
     };
     gateway
-        .filter(|id| sane(id))
+        .filter(|id| sane_id(id))
         .or_else(|| {
             request
                 .lambda_context_ref()
                 .map(|c| c.request_id.clone())
-                .filter(|id| sane(id))
+                .filter(|id| sane_id(id))
         })
         .unwrap_or_else(|| "-".to_string())
+}
+
+/// The client's `X-Reqid` when sane, logged in its own field and echoed.
+fn client_reqid(request: &Request) -> Option<String> {
+    header(request, "x-reqid")
+        .filter(|id| sane_id(id))
+        .map(str::to_string)
 }
 
 /// The route template for logs (`GET /server/user/info/{user_id}`), never the raw path.
@@ -640,27 +688,6 @@ fn json_response(request_id: &str, status: u16, body: String) -> Response<Body> 
         headers.insert("x-reqid", v);
     }
     response
-}
-
-/// JSON lines on stdout (CloudWatch), level from `RUST_LOG` (default `info`).
-fn init_logging() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| "info".parse().expect("valid default filter"));
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_target(false),
-        )
-        .with(filter)
-        .try_init();
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@
 
 // The layers below, under the names every function and test already uses.
 pub use domain::{account, clock, config, error, limits, lookup, profile, query, user, views};
+/// The request's audit trail and the audit records ([`store::audit`]).
+pub use store::audit;
 pub use {auth, store};
 
 // Operations (dialect-neutral), bottom up.
@@ -25,6 +27,7 @@ pub mod users;
 // Dialects, then the pipeline.
 pub mod dialect;
 pub mod endpoint;
+pub mod logging;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -21,6 +21,11 @@
 //!   user: both failures answer the same 400 after the same calls and the same work. A
 //!   success gives its attempt back to the identifier's window (only failures use it up).
 //!   Nothing of an attempt (password, hash) is ever logged.
+//! - **Audit records** ([`crate::audit`]): sign-up (in its transaction), login success and
+//!   failure, a login identifier's limit reached (`limit_reached`) and logout, each one more
+//!   PutItem. A failure for an identifier nobody holds is recorded in that identifier's
+//!   partition (`LOGIN#<identifier>`), a known user's in the user's: one PutItem either way. A
+//!   source IP's limit reached names no user: it is the request's log line only.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -28,6 +33,7 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 use crate::account::{AccountField, Password, guard_key, hash_password, verify_password_or_dummy};
+use crate::audit::{Event, Subject};
 use crate::auth::caller::Session;
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::{now, now_ms};
@@ -220,10 +226,11 @@ impl<'a> Sessions<'a> {
     /// Signs in with a login value and password. Past the source IP's or the identifier's
     /// limit: 429 before anything is read; wrong password and unknown user: the same 400 after
     /// the same calls and argon2 work. Round trips, the same for a known and an unknown value:
-    /// refused by the IP's limit 1 (UpdateItem); by the identifier's 2 (UpdateItem x2); a
-    /// failure 4 (UpdateItem x2, GetItem of the guard, GetItem of the user); a success 5 (the
-    /// same and an UpdateItem giving its attempt back). Both phases, before and after argon2,
-    /// run within the request's one deadline.
+    /// refused by the IP's limit 1 (UpdateItem); by the identifier's 3 (UpdateItem x2, the
+    /// audit record's PutItem); a failure 5 (UpdateItem x2, GetItem of the guard, GetItem of
+    /// the user, PutItem of the audit record); a success 6 (the same and an UpdateItem giving
+    /// its attempt back). Both phases, before and after argon2, run within the request's one
+    /// deadline.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         let table = self.users.table();
         let limits = self.users.limits();
@@ -237,18 +244,37 @@ impl<'a> Sessions<'a> {
             )
             .await?;
         let identifier = guard_key(credentials.field, &credentials.value);
-        let reserved = table
+        let reserved = match table
             .reserve(&Counter::login(&identifier, limits.login), now)
-            .await?;
+            .await
+        {
+            Err(refused @ ApiError::TooManyAttempts(_)) => {
+                let limit = Event::LimitReached { limit: "login" };
+                table.audit(Subject::Identifier(&identifier), limit).await;
+                return Err(refused);
+            }
+            reserved => reserved?,
+        };
         let found = table
             .sign_in_record(credentials.field, &credentials.value)
             .await?;
         let hash = found.as_ref().and_then(|s| s.password_hash.as_deref());
         let verified = verify_password_or_dummy(hash, credentials.password.expose());
-        let Some(stored) = found.filter(|_| verified) else {
-            return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+        let stored = match found {
+            Some(stored) if verified => stored,
+            failed => {
+                let subject = match &failed {
+                    Some(stored) => Subject::User(&stored.user_id),
+                    None => Subject::Identifier(&identifier),
+                };
+                table.audit(subject, Event::LoginFailed).await;
+                return Err(ApiError::Invalid(INVALID_CREDENTIALS.into()));
+            }
         };
         table.give_back(&reserved).await?;
+        table
+            .audit(Subject::User(&stored.user_id), Event::Login)
+            .await;
         let user = User::from_stored(stored)?;
         self.signed_in(&user)
     }
@@ -271,12 +297,15 @@ impl<'a> Client<'a> {
         Client { users, session }
     }
 
-    /// Voids every token of the caller issued up to now (this one included). One UpdateItem.
+    /// Voids every token of the caller issued up to now (this one included). One UpdateItem,
+    /// then the audit record's PutItem (none for a token of no user: nothing was voided).
     pub async fn log_out(&self) -> ApiResult<Destroyed> {
-        self.users
-            .table()
-            .revoke_tokens(self.session, now_ms())
-            .await?;
+        let table = self.users.table();
+        if table.revoke_tokens(self.session, now_ms()).await? {
+            table
+                .audit(Subject::User(self.session.user_id()), Event::Logout)
+                .await;
+        }
         Ok(Destroyed {
             message: "Destroy succeed.",
             status: "ok",

@@ -573,6 +573,35 @@ pub fn largest_extends() -> Extends {
     extends
 }
 
+/// Log output captured in memory (a `MakeWriter` for a test's subscriber).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+
+    /// The lines written so far, each one JSON object.
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
+            .collect()
+    }
+}
+
 /// Lambda's limit on a synchronous invocation's response payload: 6 MB.
 pub const LAMBDA_RESPONSE_LIMIT: usize = 6 * 1024 * 1024;
 

@@ -114,14 +114,7 @@ impl<'a> UserProfiles<'a> {
             return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
         }
         // The index gives the string id; the update itself answers 404 if it is gone.
-        let user_id = self
-            .users
-            .table()
-            .find_by_im_ids(&[uid])
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-            .user_id;
+        let user_id = self.users.user_id_of(uid).await?;
         let written = self
             .users
             .table()

@@ -1,7 +1,8 @@
 //! The user operations of the API, in its own words: register, update, info, profile (Qiniu's
 //! server API), Deepin's lookups and MinApp's account change, over the state every operation
 //! group shares (the table, reserved IM ids, configuration). No operation sets a deadline: the pipeline runs each request
-//! within one ([`crate::store::within_deadline`]).
+//! within one ([`crate::store::within_deadline`]). Register, update and account changes leave
+//! audit records ([`crate::audit`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::account::{Account, AccountUpdate, hash_password};
+use crate::audit::{AUDIT_PAGE_MAX, AuditEntry, Event, Subject, valid_cursor};
 use crate::config::LIST_MAX_EXAMINED_DEFAULT;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::{Limits, REQUEST_BUDGET, RESPONSE_MAX_BYTES};
@@ -44,6 +46,57 @@ impl From<&ApiError> for Failure {
 
 /// `user_id -> failure` for each user a batch did not create; `None` when all were created.
 pub type BatchFailures = Option<BTreeMap<String, Failure>>;
+
+/// `GET /userve/v2.2/miniapp/user/audit/{id}/`: one page of a user's audit records, newest
+/// first, in MinApp's list shape; `next` continues after the page's last record.
+#[derive(Debug, Serialize)]
+pub struct AuditList {
+    pub meta: AuditMeta,
+    pub objects: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditMeta {
+    pub limit: usize,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// Records a page shows unless `limit` says otherwise.
+pub const AUDIT_PAGE_DEFAULT: usize = 20;
+
+/// A validated page request: `limit` (1..100, default 20) and `cursor` (a record's `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl AuditQuery {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> ApiResult<AuditQuery> {
+        let limit = match limit {
+            None => AUDIT_PAGE_DEFAULT,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=AUDIT_PAGE_MAX).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid("limit", format!("must be an integer 1..{AUDIT_PAGE_MAX}"))
+                })?,
+        };
+        let cursor = match cursor {
+            None => None,
+            Some(c) if valid_cursor(c) => Some(c.to_string()),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "cursor",
+                    "must be the id of a record (a `next` link's cursor)",
+                ));
+            }
+        };
+        Ok(AuditQuery { limit, cursor })
+    }
+}
 
 /// IM ids reserved beyond what a request needs, so that most registrations cost one write
 /// (the user) instead of two (counter, then user). Ids are still unique and never reused: a
@@ -167,15 +220,21 @@ impl Users {
         &self.im_username_prefix
     }
 
-    /// Creates one user with its IM identity; an existing id is 10001.
+    /// Creates one user with its IM identity; an existing id is 10001. The `registered`
+    /// record follows (one PutItem).
     pub async fn register(&self, user: NewUser) -> ApiResult<()> {
         let ids = self.im_ids(1).await?;
         let im = ImIdentity::new(ids.start, &self.im_username_prefix, &user.user_id)?;
-        self.table.create(&user, &im, now()).await
+        self.table.create(&user, &im, now()).await?;
+        self.table
+            .audit(Subject::User(&user.user_id), Event::Registered)
+            .await;
+        Ok(())
     }
 
     /// Creates every valid new user of a JSON array of 1..200; reports each one it did not.
     /// Entries that are invalid or whose `user_id` appears more than once are not created.
+    /// The created users' `registered` records follow (BatchWriteItems of 25, concurrently).
     pub async fn register_batch(&self, body: &Value) -> ApiResult<BatchFailures> {
         let entries = body
             .as_array()
@@ -220,7 +279,13 @@ impl Users {
                 users.push((user, im));
             }
             let outcomes = self.table.create_many(&users, now()).await;
-            let created = outcomes.iter().filter(|(_, r)| r.is_ok()).count();
+            let created: Vec<String> = outcomes
+                .iter()
+                .filter(|(_, r)| r.is_ok())
+                .map(|(user_id, _)| user_id.clone())
+                .collect();
+            self.table.audit_many(&created, Event::Registered).await;
+            let created = created.len();
             for (user_id, result) in outcomes {
                 if let Err(e) = result {
                     // Nothing created and the store failed: say so for the whole request.
@@ -258,8 +323,13 @@ impl Users {
         self.table.find_by_im_ids(im_user_ids).await
     }
 
+    /// Qiniu's update, then its `updated` record (one PutItem).
     pub async fn update(&self, user_id: &str, update: UserUpdate) -> ApiResult<()> {
-        self.table.update(user_id, &update, now()).await
+        self.table.update(user_id, &update, now()).await?;
+        self.table
+            .audit(Subject::User(user_id), Event::Updated)
+            .await;
+        Ok(())
     }
 
     pub async fn info(&self, user_id: &str) -> ApiResult<UserInfo> {
@@ -312,16 +382,51 @@ impl Users {
             .as_ref()
             .map(|p| hash_password(p.expose()))
             .transpose()?;
-        let user_id = self
+        let user_id = self.user_id_of(uid).await?;
+        self.table
+            .change_account(&user_id, update, hash.as_deref(), now())
+            .await
+    }
+
+    /// One page of the audit records of the user with numeric id `uid` (resolved through the
+    /// eventually consistent `im_userid` index, as [`Users::change_account`] does); `path` is
+    /// where the `next` link points. Round trips: the index Query and one Query of the
+    /// user's partition.
+    pub async fn audit_trail(
+        &self,
+        uid: i64,
+        query: &AuditQuery,
+        path: &str,
+    ) -> ApiResult<AuditList> {
+        let user_id = self.user_id_of(uid).await?;
+        let page = self
+            .table
+            .audit_records(&user_id, query.limit, query.cursor.as_deref())
+            .await?;
+        let next = page.next.map(|cursor| {
+            format!("{path}?limit={}&cursor={cursor}", query.limit).replace('#', "%23")
+        });
+        Ok(AuditList {
+            meta: AuditMeta {
+                limit: query.limit,
+                next,
+                previous: None,
+            },
+            objects: page.entries,
+        })
+    }
+
+    /// The string id of the user with numeric id `uid` (MinApp's `id`), through the eventually
+    /// consistent `im_userid` index (one Query): a user created a moment ago may be a 404
+    /// briefly.
+    pub async fn user_id_of(&self, uid: i64) -> ApiResult<String> {
+        Ok(self
             .table
             .find_by_im_ids(&[uid])
             .await?
             .pop()
             .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?
-            .user_id;
-        self.table
-            .change_account(&user_id, update, hash.as_deref(), now())
-            .await
+            .user_id)
     }
 
     async fn one<V: UserView>(&self, user_id: &str) -> ApiResult<V> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::transact_write_items::{
@@ -94,11 +95,28 @@ async fn register(call: Call<Server>) -> ApiResult<()> {
 /// An app over a scripted DynamoDB: `rule`, and an IM id counter that counts.
 fn with_counter(rule: &Rule) -> TestApp {
     let counter = counter();
+    let [audit_put, audit_batch] = audit_records();
     TestApp::over(mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        [&counter, rule]
+        [&counter, &audit_put, &audit_batch, rule]
     ))
+}
+
+/// Audit records (a PutItem of an `AUDIT#` item, or a BatchWriteItem of them) are stored:
+/// what these tests script is the write of the user before them.
+fn audit_records() -> [Rule; 2] {
+    let put = mock!(Client::put_item)
+        .match_requests(|req| {
+            req.item()
+                .and_then(|item| item.get("sk"))
+                .and_then(|sk| sk.as_s().ok())
+                .is_some_and(|sk| sk.starts_with("AUDIT#"))
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let batch =
+        mock!(Client::batch_write_item).then_output(|| BatchWriteItemOutput::builder().build());
+    [put, batch]
 }
 
 /// `POST /server/user/register` of user `u1`, signed, through the handler.
@@ -226,7 +244,12 @@ async fn a_cancelled_transaction_reports_the_existing_user_and_creates_the_rest(
         }
     });
     let counter = counter();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&counter, &transact]);
+    let [_, audit_batch] = audit_records();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&counter, &audit_batch, &transact]
+    );
     let t = TestApp::over(client);
     let failures = t
         .app

@@ -31,6 +31,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "directory",
             "item",
             "attempts",
+            "audit",
             "lookup",
             "update",
             "profile",
@@ -51,6 +52,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "lookups",
             // dialects, then the pipeline
             "dialect",
+            "logging",
             "endpoint",
             // test support
             "testing",

@@ -115,7 +115,11 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
         assert_eq!(got, want, "{name} before revocation");
     }
     Client::new(&t.app.users, &session).log_out().await.unwrap();
-    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+    assert_eq!(
+        counter.take(),
+        ["UpdateItem", "PutItem"],
+        "logout, its audit record"
+    );
     let after = every_client_operation(&t, &counter, &session).await;
     for ((name, got, result), want) in after.iter().zip(&expected) {
         assert_eq!(
@@ -161,7 +165,7 @@ async fn sign_up_login_and_logout_round_trips() {
     assert_eq!(
         counter.take(),
         ["UpdateItem", "UpdateItem", "TransactWriteItems"],
-        "sign-up: the IP's limit, the IM id block, then user and guard together"
+        "sign-up: the IP's limit, the IM id block, then user, guard and audit record together"
     );
     let login = |name: &str, password: &str| {
         Credentials::log_in(
@@ -179,21 +183,26 @@ async fn sign_up_login_and_logout_round_trips() {
             "UpdateItem",
             "GetItem",
             "GetItem",
-            "UpdateItem"
+            "UpdateItem",
+            "PutItem"
         ],
-        "login: the IP's and the identifier's limits, guard, user, the attempt given back"
+        "login: the IP's and the identifier's limits, guard, user, the attempt given back, the record"
     );
     for name in ["Erin", "nobody"] {
         assert!(users.log_in(&login(name, "wrong")).await.is_err());
         assert_eq!(
             counter.take(),
-            ["UpdateItem", "UpdateItem", "GetItem", "GetItem"],
-            "{name}: a failure costs the same, known or not, and writes nothing after argon2"
+            ["UpdateItem", "UpdateItem", "GetItem", "GetItem", "PutItem"],
+            "{name}: a failure costs the same, known or not: the record in the user's or the identifier's partition"
         );
     }
     let session = t.app.tokens().session(&up.token).unwrap();
     Client::new(&t.app.users, &session).log_out().await.unwrap();
-    assert_eq!(counter.take(), ["UpdateItem"], "logout");
+    assert_eq!(
+        counter.take(),
+        ["UpdateItem", "PutItem"],
+        "logout, its record"
+    );
 }
 
 /// The stored `tokens_valid_after` of `user_id`.

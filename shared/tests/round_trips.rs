@@ -57,32 +57,50 @@ async fn register_costs_one_put_and_the_counter_once_per_block() {
     let (t, trips) = TestApp::counting_round_trips().await;
 
     // The first registration reserves its IM id and a block for the ones after it (one
-    // counter call), then writes the user; the next IM_ID_BLOCK registrations only write.
+    // counter call), then writes the user and its audit record; the next IM_ID_BLOCK
+    // registrations only write.
     t.app.users.register(new_user("first")).await.unwrap();
-    assert_eq!(trips.take(), ["UpdateItem", "PutItem"], "first register");
+    assert_eq!(
+        trips.take(),
+        ["UpdateItem", "PutItem", "PutItem"],
+        "first register"
+    );
     for i in 0..IM_ID_BLOCK {
         t.app
             .users
             .register(new_user(&format!("u{i}")))
             .await
             .unwrap();
-        assert_eq!(trips.take(), ["PutItem"], "register {i} from the reserve");
+        assert_eq!(
+            trips.take(),
+            ["PutItem", "PutItem"],
+            "register {i} from the reserve"
+        );
     }
     t.app.users.register(new_user("next-block")).await.unwrap();
-    assert_eq!(trips.take(), ["UpdateItem", "PutItem"], "reserve used up");
+    assert_eq!(
+        trips.take(),
+        ["UpdateItem", "PutItem", "PutItem"],
+        "reserve used up"
+    );
 
     // A token for an existing user reads it once; for a new one it also registers it.
     t.app.users.ensure("first").await.unwrap();
     assert_eq!(trips.take(), ["GetItem"], "token, existing user");
     t.app.users.ensure("newcomer").await.unwrap();
-    assert_eq!(trips.take(), ["GetItem", "PutItem"], "token, new user");
+    assert_eq!(
+        trips.take(),
+        ["GetItem", "PutItem", "PutItem"],
+        "token, new user (and its record)"
+    );
 }
 
 #[tokio::test]
 async fn batch_register_costs_one_transaction_per_100_and_at_most_one_counter_call() {
     let (t, trips) = TestApp::counting_round_trips().await;
-    // Larger than the reserve: one counter call for the whole range, one transaction per 100.
-    for (n, transactions) in [(100, 1), (150, 2), (200, 2)] {
+    // Larger than the reserve: one counter call for the whole range, one transaction per 100,
+    // then the audit records, one BatchWriteItem per 25 (concurrently).
+    for (n, transactions) in [(100_usize, 1), (150, 2), (200, 2)] {
         let body = json!(
             (0..n)
                 .map(|i| json!({"user_id": format!("b{n}-{i}")}))
@@ -91,6 +109,7 @@ async fn batch_register_costs_one_transaction_per_100_and_at_most_one_counter_ca
         assert_eq!(t.app.users.register_batch(&body).await.unwrap(), None);
         let mut expected = vec!["UpdateItem"];
         expected.extend(vec!["TransactWriteItems"; transactions]);
+        expected.extend(vec!["BatchWriteItem"; n.div_ceil(25)]);
         assert_eq!(trips.take(), expected, "batch register of {n}");
     }
     // A small batch the reserve covers needs no counter call.
@@ -98,7 +117,7 @@ async fn batch_register_costs_one_transaction_per_100_and_at_most_one_counter_ca
     assert_eq!(t.app.users.register_batch(&body).await.unwrap(), None);
     assert_eq!(
         trips.take(),
-        ["TransactWriteItems"],
+        ["TransactWriteItems", "BatchWriteItem"],
         "batch of 2 from the reserve"
     );
 }
@@ -109,7 +128,11 @@ async fn update_costs_one_call_or_two_with_extends() {
     given(&t, &trips, 1).await;
     let update = UserUpdate::from_json(&json!({"nick": "n", "avatar": "a"})).unwrap();
     t.app.users.update("u0", update).await.unwrap();
-    assert_eq!(trips.take(), ["UpdateItem"], "update of nick and avatar");
+    assert_eq!(
+        trips.take(),
+        ["UpdateItem", "PutItem"],
+        "update of nick and avatar, its audit record"
+    );
     // Touching `extends` reads the map first: the write's condition pins each touched key to
     // the value read, so that the stored map's exact size after the write (at most 64 keys
     // and EXTENDS_MAX_BYTES) is decided by DynamoDB atomically with it. DynamoDB cannot
@@ -117,7 +140,11 @@ async fn update_costs_one_call_or_two_with_extends() {
     let update =
         UserUpdate::from_json(&json!({"nick": "n", "extends": {"a": "1", "b": null}})).unwrap();
     t.app.users.update("u0", update).await.unwrap();
-    assert_eq!(trips.take(), ["GetItem", "UpdateItem"], "update of extends");
+    assert_eq!(
+        trips.take(),
+        ["GetItem", "UpdateItem", "PutItem"],
+        "update of extends"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +171,8 @@ async fn lookups_cost_a_guard_or_index_read_and_a_user_read() {
             .change_account(i as i64 + 1, &change)
             .await
             .unwrap();
-        // The numeric id through the index, the user read, one transaction.
+        // The numeric id through the index, the user read, one transaction (with the audit
+        // record).
         assert_eq!(
             trips.take(),
             ["Query", "GetItem", "TransactWriteItems"],

@@ -1,27 +1,11 @@
 //! Secrets (SK, token secrets, IM passwords, issued tokens) never reach the logs, an error
 //! message or a public view, whatever the request does.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
 use shared::endpoint::Call;
 use shared::error::ApiResult;
 use shared::testing::*;
 use shared::user::{NewUser, UserInfo, UserProfile, parse_user_ids};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 async fn register(call: Call<Server>) -> ApiResult<()> {
     call.users()
@@ -50,7 +34,7 @@ async fn own_profile(call: Call<Session>) -> ApiResult<UserProfile> {
 
 #[tokio::test]
 async fn no_secret_reaches_logs_errors_or_public_views() {
-    let logs = Captured::default();
+    let logs = CapturedLogs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -159,7 +143,7 @@ async fn no_secret_reaches_logs_errors_or_public_views() {
             "{text}"
         );
     }
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert!(
         logged.contains("\"request_id\"") && logged.contains("\"status\""),
         "requests are logged: {logged}"

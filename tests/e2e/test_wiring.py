@@ -131,7 +131,7 @@ def test_sample_events_invoke_cleanly(stack):
              "client-user-imusers", "deepin-user",
              "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token",
              "minapp-user-profile-list", "minapp-user-profile-get", "minapp-user-profile-update",
-             "minapp-user-profile-update-batch",
+             "minapp-user-profile-update-batch", "minapp-user-audit-list",
              "minapp-register-username", "minapp-register-email", "minapp-register-phone",
              # The public lookups find users who chose a login name: the sign-ups' sample_user.
              "deepin-users-get", "deepin-users-list",

@@ -4,11 +4,10 @@
 
 use shared::auth::server_token::{ServerToken, TokenGrant};
 use shared::prelude::*;
-use shared::users::now;
 
 async fn oauth_access_token(call: Call<Anonymous>) -> ApiResult<ServerToken> {
     let grant = TokenGrant::from_body(call.content_type(), call.body())?;
-    call.server_tokens().access_token(&grant, now())
+    call.server_token(&grant).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -4,11 +4,10 @@
 
 use shared::auth::server_token::{AuthorizationCode, AuthorizeRequest};
 use shared::prelude::*;
-use shared::users::now;
 
 async fn oauth_authorize(call: Call<Anonymous>) -> ApiResult<AuthorizationCode> {
     let request = AuthorizeRequest::from_body(call.content_type(), call.body())?;
-    call.server_tokens().authorize(&request, now())
+    call.authorize(&request)
 }
 
 #[tokio::main(flavor = "current_thread")]

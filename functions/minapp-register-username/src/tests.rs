@@ -142,13 +142,21 @@ async fn twenty_concurrent_sign_ups_of_one_name_in_different_cases_create_exactl
     for r in responses.iter().filter(|r| r.status == 400) {
         r.assert_minapp_error(400, "username: is already taken");
     }
-    // Audit the whole table: one user, one guard pointing at it, the user has its IM identity.
+    // Audit the whole table: one user, one guard pointing at it, the user has its IM identity,
+    // one sign-up record (the losers' transactions wrote none).
     let items = t.all_items().await;
     let pk = |i: &StoredItem| i["pk"].as_s().unwrap().clone();
+    let sk = |i: &StoredItem| i["sk"].as_s().unwrap().clone();
     let users: Vec<_> = items
         .iter()
-        .filter(|i| pk(i).starts_with("USER#"))
+        .filter(|i| pk(i).starts_with("USER#") && sk(i) == "USER")
         .collect();
+    let records: Vec<_> = items
+        .iter()
+        .filter(|i| sk(i).starts_with("AUDIT#"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["event"].as_s().unwrap(), "sign_up");
     let guards: Vec<_> = items
         .iter()
         .filter(|i| i["sk"].as_s().unwrap() == "GUARD")

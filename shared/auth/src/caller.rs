@@ -14,13 +14,35 @@ pub use crate::token::Session;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
     access_key: String,
+    via: ServerCredential,
+}
+
+/// How an app server proved its access key (the audit trail says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerCredential {
+    /// A Qiniu AK/SK signature over the request.
+    Signature,
+    /// MinApp's open-API server token (issued for the access key).
+    ServerToken,
 }
 
 impl Server {
     pub(crate) fn new(access_key: impl Into<String>) -> Server {
         Server {
             access_key: access_key.into(),
+            via: ServerCredential::Signature,
         }
+    }
+
+    pub(crate) fn by_token(access_key: impl Into<String>) -> Server {
+        Server {
+            access_key: access_key.into(),
+            via: ServerCredential::ServerToken,
+        }
+    }
+
+    pub fn via(&self) -> ServerCredential {
+        self.via
     }
 
     /// The access key id (never its secret).

@@ -400,7 +400,7 @@ impl ServerTokens {
         now: i64,
     ) -> ApiResult<crate::caller::Server> {
         self.verify_bearer(authorization, now)
-            .map(crate::caller::Server::new)
+            .map(crate::caller::Server::by_token)
     }
 
     pub fn verify_bearer(&self, authorization: Option<&str>, now: i64) -> ApiResult<String> {

@@ -64,7 +64,12 @@ pub struct Config {
     /// The region a phone without `+` is read in (`PHONE_DEFAULT_REGION`, default `CN`).
     /// Checked by `account::AccountRules::new` where the configuration is put to use.
     pub phone_default_region: String,
+    /// How long audit records are kept (`AUDIT_TTL_DAYS`): DynamoDB's TTL deletes them then.
+    pub audit_ttl_days: i64,
 }
+
+/// Audit records live 180 days unless `AUDIT_TTL_DAYS` says otherwise.
+pub const AUDIT_TTL_DAYS_DEFAULT: i64 = 180;
 
 /// Users a listing may examine unless `LIST_MAX_EXAMINED` says otherwise: a read of every
 /// match in large pages stays well inside the request budget at this size.
@@ -170,7 +175,9 @@ impl Config {
         let phone_default_region = lookup("PHONE_DEFAULT_REGION")
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "CN".into());
+        let audit_ttl_days = positive(&lookup, "AUDIT_TTL_DAYS", AUDIT_TTL_DAYS_DEFAULT)?;
         Ok(Config {
+            audit_ttl_days,
             limits,
             phone_default_region,
             table_name,
@@ -320,10 +327,11 @@ mod tests {
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.app_id, "app");
         assert!(c.public_signup);
+        assert_eq!(c.audit_ttl_days, AUDIT_TTL_DAYS_DEFAULT);
     }
 
     #[test]
-    fn the_app_id_is_sane_and_sign_up_can_be_switched_off() {
+    fn the_app_id_is_sane_sign_up_can_be_switched_off_and_audit_records_expire() {
         let base = [
             ("TABLE_NAME", "users"),
             ("ACCESS_KEYS", "ak1:sk1"),
@@ -336,6 +344,13 @@ mod tests {
         for bad in ["", "two words", "\u{e9}t\u{e9}"] {
             let err = with(&[("APP_ID", bad)]).unwrap_err();
             assert!(err.0.contains("APP_ID"), "{err}");
+        }
+        assert_eq!(
+            with(&[("AUDIT_TTL_DAYS", "30")]).unwrap().audit_ttl_days,
+            30
+        );
+        for bad in ["0", "-1", "x"] {
+            assert!(with(&[("AUDIT_TTL_DAYS", bad)]).is_err(), "{bad}");
         }
     }
 

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Update};
 
+use super::audit::{Event, Subject};
 use super::directory::set_directory_if_missing;
 use super::expr::{Expr, not_exists};
 use super::lookup::guard_item;
@@ -17,8 +18,9 @@ use crate::user::User;
 const ACCOUNT_ATTEMPTS: u32 = 8;
 
 impl UserTable {
-    /// Applies `update` to `user_id` and returns the account as it now is. The user's values
-    /// and their guards commit together or not at all: a value another user holds is a 400
+    /// Applies `update` to `user_id` and returns the account as it now is. The user's values,
+    /// their guards and the `account_changed` audit record (naming the fields, never a value)
+    /// commit together or not at all: a value another user holds is a 400
     /// naming the field; a concurrent change of this user is retried on a fresh read. Round
     /// trips: a consistent GetItem and one TransactWriteItems (more only under contention).
     /// The write also gives a user written before the directory index its directory
@@ -30,6 +32,15 @@ impl UserTable {
         password_hash: Option<&str>,
         now: i64,
     ) -> ApiResult<Account> {
+        let mut fields: Vec<&'static str> = AccountField::ALL
+            .iter()
+            .filter(|f| *update.change(**f) != Change::Absent)
+            .map(|f| f.name())
+            .collect();
+        if password_hash.is_some() {
+            fields.push("password");
+        }
+        let event = Event::AccountChanged { fields };
         let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
@@ -43,7 +54,9 @@ impl UserTable {
             let current = User::from_stored(stored)?;
             let plan = update.apply(&current.account);
             let voided = password_hash.map(|hash| (hash, valid_after));
-            let actions = self.account_actions(&current, update, &plan, voided, now);
+            let mut actions = self.account_actions(&current, update, &plan, voided, now);
+            // Last, so the positions of the user, claims and releases stay as read below.
+            actions.push(self.audit_put(Subject::User(user_id), &event)?);
             let call = self
                 .client
                 .transact_write_items()
@@ -55,7 +68,10 @@ impl UserTable {
                 ));
             };
             let err = match result {
-                Ok(_) => return Ok(plan.account),
+                Ok(_) => {
+                    audit::logged(&event);
+                    return Ok(plan.account);
+                }
                 Err(e) => e,
             };
             match err.as_service_error() {

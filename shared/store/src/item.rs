@@ -87,6 +87,34 @@ pub mod attr {
     pub const ATTEMPTS: &str = "attempts";
     /// Unix seconds when DynamoDB's TTL may delete the item (the table's TTL attribute).
     pub const EXPIRES_AT: &str = "expires_at";
+
+    // --- Audit records (store::audit) ---
+    pub const EVENT: &str = "event";
+    pub const OUTCOME: &str = "outcome";
+    pub const DETAIL: &str = "detail";
+    pub const AT_MS: &str = "at_ms";
+    pub const REQUEST_ID: &str = "request_id";
+    pub const CLIENT_REQID: &str = "client_reqid";
+    pub const SOURCE_IP: &str = "source_ip";
+    pub const CALLER: &str = "caller";
+    pub const CALLER_ID: &str = "caller_id";
+    pub const TOKEN_ISSUED_AT_MS: &str = "token_issued_at_ms";
+    pub const ROUTE: &str = "route";
+    /// Every attribute of an audit record besides its key.
+    pub const AUDIT: [&str; 12] = [
+        EVENT,
+        OUTCOME,
+        DETAIL,
+        AT_MS,
+        REQUEST_ID,
+        CLIENT_REQID,
+        SOURCE_IP,
+        CALLER,
+        CALLER_ID,
+        TOKEN_ISSUED_AT_MS,
+        ROUTE,
+        EXPIRES_AT,
+    ];
 }
 
 /// A user item as stored (key attributes aside). Every field has a default so that any

@@ -36,6 +36,7 @@ use domain::{account, clock, config, error, limits, query, user, views};
 
 mod accounts;
 mod attempts;
+pub mod audit;
 pub mod backfill;
 pub mod client;
 mod deadline;
@@ -85,6 +86,8 @@ const RETRYABLE_CANCELLATIONS: [&str; 3] = [
 pub struct UserTable {
     client: Client,
     table: String,
+    /// How long audit records live (`AUDIT_TTL_DAYS`, in seconds).
+    audit_ttl_seconds: i64,
 }
 
 /// Per-user outcome of a batch create.
@@ -95,7 +98,14 @@ impl UserTable {
         UserTable {
             client,
             table: table.into(),
+            audit_ttl_seconds: config::AUDIT_TTL_DAYS_DEFAULT * 86_400,
         }
+    }
+
+    /// The same table keeping audit records `days` days.
+    pub fn with_audit_ttl_days(mut self, days: i64) -> Self {
+        self.audit_ttl_seconds = days.saturating_mul(86_400);
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -580,9 +590,16 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A user's partition key: its item and its audit records.
+fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// A user's key; every request that makes one names the user as its target in the trail.
 fn user_key(user_id: &str) -> Item {
+    audit::touch(user_id);
     HashMap::from([
-        (attr::PK.to_string(), s(format!("USER#{user_id}"))),
+        (attr::PK.to_string(), s(user_pk(user_id))),
         (attr::SK.to_string(), s(USER_SK)),
     ])
 }
@@ -698,23 +715,20 @@ pub async fn create_table(client: &Client, table: &str) -> ApiResult<()> {
         .send()
         .await;
     match result {
-        Ok(_) => {
-            enable_ttl(client, table).await;
-            Ok(())
-        }
+        Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|se| se.is_resource_in_use_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(store_error("create table", e)),
+                .is_some_and(|se| se.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(store_error("create table", e)),
     }
+    enable_ttl(client, table).await;
+    Ok(())
 }
 
-/// Turns on the table's TTL on [`attr::EXPIRES_AT`], as `template.yaml` does: limit counters
-/// expire. Best effort: an emulator without TTL only keeps old counters longer (their windows
-/// are in their keys, so an old one is never counted again).
+/// TTL on `expires_at`, as the template declares it: limit counters and audit records expire.
+/// Best effort: an emulator that refuses it (or a table that has it already) keeps its items
+/// longer, which only ever ask to be deleted (a counter's window is in its key, so an old one is
+/// never counted again).
 async fn enable_ttl(client: &Client, table: &str) {
     let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
         .attribute_name(attr::EXPIRES_AT)
@@ -732,7 +746,7 @@ async fn enable_ttl(client: &Client, table: &str) {
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = result {
-        tracing::warn!(error = %e, "TTL not enabled");
+        tracing::debug!(error = %e, "TTL not enabled");
     }
 }
 

@@ -9,6 +9,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use super::audit::{Event, Subject};
 use super::expr::{Expr, exists};
 use super::lookup::guard_item;
 use super::*;
@@ -21,9 +22,9 @@ const SIGN_UP_ATTEMPTS: u32 = 10;
 
 impl UserTable {
     /// Creates `user` (holding the account value `value` of `field` and a password hash)
-    /// with the guard of that value, in one transaction: both or neither. The value held by
-    /// another user is a 400 naming the field; conflicts with concurrent sign-ups are retried
-    /// until decided.
+    /// with the guard of that value and its `sign_up` audit record, in one transaction: all
+    /// or nothing. The value held by another user is a 400 naming the field; conflicts with
+    /// concurrent sign-ups are retried until decided.
     pub async fn create_with_account(
         &self,
         user: &StoredUser,
@@ -42,6 +43,7 @@ impl UserTable {
                 .expect("table, item and condition are set");
             TransactWriteItem::builder().put(put).build()
         };
+        let record = self.audit_put(Subject::User(&user.user_id), &Event::SignUp)?;
         let deadline = Deadline::current();
         let mut attempt = 0;
         loop {
@@ -51,6 +53,7 @@ impl UserTable {
                 .transact_write_items()
                 .transact_items(put(item.clone()))
                 .transact_items(put(guard.clone()))
+                .transact_items(record.clone())
                 .client_request_token(request_token()?)
                 .send();
             let Some(result) = deadline.bound(call).await else {
@@ -59,7 +62,10 @@ impl UserTable {
                 ));
             };
             let err = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    audit::logged(&Event::SignUp);
+                    return Ok(());
+                }
                 Err(e) => e,
             };
             match err.as_service_error() {
@@ -72,7 +78,7 @@ impl UserTable {
                             "is already taken by another user",
                         ));
                     }
-                    if !(0..2).any(|i| RETRYABLE_CANCELLATIONS.contains(&code(i))) {
+                    if !(0..3).any(|i| RETRYABLE_CANCELLATIONS.contains(&code(i))) {
                         return Err(ApiError::Internal(format!(
                             "sign-up cancelled: {}",
                             describe_reasons(reasons)
@@ -128,8 +134,8 @@ impl UserTable {
     /// Logout: voids every token of the session's user issued up to `now_ms` (and the
     /// session's own, even on a clock behind it). One UpdateItem, conditioned on the token
     /// still being valid (a revoked token is a 401). A token of a user that does not exist
-    /// has nothing to void: success.
-    pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<()> {
+    /// has nothing to void: success, `false` (the user existed: `true`).
+    pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<bool> {
         let mark = now_ms.max(session.issued_at_ms().saturating_add(1));
         let mut e = Expr::new();
         let pk = e.name(attr::PK);
@@ -146,10 +152,10 @@ impl UserTable {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
-                    None => Ok(()),
+                    None => Ok(false),
                     Some(_) => Err(ApiError::Unauthorized(TOKEN_REVOKED)),
                 },
                 _ => Err(store_error("revoke tokens", e)),
