@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::expr::{Expr, exists, not_exists};
 use super::lookup::guard_item;
-use super::update::{Failed, void_tokens};
+use super::update::void_tokens;
 use super::*;
 use crate::account::{AccountField, guard_key};
 use crate::config::LoginPolicy;
@@ -229,14 +229,33 @@ impl UserTable {
                 let p = e.name(a);
                 e.remove(&p);
             }
-            match self.send_update_item(user_id, &e, ReturnValue::None).await {
+            // No ReturnValuesOnConditionCheckFailure: it would hand back the whole item, IM
+            // password included, which a login's policy may not read (store::access::login).
+            let call = e
+                .update_item(self.client.update_item())
+                .table_name(&self.table)
+                .set_key(Some(user_key(user_id)))
+                .send();
+            let Some(result) = Deadline::current().bound(call).await else {
+                return Err(ApiError::Busy(
+                    "lock cut off at the request's deadline, outcome unknown".into(),
+                ));
+            };
+            match result {
                 Ok(_) => return Ok(()),
-                // The mark moved since it was read (or the user is gone): the item as it now is.
-                Err(Failed::Condition(None)) => return Ok(()),
-                Err(Failed::Condition(Some(item))) => {
-                    valid_after = from_item::<StoredUser>(item)?.tokens_valid_after;
-                }
-                Err(Failed::Store(err)) => return Err(err),
+                Err(err) => match err.as_service_error() {
+                    // The mark moved since it was read (or the user is gone): read it again.
+                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                        let now = self
+                            .get_stored(user_id, &[attr::USER_ID, attr::TOKENS_VALID_AFTER])
+                            .await?;
+                        match now {
+                            Some(now) => valid_after = now.tokens_valid_after,
+                            None => return Ok(()),
+                        }
+                    }
+                    _ => return Err(store_error("lock account", err)),
+                },
             }
         }
         Err(ApiError::Busy("account lock contended".into()))
