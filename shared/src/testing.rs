@@ -39,6 +39,8 @@ use crate::user::{
     extends_entry_bytes,
 };
 
+pub mod policy;
+
 pub use futures_util::future::join_all;
 pub use lambda_http::http::Method;
 pub use serde_json::json;
@@ -147,8 +149,63 @@ pub async fn local_client(endpoint: &str) -> Client {
             "local", "local", None, None, "test",
         ))
         .timeout_config(timeouts)
+        .interceptor(Recorder)
         .build();
     Client::from_conf(config)
+}
+
+tokio::task_local! {
+    /// The DynamoDB calls (operation, JSON body) a handler under [`TestRequest::send`] makes.
+    static SENT: std::cell::RefCell<Vec<(String, Value)>>;
+}
+
+/// The DynamoDB calls `work` makes (operation and JSON body), beside its output: what
+/// [`TestRequest::send`] checks against the template, for work outside a handler.
+pub async fn calls_made_by<T>(work: impl Future<Output = T>) -> (T, Vec<(String, Value)>) {
+    SENT.scope(Default::default(), async move {
+        let out = work.await;
+        (out, SENT.with(|sent| sent.take()))
+    })
+    .await
+}
+
+/// The operation a request calls: `X-Amz-Target: DynamoDB_20120810.GetItem` names it.
+fn operation_of(context: &BeforeTransmitInterceptorContextRef<'_>) -> String {
+    let target = context
+        .request()
+        .headers()
+        .get("x-amz-target")
+        .unwrap_or("?");
+    target.rsplit('.').next().unwrap_or(target).to_string()
+}
+
+/// Records every call made inside [`TestRequest::send`] (arranging and checking calls
+/// outside it are not the handler's), for the check against the template's policy.
+#[derive(Debug)]
+struct Recorder;
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let operation = operation_of(context);
+        let body = request
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        // Outside a send (no scope) there is nothing to record.
+        let _ = SENT.try_with(|sent| sent.borrow_mut().push((operation, body)));
+        Ok(())
+    }
 }
 
 /// Counts DynamoDB round trips (every attempt on the wire, retries included) by operation,
@@ -174,14 +231,10 @@ impl Intercept for RoundTrips {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // `X-Amz-Target: DynamoDB_20120810.GetItem` names the operation.
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("?");
-        let operation = target.rsplit('.').next().unwrap_or(target).to_string();
-        self.0.lock().expect("round trip record").push(operation);
+        self.0
+            .lock()
+            .expect("round trip record")
+            .push(operation_of(context));
         Ok(())
     }
 }
@@ -1026,7 +1079,13 @@ impl<C: Caller> TestRequest<C> {
         Fut: Future<Output = ApiResult<T>>,
         T: Serialize,
     {
-        let response = respond(self.app, self.endpoint, handler, self.build()).await;
+        let request = self.build();
+        let (app, endpoint) = (self.app, self.endpoint);
+        let (response, sent) = calls_made_by(respond(app, endpoint, handler, request)).await;
+        // Every call the handler made must be one its function's policy allows.
+        if let Ok(function) = std::env::var("CARGO_PKG_NAME") {
+            policy::check(&function, &sent);
+        }
         let status = response.status().as_u16();
         let header = |name: &str| {
             response

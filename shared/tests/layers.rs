@@ -30,6 +30,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "expr",
             "directory",
             "item",
+            "access",
             "attempts",
             "audit",
             "lookup",

@@ -34,6 +34,7 @@ use crate::user::{ImIdentity, NewUser, UserInfo};
 // Ground and domain modules, reachable as `crate::…` like this crate's own.
 use domain::{account, clock, config, error, limits, query, user, views};
 
+pub mod access;
 mod accounts;
 mod attempts;
 pub mod audit;
