@@ -522,7 +522,9 @@ where
                 caller,
                 request,
             };
-            let data = handler(call).await?;
+            // On the heap: a handler future is large in debug builds, and tests poll it on a
+            // 2 MiB thread stack.
+            let data = Box::pin(handler(call)).await?;
             serde_json::to_value(data)
                 .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
         })

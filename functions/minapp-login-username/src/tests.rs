@@ -115,8 +115,8 @@ async fn known_and_unknown_names_answer_byte_for_byte_alike_at_every_step_and_co
             assert_eq!(retry_after, &None);
             assert_eq!(
                 calls,
-                &["UpdateItem", "UpdateItem", "GetItem", "GetItem"],
-                "step {step}"
+                &["UpdateItem", "UpdateItem", "GetItem", "GetItem", "PutItem"],
+                "step {step}: the limits, the guard, a user, the audit record"
             );
             assert_eq!(*argon2, 1, "step {step}");
         } else {
@@ -137,8 +137,8 @@ async fn known_and_unknown_names_answer_byte_for_byte_alike_at_every_step_and_co
             );
             assert_eq!(
                 calls,
-                &["UpdateItem", "UpdateItem"],
-                "step {step}: refused before any read"
+                &["UpdateItem", "UpdateItem", "PutItem"],
+                "step {step}: refused before any read (the record goes under the name)"
             );
             assert_eq!(*argon2, 0, "step {step}: no argon2 past the limit");
         }

@@ -30,9 +30,15 @@ fn list(t: &TestApp, id: i64) -> TestRequest<Server> {
 }
 
 fn anonymous(t: &TestApp, route: &str, body: serde_json::Value) -> TestRequest<Anonymous> {
+    let function = if route.contains("/register/") {
+        "minapp-register-username"
+    } else {
+        "minapp-login-username"
+    };
     t.call(MinApp.public().created(), Method::POST, route)
         .json(&body)
         .as_api_gateway()
+        .of_function(function)
 }
 
 #[tokio::test]
@@ -63,6 +69,7 @@ async fn sign_up_logins_and_a_forced_password_are_recorded_and_listed_newest_fir
         .param("id", &uid.to_string())
         .json(&json!({"new_password": FORCED, "email": "ann@example.org"}))
         .as_api_gateway()
+        .of_function("minapp-user-account-update")
         .send(account_update)
         .await;
     assert_eq!(forced.status, 200, "{}", forced.body);
