@@ -4,6 +4,7 @@ of concurrent guesses gets no more than the login limit through to password chec
 
 import json
 import time
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -86,7 +87,8 @@ def test_ten_attempts_against_a_name_nobody_holds_answer_exactly_as_against_a_re
 
 
 def test_a_burst_of_40_concurrent_wrong_attempts_gets_at_most_the_limit_through(stack):
-    name = f"burst_{uuid.uuid4().hex[:10]}"
+    # Letters that are their own confusable skeleton, so the counter's key contains the name.
+    name = "burst_" + "".join(random.choice("bcdefghkpqstuxyz") for _ in range(12))
     sign_up(stack, name)
     with ThreadPoolExecutor(max_workers=40) as pool:
         statuses = list(pool.map(lambda _: wrong(stack, name).status_code, range(40)))
