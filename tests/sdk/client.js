@@ -1,8 +1,10 @@
 // One MinApp SDK client per call of `newClient()`: the SDK's own web build (the file the browser
-// test page loads, `minapp-sdk/lib/web.js`), unchanged, evaluated in a jsdom window. jsdom gives
-// it what a browser would: `window.localStorage` (its session store, one per client here) and
-// `XMLHttpRequest` (the only request adapter its bundled axios 0.21 has). The window's URL is the
-// stack's own origin, so Node requests are same-origin: CORS is the browser test's business.
+// test page loads, `minapp-sdk/lib/web.js`), unchanged. jsdom gives it what a browser would:
+// `window` with `localStorage` (its session store, one per client here) and `XMLHttpRequest`
+// (the only request adapter its bundled axios 0.21 has). The SDK's code itself runs in Node's
+// realm, so the arrays and objects a test passes are the SDK's own kind (`append(f, [..])`
+// checks `instanceof Array`). The window's URL is the stack's origin: Node requests are
+// same-origin, CORS is the browser test's business.
 "use strict";
 
 const fs = require("node:fs");
@@ -10,7 +12,14 @@ const path = require("node:path");
 const { JSDOM } = require("jsdom");
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const SDK_SOURCE = fs.readFileSync(require.resolve("minapp-sdk/lib/web.js"), "utf8");
+// The bundle is UMD: given `module`, it exports BaaS instead of setting a global.
+const loadSdk = new Function(
+  "window",
+  "XMLHttpRequest",
+  "module",
+  "exports",
+  fs.readFileSync(require.resolve("minapp-sdk/lib/web.js"), "utf8"),
+);
 
 function localEnv() {
   const env = {};
@@ -35,13 +44,10 @@ const USER_FIELDS = (ENV.USER_FIELDS || "").split(",").filter(Boolean).map((spec
 });
 
 function newClient(clientId = APP_ID) {
-  const dom = new JSDOM("<!doctype html><title>sdk</title>", {
-    url: BASE_URL + "/",
-    runScripts: "outside-only",
-  });
-  const win = dom.window;
-  win.eval(SDK_SOURCE);
-  const BaaS = win.BaaS;
+  const win = new JSDOM("<!doctype html><title>sdk</title>", { url: BASE_URL + "/" }).window;
+  const module = { exports: {} };
+  loadSdk(win, win.XMLHttpRequest, module, module.exports);
+  const BaaS = module.exports;
   BaaS.init(clientId, { host: BASE_URL });
   // Every request the SDK makes, with the status it got: a failing step names the call that
   // broke it. `auth.*` calls `BaaS.request`, the rest `BaaS._baasRequest` (a copy of it).
