@@ -6,6 +6,7 @@ as its own test, failing with Node's message for that step (the SDK's error and 
 behind it). `make tools` installs the npm packages (`npm ci`)."""
 
 import html
+import os
 import pathlib
 import re
 import shutil
@@ -32,7 +33,7 @@ def journey(stack, tmp_path_factory):
     assert node, "node is not installed"
     assert (SDK_DIR / "node_modules" / "minapp-sdk").is_dir(), "run `make tools` (npm ci in tests/sdk)"
     report = tmp_path_factory.mktemp("sdk") / "journey.xml"
-    env = {"PATH": "/usr/bin:/bin", "MINAPP_SDK_BASE_URL": stack.base, "MINAPP_SDK_APP_ID": stack.env["APP_ID"]}
+    env = {**os.environ, "MINAPP_SDK_BASE_URL": stack.base, "MINAPP_SDK_APP_ID": stack.env["APP_ID"]}
     proc = subprocess.run(
         [node, "--test", "--test-reporter=spec", "--test-reporter-destination=stdout",
          "--test-reporter=junit", f"--test-reporter-destination={report}", JOURNEY.name],

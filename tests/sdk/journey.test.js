@@ -40,6 +40,19 @@ test("an X-Hydrogen-Client-ID other than APP_ID is refused (401)", async () => {
   c.close();
 });
 
+test("sign-up and login requests are accepted (201, token stored) before the SDK reads the user back", async () => {
+  const username = `early_${RUN}`;
+  for (const [c, op] of [[newClient(), "register"], [newClient(), "login"]]) {
+    // Whatever the read-back answers, the first request is the endpoint's own.
+    await c.BaaS.auth[op]({ username, password: PASSWORD }).catch(() => null);
+    const [first] = c.log;
+    assert.ok(first, `${op}: the SDK sent no request`);
+    assert.equal(`${first.method} ${first.url} -> ${first.status}`, `POST /hserve/v2.1/${op}/username/ -> 201`);
+    assert.ok(await c.BaaS.getAuthToken(), `${op}: the token is stored`);
+    c.close();
+  }
+});
+
 test("register by username", async () => {
   const c = newClient();
   const username = `Alice_${RUN}`;
