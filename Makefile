@@ -1,11 +1,12 @@
 # Two entry points: `make dev` runs the service locally, `make test` tests everything.
 # Both install what they need: Python tools into .venv, DynamoDB Local into .tools/,
-# Java through apt only when it is missing.
+# MinApp's JS SDK into tests/sdk/node_modules, Java and Chromium through apt only when missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := .venv
 DDB := .tools/dynamodb
 DDB_VERSION := 10.3.0
+SDK := tests/sdk
 PY := $(VENV)/bin/python
 FUNCTIONS := $(notdir $(wildcard functions/*))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -19,16 +20,25 @@ dev: tools
 
 test: tools lint unit template e2e
 
-tools: $(VENV)/.installed $(DDB)/.installed
+tools: $(VENV)/.installed $(DDB)/.installed $(SDK)/node_modules/.installed
 	@command -v java >/dev/null || { \
 	  echo "installing Java (DynamoDB Local needs it)"; \
 	  $$(command -v sudo || true) apt-get update -qq && \
 	  $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; }
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Chromium (the browser test drives Debian's, never a downloaded one)"; \
+	  $$(command -v sudo || true) apt-get update -qq && \
+	  $$(command -v sudo || true) apt-get install -y -qq chromium; }
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+# MinApp's official JS SDK (pinned with package-lock.json) for tests/e2e/test_minapp_*.py.
+$(SDK)/node_modules/.installed: $(SDK)/package-lock.json
+	npm ci --prefix $(SDK) --no-audit --no-fund --silent
 	touch $@
 
 $(DDB)/.installed:

@@ -88,3 +88,54 @@ def stack(tmp_path_factory):
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+SDK_DIR = ROOT / "tests" / "sdk"
+
+
+@pytest.fixture(scope="session")
+def sdk_page_origin():
+    """Serves tests/sdk (the test page, and MinApp's web SDK from its node_modules) on the local
+    origin that `CORS_ALLOW_ORIGINS` in local.env allows, so the page is cross-origin to the
+    stack. The exact port is needed (the origin must be allowed), so a busy port is an error."""
+    import functools
+    import http.server
+    import threading
+    import urllib.parse
+
+    origins = [o.strip() for o in local_env().get("CORS_ALLOW_ORIGINS", "").split(",")]
+    origin = next((o for o in origins if o.startswith("http://127.0.0.1:")), None)
+    assert origin, "local.env CORS_ALLOW_ORIGINS names no http://127.0.0.1:<port> origin for the test page"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(SDK_DIR))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", urllib.parse.urlsplit(origin).port), handler)
+    except OSError as e:
+        raise RuntimeError(f"the test page's origin {origin} is not free: {e}") from e
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield origin
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session: Debian's (`make tools` installs it), driven by
+    Playwright; Playwright's own browser downloads are never used."""
+    from playwright.sync_api import sync_playwright
+
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    assert os.path.exists(path), f"{path} is missing: run `make tools` (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
