@@ -343,6 +343,32 @@ impl<'a> Client<'a> {
         Ok(in_request_order(user_ids, found, |u| u.user_id()))
     }
 
+    /// MinApp's `GET /hserve/v2.5/user/info/{id}/`: the caller itself in full, another user as
+    /// others may see it ([`MinAppUser::for_others`]). Round trips: the `im_userid` index query,
+    /// then the user's read with the caller's check folded in (a GetItem for itself, else one
+    /// BatchGetItem of both keys). The index is eventually consistent and the SDK reads a user
+    /// back right after its sign-up: a uid the index does not know yet is tried against the
+    /// caller's own item (one GetItem) before it is a 404.
+    pub async fn user_info(&self, uid: i64) -> ApiResult<MinAppUser> {
+        let table = self.users.table();
+        let fields = self.users.user_fields();
+        let session = self.session;
+        let user_id = match table.find_by_im_ids(&[uid]).await?.pop() {
+            Some(info) => info.user_id,
+            None => session.user_id().to_string(),
+        };
+        let user = table
+            .get_as::<User>(session, &user_id)
+            .await?
+            .filter(|u| u.im_userid == uid)
+            .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?;
+        Ok(if user.user_id == session.user_id() {
+            MinAppUser::new(&user, fields)
+        } else {
+            MinAppUser::for_others(&user, fields)
+        })
+    }
+
     /// Public views by IM id: the caller's GetItem runs concurrently with the index queries
     /// (one more request, no more waiting).
     pub async fn imusers(&self, im_user_ids: &[i64]) -> ApiResult<Vec<UserInfo>> {

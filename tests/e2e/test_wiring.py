@@ -128,7 +128,7 @@ def test_sample_events_invoke_cleanly(stack):
     order = ["server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
              "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
-             "client-user-imusers", "deepin-user",
+             "client-user-imusers", "deepin-user", "minapp-server-time", "minapp-user-info-get",
              "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token",
              "minapp-user-profile-list", "minapp-user-profile-get", "minapp-user-profile-update",
              "minapp-user-profile-update-batch", "minapp-user-audit-list",

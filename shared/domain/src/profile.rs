@@ -252,22 +252,39 @@ pub struct Field<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFields {
     fields: Vec<(String, FieldType)>,
+    /// Fields only their owner may read (`name:type:private`); every other custom field is
+    /// shown to other users too, as MinApp shows them.
+    private: Vec<String>,
 }
 
 /// The schema queries are checked against: the built-ins plus the declared custom fields.
 pub type Schema = UserFields;
 
 impl UserFields {
-    /// Parses `name:type` pairs separated by commas; an empty string declares none. Names are
-    /// 1..64 ASCII letters, digits and `_`, start with a letter, have no `__` (the shortcut
-    /// separator) and clash with no built-in or reserved query name.
+    /// Parses `name:type` pairs separated by commas, each optionally `:private` (only its
+    /// owner reads it); an empty string declares none. Names are 1..64 ASCII letters, digits
+    /// and `_`, start with a letter, have no `__` (the shortcut separator) and clash with no
+    /// built-in or reserved query name.
     pub fn parse(spec: &str) -> Result<UserFields, String> {
         let mut fields: Vec<(String, FieldType)> = Vec::new();
+        let mut private = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (name, ty) = entry
                 .split_once(':')
                 .map(|(n, t)| (n.trim(), t.trim()))
                 .ok_or_else(|| format!("USER_FIELDS: {entry:?} is not name:type"))?;
+            let ty = match ty.split_once(':') {
+                None => ty,
+                Some((ty, "private")) => {
+                    private.push(name.to_string());
+                    ty.trim()
+                }
+                Some((_, flag)) => {
+                    return Err(format!(
+                        "USER_FIELDS: {name:?} has unknown flag {flag:?} (only private)"
+                    ));
+                }
+            };
             check_field_name(name).map_err(|rule| format!("USER_FIELDS: {name:?} {rule}"))?;
             let ty = FieldType::from_name(ty).ok_or_else(|| {
                 let known: Vec<&str> = FieldType::ALL.iter().map(|t| t.name()).collect();
@@ -286,7 +303,12 @@ impl UserFields {
                 "USER_FIELDS: at most {CUSTOM_FIELDS_MAX} fields may be declared"
             ));
         }
-        Ok(UserFields { fields })
+        Ok(UserFields { fields, private })
+    }
+
+    /// Whether other users may read the custom field `name` (declared without `:private`).
+    pub fn readable_by_others(&self, name: &str) -> bool {
+        !self.private.iter().any(|p| p == name)
     }
 
     /// The declared custom fields, in declared order.

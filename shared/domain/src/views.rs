@@ -99,11 +99,77 @@ impl MinAppUser {
         MinAppUser(Value::Object(object))
     }
 
+    /// Another user as a client sees it (`GET /hserve/v2.5/user/info/{id}/` of someone else):
+    /// `id`, `nickname`, `avatar` and the custom fields other users may read; never an account
+    /// value, the string id or a private field.
+    pub fn for_others(user: &User, fields: &UserFields) -> MinAppUser {
+        let mut object = Map::new();
+        object.insert(Builtin::Id.name().to_string(), Value::from(user.im_userid));
+        object.insert(
+            Builtin::Nickname.name().to_string(),
+            Value::from(user.nick.clone()),
+        );
+        object.insert(
+            Builtin::Avatar.name().to_string(),
+            Value::from(user.avatar.clone()),
+        );
+        for (name, _) in fields
+            .custom()
+            .filter(|(n, _)| fields.readable_by_others(n))
+        {
+            let value = user.custom.get(name).cloned().unwrap_or(Value::Null);
+            object.insert(name.to_string(), value);
+        }
+        MinAppUser(Value::Object(object))
+    }
+
     pub fn id(&self) -> i64 {
         self.0.get("id").and_then(Value::as_i64).unwrap_or_default()
     }
 
     pub fn as_value(&self) -> &Value {
         &self.0
+    }
+}
+
+/// MinApp's `GET /hserve/v2.2/server/time/`: the server's clock as ISO 8601 with microseconds
+/// and an explicit offset (MinApp answers `2019-11-25T15:05:19.387067+08:00`; ours is UTC, which
+/// `new Date(time)` and every ISO 8601 parser read the same way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerTime {
+    pub time: String,
+}
+
+impl ServerTime {
+    pub fn now() -> ServerTime {
+        ServerTime::at(time::OffsetDateTime::now_utc())
+    }
+
+    pub fn at(at: time::OffsetDateTime) -> ServerTime {
+        let at = at.to_offset(time::UtcOffset::UTC);
+        ServerTime {
+            time: format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second(),
+                at.microsecond()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod server_time_tests {
+    use super::ServerTime;
+
+    #[test]
+    fn the_server_time_is_iso_8601_with_microseconds_and_an_offset() {
+        let at =
+            time::OffsetDateTime::from_unix_timestamp_nanos(1_574_665_519_387_067_000).unwrap();
+        assert_eq!(ServerTime::at(at).time, "2019-11-25T07:05:19.387067+00:00");
     }
 }

@@ -578,3 +578,13 @@ fn apply_refuses_results_over_the_bounds_and_changes_nothing() {
         .apply(&mut o, &fields())
         .unwrap();
 }
+
+#[test]
+fn a_field_declared_private_is_read_by_its_owner_only() {
+    let fields = UserFields::parse("level:integer, diary:string:private").unwrap();
+    assert_eq!(fields.custom_type("diary"), Some(FieldType::String));
+    assert!(fields.readable_by_others("level"));
+    assert!(!fields.readable_by_others("diary"));
+    let err = UserFields::parse("diary:string:secret").unwrap_err();
+    assert!(err.contains("unknown flag"), "{err}");
+}
