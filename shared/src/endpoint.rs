@@ -294,17 +294,31 @@ impl Call<Anonymous> {
     /// Signs `credentials` up, within its source IP's sign-up limit, unless public sign-up is
     /// switched off (`PUBLIC_SIGNUP`): 403.
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        if !self.app.public_signup {
-            return Err(ApiError::Forbidden(
-                "sign-up is closed: this app creates its users itself",
-            ));
-        }
+        self.sign_up_open()?;
         self.sessions().sign_up(credentials).await
+    }
+
+    /// Signs a new anonymous user up (MinApp's anonymous login), under the same switch and
+    /// source IP limit as any sign-up.
+    pub async fn sign_up_anonymous(&self) -> ApiResult<SignedIn> {
+        self.sign_up_open()?;
+        self.sessions().sign_up_anonymous().await
     }
 
     /// Logs `credentials` in, within the login limits of its identifier and its source IP.
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         self.sessions().log_in(credentials).await
+    }
+
+    /// Self sign-up is open unless `PUBLIC_SIGNUP=false`: then 403 before any work.
+    fn sign_up_open(&self) -> ApiResult<()> {
+        if self.app.public_signup {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "sign-up is closed: this app creates its users itself",
+            ))
+        }
     }
 
     fn sessions(&self) -> Sessions<'_> {

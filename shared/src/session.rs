@@ -192,13 +192,27 @@ impl<'a> Sessions<'a> {
     /// taken counts too: sign-up says whether a value is taken). Round trips: the limit's
     /// UpdateItem and one TransactWriteItems (plus the IM id counter once per block).
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.create(Some(credentials)).await
+    }
+
+    /// MinApp's anonymous login (`auth.anonymousLogin()`): a new user holding no account value
+    /// and no password, signed in. It counts against the source IP's sign-up limit like any
+    /// sign-up. Round trips: the limit's UpdateItem and one TransactWriteItems (user and audit
+    /// record; plus the IM id counter once per block).
+    pub async fn sign_up_anonymous(&self) -> ApiResult<SignedIn> {
+        self.create(None).await
+    }
+
+    async fn create(&self, credentials: Option<&Credentials>) -> ApiResult<SignedIn> {
         let users = self.users;
         let limit = users.limits().signup_ip;
         users
             .table()
             .reserve(&Counter::per_ip("signup", self.source_ip, limit), now())
             .await?;
-        let hash = hash_password(credentials.password.expose())?;
+        let hash = credentials
+            .map(|c| hash_password(c.password.expose()))
+            .transpose()?;
         let user_id = new_user_id()?;
         let ids = users.im_ids(1).await?;
         let im = ImIdentity::new(ids.start, users.im_username_prefix(), &user_id)?;
@@ -209,15 +223,18 @@ impl<'a> Sessions<'a> {
             extends: Default::default(),
         };
         let mut stored = StoredUser::new(&new, &im, now());
-        match credentials.field {
-            AccountField::Username => stored.username = Some(credentials.value.clone()),
-            AccountField::Email => stored.email = Some(credentials.value.clone()),
-            AccountField::Phone => stored.phone = Some(credentials.value.clone()),
+        if let Some(c) = credentials {
+            let value = Some(c.value.clone());
+            match c.field {
+                AccountField::Username => stored.username = value,
+                AccountField::Email => stored.email = value,
+                AccountField::Phone => stored.phone = value,
+            }
         }
-        stored.password_hash = Some(hash);
+        stored.password_hash = hash;
         users
             .table()
-            .create_with_account(&stored, credentials.field, &credentials.value)
+            .create_signed_up(&stored, credentials.map(|c| (c.field, c.value.as_str())))
             .await?;
         let user = User::from_stored(stored)?;
         self.signed_in(&user)

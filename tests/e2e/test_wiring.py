@@ -135,11 +135,11 @@ def test_sample_events_invoke_cleanly(stack):
              "minapp-register-username", "minapp-register-email", "minapp-register-phone",
              # The public lookups find users who chose a login name: the sign-ups' sample_user.
              "deepin-users-get", "deepin-users-list",
-             "minapp-login-username", "minapp-login-email", "minapp-login-phone",
+             "minapp-login-username", "minapp-login-email", "minapp-login-phone", "minapp-login-anonymous",
              # Logout last: it voids the sample token of user-1 that the events before it use.
              "minapp-user-profile-current", "minapp-session-destroy"]
     created = {"minapp-register-username", "minapp-register-email", "minapp-register-phone",
-               "minapp-login-username", "minapp-login-email", "minapp-login-phone",
+               "minapp-login-username", "minapp-login-email", "minapp-login-phone", "minapp-login-anonymous",
                "minapp-session-destroy"}
     assert sorted(order) == sorted(p.stem for p in (ROOT / "events").glob("*.json"))
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}

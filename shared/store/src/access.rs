@@ -144,6 +144,7 @@ pub fn anonymous_functions() -> Vec<(&'static str, Vec<Grant>)> {
         ("minapp-register-username", sign_up()),
         ("minapp-register-email", sign_up()),
         ("minapp-register-phone", sign_up()),
+        ("minapp-login-anonymous", sign_up()),
     ]
 }
 

@@ -21,19 +21,21 @@ use auth::token::{Session, TOKEN_REVOKED};
 const SIGN_UP_ATTEMPTS: u32 = 10;
 
 impl UserTable {
-    /// Creates `user` (holding the account value `value` of `field` and a password hash)
-    /// with the guard of that value and its `sign_up` audit record, in one transaction: all
-    /// or nothing. The value held by another user is a 400 naming the field; conflicts with
-    /// concurrent sign-ups are retried until decided.
-    pub async fn create_with_account(
+    /// Creates `user` with the guard of its login value (`account`: the field and the value it
+    /// holds; `None` for an anonymous user, who holds none yet) and its sign-up audit record,
+    /// in one transaction: all or nothing. The value held by another user is a 400 naming the
+    /// field; conflicts with concurrent sign-ups are retried until decided.
+    pub async fn create_signed_up(
         &self,
         user: &StoredUser,
-        field: AccountField,
-        value: &str,
+        account: Option<(AccountField, &str)>,
     ) -> ApiResult<()> {
         let item = user_item(user)?;
-        let mut guard = guard_item(&guard_key(field, value));
-        guard.insert(attr::USER_ID.into(), s(&user.user_id));
+        let guard = account.map(|(field, value)| {
+            let mut guard = guard_item(&guard_key(field, value));
+            guard.insert(attr::USER_ID.into(), s(&user.user_id));
+            (field, guard)
+        });
         let put = |item: Item| {
             let put = Expr::new_item_only()
                 .transact_put(Put::builder())
@@ -48,12 +50,13 @@ impl UserTable {
         let mut attempt = 0;
         loop {
             // A fresh token per attempt: each follows a definite answer that wrote nothing.
+            let mut items = vec![put(item.clone())];
+            items.extend(guard.iter().map(|(_, g)| put(g.clone())));
+            items.push(record.clone());
             let call = self
                 .client
                 .transact_write_items()
-                .transact_items(put(item.clone()))
-                .transact_items(put(guard.clone()))
-                .transact_items(record.clone())
+                .set_transact_items(Some(items))
                 .client_request_token(request_token()?)
                 .send();
             let Some(result) = deadline.bound(call).await else {
@@ -72,7 +75,9 @@ impl UserTable {
                 Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                     let reasons = c.cancellation_reasons();
                     let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-                    if code(1) == "ConditionalCheckFailed" {
+                    if let Some((field, _)) = &guard
+                        && code(1) == "ConditionalCheckFailed"
+                    {
                         return Err(ApiError::invalid(
                             field.name(),
                             "is already taken by another user",
