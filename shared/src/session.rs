@@ -40,7 +40,7 @@ use crate::clock::{now, now_ms};
 use crate::config::TOKEN_DEFAULT_TTL_SECONDS;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::Counter;
-use crate::profile::UserFields;
+use crate::profile::{ProfileUpdate, UserFields};
 use crate::store::{StoredUser, UserView};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
 use crate::users::Users;
@@ -384,6 +384,26 @@ impl<'a> Client<'a> {
         } else {
             MinAppUser::for_others(&user, fields)
         })
+    }
+
+    /// MinApp's `PUT /hserve/v2.5/user/info/`: the caller updates its own profile with the
+    /// `userve` update's fields and operators, limited to what a client may write (the
+    /// [`crate::profile::Builtin::writable`] built-ins and every declared custom field, private ones included:
+    /// they are the caller's); answers the caller's whole updated object. Round trips: those
+    /// of [`crate::store::UserTable::update_profile`], with the token check folded into its
+    /// read and its UpdateItem's condition; an empty update is one GetItem.
+    pub async fn update_info(&self, body: &Value) -> ApiResult<MinAppUser> {
+        let fields = self.users.user_fields();
+        let update = ProfileUpdate::from_json(body, fields)?;
+        let user = if update.is_empty() {
+            self.own::<User>().await?
+        } else {
+            self.users
+                .table()
+                .update_own_profile(self.session, &update, fields, now())
+                .await?
+        };
+        Ok(MinAppUser::new(&user, fields))
     }
 
     /// Public views by IM id: the caller's GetItem runs concurrently with the index queries

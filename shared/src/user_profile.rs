@@ -119,13 +119,7 @@ impl<'a> UserProfiles<'a> {
             .users
             .table()
             .update_profile(&user_id, &update, fields, None, None, now())
-            .await
-            .map_err(|f| match f {
-                ProfileFailure::Error(e) => e,
-                ProfileFailure::NoLongerMatches => {
-                    ApiError::Internal("an unconditional update failed to match".into())
-                }
-            })?;
+            .await?;
         Ok(MinAppUser::new(&written, fields))
     }
 

@@ -34,7 +34,8 @@ use domain::profile::{
 
 use super::directory::{missing_directory, require_directory, set_directory_if_missing};
 use super::expr::{Expr, exists, if_not_exists, not_exists};
-use super::update::{Failed, user_write};
+use super::update::{Failed, token_still_valid, user_write};
+use auth::token::Session;
 
 /// Tries of an update whose read-decided fields concurrent writes moved first: each round
 /// one of the contenders wins, so this many contenders on one field all get through (the
@@ -97,6 +98,18 @@ impl From<ApiError> for ProfileFailure {
     }
 }
 
+/// For an update without `still`, which cannot fail to match.
+impl From<ProfileFailure> for ApiError {
+    fn from(f: ProfileFailure) -> Self {
+        match f {
+            ProfileFailure::Error(e) => e,
+            ProfileFailure::NoLongerMatches => {
+                ApiError::Internal("an unconditional update failed to match".into())
+            }
+        }
+    }
+}
+
 /// Pins a path to a value read, or to its absence.
 fn pin(e: &mut Expr, path: &str, old: Option<&Value>) -> ApiResult<()> {
     let condition = match old.filter(|v| !v.is_null()) {
@@ -137,22 +150,72 @@ impl UserTable {
         seen: Option<User>,
         now: i64,
     ) -> Result<User, ProfileFailure> {
+        self.write_profile(user_id, update, fields, still, seen, None, now)
+            .await
+    }
+
+    /// [`UserTable::update_profile`] of the caller itself by its own client (MinApp's
+    /// `PUT /hserve/v2.5/user/info/`), at the same round trips: the read projects
+    /// `tokens_valid_after` and every UpdateItem is conditioned on the session's token still
+    /// being valid, so a revoked token is a 401 and nothing changes.
+    pub async fn update_own_profile(
+        &self,
+        session: &Session,
+        update: &ProfileUpdate,
+        fields: &UserFields,
+        now: i64,
+    ) -> ApiResult<User> {
+        self.write_profile(
+            session.user_id(),
+            update,
+            fields,
+            None,
+            None,
+            Some(session),
+            now,
+        )
+        .await
+        .map_err(ApiError::from)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_profile(
+        &self,
+        user_id: &str,
+        update: &ProfileUpdate,
+        fields: &UserFields,
+        still: Option<&StillMatches<'_>>,
+        seen: Option<User>,
+        session: Option<&Session>,
+        now: i64,
+    ) -> Result<User, ProfileFailure> {
         let not_found = || ProfileFailure::Error(ApiError::UserNotFound(user_id.to_string()));
         let deadline = Deadline::current();
         // The user as last seen (a batch's listing, a read, a failed condition), if needed.
         let mut known = seen;
         if known.is_none() && update.updates.iter().any(needs_read) {
-            known = Some(self.get::<User>(user_id).await?.ok_or_else(not_found)?);
+            let read = match session {
+                Some(session) => self.get_as::<User>(session, user_id).await?,
+                None => self.get::<User>(user_id).await?,
+            };
+            known = Some(read.ok_or_else(not_found)?);
         }
         let touches_custom = update.updates.iter().any(|u| u.kind == FieldKind::Custom);
         let mut custom_map_made = false;
         let mut attempt = 0;
         loop {
-            let e = profile_expression(update, fields, known.as_ref(), still, now)?;
+            let mut e = profile_expression(update, fields, known.as_ref(), still, now)?;
+            token_still_valid(&mut e, session.map(Session::issued_at_ms));
             match self.send_profile_update(user_id, &e).await {
                 Ok(user) => return Ok(user),
                 Err(Failed::Store(err)) => return Err(err.into()),
                 Err(Failed::Condition(None)) => return Err(not_found()),
+                Err(Failed::Condition(Some(item)))
+                    if session
+                        .is_some_and(|s| s.check(item_tokens_valid_after(&item)).is_err()) =>
+                {
+                    return Err(ApiError::Unauthorized(auth::token::TOKEN_REVOKED).into());
+                }
                 Err(Failed::Condition(Some(item)))
                     if touches_custom && !item.contains_key(attr::CUSTOM) =>
                 {
@@ -231,6 +294,14 @@ impl UserTable {
             Ok(_) | Err(Failed::Condition(_)) => Ok(()),
             Err(Failed::Store(err)) => Err(err),
         }
+    }
+}
+
+/// `tokens_valid_after` of an item a failed condition handed back.
+fn item_tokens_valid_after(item: &HashMap<String, AttributeValue>) -> Option<i64> {
+    match item.get(attr::TOKENS_VALID_AFTER) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
     }
 }
 
