@@ -99,6 +99,18 @@ impl MinAppUser {
         MinAppUser(Value::Object(object))
     }
 
+    /// The built-ins [`MinAppUser::for_others`] shows.
+    pub const SHOWN_TO_OTHERS: [Builtin; 3] = [Builtin::Id, Builtin::Nickname, Builtin::Avatar];
+
+    /// Whether [`MinAppUser::for_others`] shows the field `name` (a built-in or a declared
+    /// custom field): what a client may filter or sort other users by.
+    pub fn shown_to_others(name: &str, fields: &UserFields) -> bool {
+        match Builtin::from_name(name) {
+            Some(b) => MinAppUser::SHOWN_TO_OTHERS.contains(&b),
+            None => fields.readable_by_others(name),
+        }
+    }
+
     /// Another user as a client sees it (`GET /hserve/v2.5/user/info/{id}/` of someone else):
     /// `id`, `nickname`, `avatar` and the custom fields other users may read; never an account
     /// value, the string id or a private field.
