@@ -129,6 +129,7 @@ def test_sample_events_invoke_cleanly(stack):
              "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
              "client-user-imusers", "deepin-user", "minapp-server-time", "minapp-user-info-get",
+             "minapp-user-info-list",
              "minapp-user-account-update", "minapp-oauth-authorize", "minapp-oauth-access-token",
              "minapp-user-profile-list", "minapp-user-profile-get", "minapp-user-profile-update",
              "minapp-user-profile-update-batch", "minapp-user-audit-list",

@@ -185,3 +185,28 @@ mod server_time_tests {
         assert_eq!(ServerTime::at(at).time, "2019-11-25T07:05:19.387067+00:00");
     }
 }
+
+#[cfg(test)]
+mod for_others_tests {
+    use super::MinAppUser;
+    use crate::profile::{Builtin, UserFields};
+    use crate::user::User;
+
+    /// What a client may query others by is exactly what it is shown of them.
+    #[test]
+    fn the_fields_shown_to_others_are_the_keys_of_their_view() {
+        let fields = UserFields::parse("level:integer,diary:string:private").unwrap();
+        let shown = MinAppUser::for_others(&User::default(), &fields);
+        let names = Builtin::ALL
+            .iter()
+            .map(|b| b.name())
+            .chain(["level", "diary"]);
+        for name in names {
+            assert_eq!(
+                MinAppUser::shown_to_others(name, &fields),
+                shown.as_value().get(name).is_some(),
+                "{name}"
+            );
+        }
+    }
+}
