@@ -43,10 +43,14 @@ use crate::limits::Counter;
 use crate::profile::{ProfileUpdate, UserFields};
 use crate::store::{StoredUser, UserView};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
+use crate::user_profile::{Listing, Origin, UserProfiles};
 use crate::users::Users;
 use crate::views::MinAppUser;
 
 pub use crate::auth::token::TOKEN_REVOKED;
+
+/// Why a client may not filter or sort other users by a field.
+pub const HIDDEN_FROM_OTHERS: &str = "not visible to other users";
 
 /// The answer to a wrong password and to an unknown user alike (MinApp's own text).
 pub const INVALID_CREDENTIALS: &str = "Invalid username/email or password.";
@@ -404,6 +408,47 @@ impl<'a> Client<'a> {
                 .await?
         };
         Ok(MinAppUser::new(&user, fields))
+    }
+
+    /// MinApp's `GET /hserve/v2.2/user/info/`: the `user_profile` query language and listing
+    /// ([`UserProfiles::list_as`]) over what a client may see of others, every user (the caller
+    /// too: one shape for one directory) as [`MinAppUser::for_others`]. A filter or an asked
+    /// `order_by` on a field others do not see is a 400 naming it before anything is read, so
+    /// no query learns a hidden value, not even by sorting or `$exists`. The default order
+    /// (`-created_at`, ties by `id`) stays: it is the order of the sequential ids others see.
+    /// Round trips: the listing's, with the caller's GetItem beside them.
+    pub async fn list_users(
+        &self,
+        params: &[(String, String)],
+        origin: &Origin,
+    ) -> ApiResult<Listing> {
+        let fields = self.users.user_fields();
+        let profiles = UserProfiles::new(self.users);
+        let query = profiles.list_query(params)?;
+        if let Some(name) = query
+            .filter
+            .fields()
+            .into_iter()
+            .find(|f| !MinAppUser::shown_to_others(f, fields))
+        {
+            return Err(ApiError::invalid(name, HIDDEN_FROM_OTHERS));
+        }
+        let order_asked = params
+            .iter()
+            .any(|(k, v)| k == "order_by" && !v.trim().is_empty());
+        if let Some(key) = query
+            .order
+            .keys
+            .iter()
+            .find(|k| order_asked && !MinAppUser::shown_to_others(&k.field, fields))
+        {
+            return Err(ApiError::invalid(
+                "order_by",
+                format!("{}: {HIDDEN_FROM_OTHERS}", key.field),
+            ));
+        }
+        self.checked_beside(profiles.list_as(&query, origin, MinAppUser::for_others))
+            .await
     }
 
     /// Public views by IM id: the caller's GetItem runs concurrently with the index queries

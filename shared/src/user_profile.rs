@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::account::AccountField;
 use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
-use crate::profile::{Builtin, ProfileUpdate};
+use crate::profile::{Builtin, ProfileUpdate, UserFields};
 use crate::query::{Cursor, Filter, cursor_link};
 pub use crate::query::{ListQuery, Origin};
 use crate::store::directory::{Direction, DirectoryRead, order_key};
@@ -126,6 +126,17 @@ impl<'a> UserProfiles<'a> {
     /// A page of the users matching `query`, in its order, with exact `total_count` when
     /// asked. See the module for how each query is served.
     pub async fn list(&self, query: &ListQuery, origin: &Origin) -> ApiResult<Listing> {
+        self.list_as(query, origin, MinAppUser::new).await
+    }
+
+    /// [`UserProfiles::list`] with each user shown as `view` builds it (the filter is still
+    /// evaluated on the whole object: a caller that may not see a field must not query it).
+    pub async fn list_as(
+        &self,
+        query: &ListQuery,
+        origin: &Origin,
+        view: impl Fn(&User, &UserFields) -> MinAppUser,
+    ) -> ApiResult<Listing> {
         if query.after.is_some() {
             // A listing pages by offset: reading changes nobody's place.
             return Err(ApiError::invalid(
@@ -139,7 +150,7 @@ impl<'a> UserProfiles<'a> {
         let mut bytes = 0;
         let mut cut_short = false;
         for user in &selection.users {
-            let object = MinAppUser::new(user, fields);
+            let object = view(user, fields);
             bytes += wrapped_len(&object);
             if bytes > self.users.response_max_bytes() {
                 cut_short = true;

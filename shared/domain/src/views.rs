@@ -99,6 +99,18 @@ impl MinAppUser {
         MinAppUser(Value::Object(object))
     }
 
+    /// The built-ins [`MinAppUser::for_others`] shows.
+    pub const SHOWN_TO_OTHERS: [Builtin; 3] = [Builtin::Id, Builtin::Nickname, Builtin::Avatar];
+
+    /// Whether [`MinAppUser::for_others`] shows the field `name` (a built-in or a declared
+    /// custom field): what a client may filter or sort other users by.
+    pub fn shown_to_others(name: &str, fields: &UserFields) -> bool {
+        match Builtin::from_name(name) {
+            Some(b) => MinAppUser::SHOWN_TO_OTHERS.contains(&b),
+            None => fields.readable_by_others(name),
+        }
+    }
+
     /// Another user as a client sees it (`GET /hserve/v2.5/user/info/{id}/` of someone else):
     /// `id`, `nickname`, `avatar` and the custom fields other users may read; never an account
     /// value, the string id or a private field.
@@ -171,5 +183,30 @@ mod server_time_tests {
         let at =
             time::OffsetDateTime::from_unix_timestamp_nanos(1_574_665_519_387_067_000).unwrap();
         assert_eq!(ServerTime::at(at).time, "2019-11-25T07:05:19.387067+00:00");
+    }
+}
+
+#[cfg(test)]
+mod for_others_tests {
+    use super::MinAppUser;
+    use crate::profile::{Builtin, UserFields};
+    use crate::user::User;
+
+    /// What a client may query others by is exactly what it is shown of them.
+    #[test]
+    fn the_fields_shown_to_others_are_the_keys_of_their_view() {
+        let fields = UserFields::parse("level:integer,diary:string:private").unwrap();
+        let shown = MinAppUser::for_others(&User::default(), &fields);
+        let names = Builtin::ALL
+            .iter()
+            .map(|b| b.name())
+            .chain(["level", "diary"]);
+        for name in names {
+            assert_eq!(
+                MinAppUser::shown_to_others(name, &fields),
+                shown.as_value().get(name).is_some(),
+                "{name}"
+            );
+        }
     }
 }
