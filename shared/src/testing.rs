@@ -1216,6 +1216,19 @@ pub type StoredItem = HashMap<String, AttributeValue>;
 
 impl TestApp {
     /// Signs a user up through the domain operation (arranging a test, not testing it).
+    /// Two signed-up app users, `ann` by username and `bob@example.org` by email (password
+    /// `correct horse`): a caller and someone else, for the client endpoints' tests.
+    pub async fn given_ann_and_bob(&self) -> (crate::session::SignedIn, crate::session::SignedIn) {
+        use crate::account::AccountField;
+        let ann = self
+            .given_sign_up(AccountField::Username, "ann", "correct horse")
+            .await;
+        let bob = self
+            .given_sign_up(AccountField::Email, "bob@example.org", "correct horse")
+            .await;
+        (ann, bob)
+    }
+
     pub async fn given_sign_up(
         &self,
         field: crate::account::AccountField,

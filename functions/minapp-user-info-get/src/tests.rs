@@ -1,4 +1,3 @@
-use shared::account::AccountField;
 use shared::session::SignedIn;
 use shared::testing::*;
 use shared::user_profile::UserProfiles;
@@ -16,12 +15,7 @@ fn get(t: &TestApp, caller: &SignedIn, id: &str) -> TestRequest<Session> {
 
 /// Two signed-up users, each with a public `level` and a private `diary`.
 async fn two(t: &TestApp) -> (SignedIn, SignedIn) {
-    let ann = t
-        .given_sign_up(AccountField::Username, "ann", "correct horse")
-        .await;
-    let bob = t
-        .given_sign_up(AccountField::Email, "bob@example.org", "correct horse")
-        .await;
+    let (ann, bob) = t.given_ann_and_bob().await;
     for (user, level) in [(&ann, 3), (&bob, 7)] {
         let body = json!({"level": level, "diary": format!("secret of {level}")});
         UserProfiles::new(&t.app.users)

@@ -1,4 +1,3 @@
-use shared::account::AccountField;
 use shared::session::SignedIn;
 use shared::testing::*;
 use shared::user_profile::UserProfiles;
@@ -28,16 +27,6 @@ fn user_id(t: &TestApp, caller: &SignedIn) -> String {
         .to_string()
 }
 
-async fn two(t: &TestApp) -> (SignedIn, SignedIn) {
-    let ann = t
-        .given_sign_up(AccountField::Username, "ann", "correct horse")
-        .await;
-    let bob = t
-        .given_sign_up(AccountField::Email, "bob@example.org", "correct horse")
-        .await;
-    (ann, bob)
-}
-
 /// The user as stored, as the `userve` API reads it.
 async fn stored(t: &TestApp, caller: &SignedIn) -> serde_json::Value {
     UserProfiles::new(&t.app.users)
@@ -50,7 +39,7 @@ async fn stored(t: &TestApp, caller: &SignedIn) -> serde_json::Value {
 #[tokio::test]
 async fn every_operator_the_sdk_sends_applies_and_the_whole_object_is_answered() {
     let t = TestApp::with_config(|c| c.user_fields = fields()).await;
-    let (ann, _) = two(&t).await;
+    let (ann, _) = t.given_ann_and_bob().await;
     let r = put(
         &t,
         &ann,
@@ -108,7 +97,7 @@ async fn every_operator_the_sdk_sends_applies_and_the_whole_object_is_answered()
 #[tokio::test]
 async fn what_a_client_may_not_write_is_400_naming_it_and_changes_nothing() {
     let t = TestApp::with_config(|c| c.user_fields = fields()).await;
-    let (ann, bob) = two(&t).await;
+    let (ann, bob) = t.given_ann_and_bob().await;
     put(&t, &ann, json!({"level": 1, "nickname": "n"}))
         .send(user_info_update)
         .await;
@@ -150,7 +139,7 @@ async fn what_a_client_may_not_write_is_400_naming_it_and_changes_nothing() {
 #[tokio::test]
 async fn twenty_concurrent_increments_from_one_client_all_count() {
     let t = TestApp::with_config(|c| c.user_fields = fields()).await;
-    let (ann, bob) = two(&t).await;
+    let (ann, bob) = t.given_ann_and_bob().await;
     let answers = join_all(
         (0..20).map(|_| put(&t, &ann, json!({"level": {"$incr_by": 1}})).send(user_info_update)),
     )
@@ -167,7 +156,7 @@ async fn twenty_concurrent_increments_from_one_client_all_count() {
 #[tokio::test]
 async fn a_revoked_or_missing_token_changes_nothing() {
     let t = TestApp::with_config(|c| c.user_fields = fields()).await;
-    let (ann, _) = two(&t).await;
+    let (ann, _) = t.given_ann_and_bob().await;
     let session = t.app.tokens().session(&ann.token).unwrap();
     t.client_of(&session).log_out().await.unwrap();
     let before = t.stored_item(session.user_id()).await;
@@ -195,7 +184,7 @@ async fn a_revoked_or_missing_token_changes_nothing() {
 #[tokio::test]
 async fn the_token_check_is_folded_into_the_update_round_trips() {
     let (t, trips) = TestApp::counting_round_trips_with(|c| c.user_fields = fields()).await;
-    let (ann, _) = two(&t).await;
+    let (ann, _) = t.given_ann_and_bob().await;
     put(&t, &ann, json!({"tags": ["a"]}))
         .send(user_info_update)
         .await;
