@@ -2,9 +2,8 @@
 # The local stack: DynamoDB Local (in memory) + every endpoint on `cargo lambda watch` at its
 # real path. PORT (default 9000) and DYNAMODB_PORT (default 8000) come from the environment;
 # the rest from local.env. Ctrl-C (or SIGTERM) stops everything it started.
-# DISABLE_WATCH_CORS=1 starts `cargo lambda watch --disable-cors`: watch then stops answering
-# every preflight itself (for any origin), so browsers see the functions' own CORS answers,
-# as on AWS. Off by default until the functions answer CORS (issue 19).
+# `cargo lambda watch --disable-cors`: watch would otherwise answer every CORS preflight itself
+# (for any origin); this way browsers get the functions' own answers, as on AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,9 +36,7 @@ done
 cargo run -q -p shared --features cli --bin userctl -- create-table
 
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
-cors=()
-[ "${DISABLE_WATCH_CORS:-0}" = 1 ] && cors=(--disable-cors)
-cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency 4 --ignore-changes "${cors[@]}" &
+cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency 4 --ignore-changes --disable-cors &
 watch_pid=$!
 trap 'kill "$watch_pid" "$ddb_pid" 2>/dev/null || true' EXIT
 wait "$watch_pid"

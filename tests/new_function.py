@@ -95,7 +95,8 @@ const ROUTE: &str = "{a.path}";
 
     cargo = ROOT / "Cargo.toml"
     cargo.write_text(cargo.read_text().rstrip("\n")
-                     + f'\n"{a.path}" = [{{ method = "{a.method}", function = "{a.name}" }}]\n')
+                     + f'\n"{a.path}" = [{{ method = "{a.method}", function = "{a.name}" }}, '
+                     '{ method = "OPTIONS", function = "minapp-not-served" }]\n')
 
     logical = camel(a.name)
     template = ROOT / "template.yaml"

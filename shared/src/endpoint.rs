@@ -66,7 +66,8 @@ use crate::auth::server_token::{
 };
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::now;
-use crate::config::{AwsEnvironment, Config, ConfigError};
+use crate::config::{AllowedOrigins, AwsEnvironment, Config, ConfigError};
+use crate::cors;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::MAX_BODY_BYTES;
 use crate::lookups::Lookups;
@@ -95,6 +96,8 @@ pub struct App {
     /// The `AppId` of the tokens sign-up and login issue, never a header's.
     app_id: String,
     public_signup: bool,
+    /// The web origins whose pages may call the API (`CORS_ALLOW_ORIGINS`).
+    cors: AllowedOrigins,
 }
 
 impl App {
@@ -122,6 +125,7 @@ impl App {
             deepin_public_lookup: config.deepin_public_lookup,
             app_id: config.app_id.clone(),
             public_signup: config.public_signup,
+            cors: config.cors_allow_origins.clone(),
         })
     }
 
@@ -524,7 +528,16 @@ where
     };
     let dialect = endpoint.dialect;
     let deadline = request_deadline(&request, app.users.budget());
+    let origin = header(&request, "origin").map(str::to_string);
     audit::within(context, async move {
+        if cors::is_preflight(&request) {
+            let response = cors::preflight(&app.cors, origin.as_deref());
+            let allowed = response
+                .headers()
+                .contains_key("access-control-allow-origin");
+            tracing::info!(status = 204, preflight = true, allowed);
+            return response;
+        }
         let result = within_deadline(deadline, async move {
             check_body(&request)?;
             let caller = C::authenticate(app, dialect, &request)?;
@@ -568,9 +581,21 @@ where
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds.max(1)));
         }
+        cors::mark(&app.cors, origin.as_deref(), &mut response);
         response
     })
     .await
+}
+
+/// The handler of paths and methods this service does not serve (calls of a client SDK that
+/// are outside the product, such as MinApp's email verification or SMS): a 404 in the
+/// dialect's own form naming the route, after the caller checks every handler gets.
+pub async fn not_served<C>(call: Call<C>) -> ApiResult<()> {
+    let path = call.request.uri().path().to_string();
+    Err(ApiError::NotServed(format!(
+        "{} {path} is not served by this service",
+        call.request.method()
+    )))
 }
 
 /// When the request must have its answer: `budget` from now, and never later than the

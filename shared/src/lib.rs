@@ -25,6 +25,7 @@ pub mod session;
 pub mod user_profile;
 pub mod users;
 // Dialects, then the pipeline.
+pub mod cors;
 pub mod dialect;
 pub mod endpoint;
 pub mod logging;

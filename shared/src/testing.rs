@@ -258,6 +258,9 @@ fn on_local(mut app: App) -> App {
 /// ([`TestApp::with_config`]). The per-identifier login limit keeps its default.
 pub const TEST_IP_LIMIT: &str = "100000/60";
 
+/// The one web origin tests allow (`CORS_ALLOW_ORIGINS`).
+pub const TEST_PAGE_ORIGIN: &str = "https://app.example.test";
+
 /// The configuration tests run with: two active access keys, prefix `ql`, per-IP limits at
 /// [`TEST_IP_LIMIT`].
 pub fn test_config(table: &str) -> Config {
@@ -276,6 +279,7 @@ pub fn test_config(table: &str) -> Config {
         ("LOGIN_IP_LIMIT", TEST_IP_LIMIT.to_string()),
         ("SIGNUP_IP_LIMIT", TEST_IP_LIMIT.to_string()),
         ("LOOKUP_IP_LIMIT", TEST_IP_LIMIT.to_string()),
+        ("CORS_ALLOW_ORIGINS", TEST_PAGE_ORIGIN.to_string()),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }
@@ -1107,9 +1111,13 @@ impl<C: Caller> TestRequest<C> {
         let content_type = header("content-type");
         let reqid = header("x-reqid");
         let retry_after = header("retry-after");
-        let body: Value =
-            serde_json::from_slice(response.body().as_ref()).expect("every response is JSON");
+        // Every response is JSON, but a preflight's, which has no body.
+        let body: Value = match response.body().as_ref() {
+            b"" if status == 204 => Value::Null,
+            bytes => serde_json::from_slice(bytes).expect("every response is JSON"),
+        };
         TestResponse {
+            headers: response.headers().clone(),
             status,
             content_type,
             reqid,
@@ -1128,11 +1136,17 @@ pub struct TestResponse {
     /// The `Retry-After` header (a limit's 429 only).
     pub retry_after: Option<String>,
     pub body: Value,
+    pub headers: lambda_http::http::HeaderMap,
     /// The size of what the Lambda runtime would return for this response.
     pub lambda_bytes: usize,
 }
 
 impl TestResponse {
+    /// A response header, if present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     pub fn code(&self) -> i64 {
         self.body["code"]
             .as_i64()

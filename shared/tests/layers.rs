@@ -53,6 +53,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "lookups",
             // dialects, then the pipeline
             "dialect",
+            "cors",
             "logging",
             "endpoint",
             // test support

@@ -38,10 +38,37 @@ def gateway(path):
     return path.rstrip("/") or "/"
 
 
-def router_routes():
+PREFLIGHT = ("OPTIONS", "/{proxy+}", "minapp-not-served")
+#: What `ANY` covers in the template, spelled out for `cargo lambda watch` (OPTIONS aside).
+ANY = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def router():
     cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
-    router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
-    return {(r["method"], gateway(path), r["function"]) for path, rs in router.items() for r in rs}
+    return cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+
+
+def router_routes():
+    """The router in the template's terms: watch routes by path first, so every path lists its
+    own OPTIONS (the template's one `OPTIONS /{proxy+}`), and a catch-all `{*rest}` with every
+    method is the template's `ANY /.../{proxy+}`."""
+    routes = set()
+    for path, rs in router().items():
+        path = gateway(path.replace("{*path}", "{proxy+}"))
+        methods = {r["method"] for r in rs if r["method"] != "OPTIONS"}
+        functions = {r["function"] for r in rs if r["method"] != "OPTIONS"}
+        if "{proxy+}" in path and methods == ANY and len(functions) == 1:
+            routes.add(("ANY", path, functions.pop()))
+        else:
+            routes |= {(r["method"], path, r["function"]) for r in rs if r["method"] != "OPTIONS"}
+    return routes | {PREFLIGHT}
+
+
+def test_every_local_path_answers_its_preflight_as_aws_does():
+    """Browsers preflight every SDK call: under `make dev` each path's OPTIONS goes to the
+    function the template's `OPTIONS /{proxy+}` reaches."""
+    for path, rs in router().items():
+        assert {"method": "OPTIONS", "function": PREFLIGHT[2]} in rs, path
 
 
 def openapi_routes():
@@ -54,7 +81,8 @@ def test_template_router_openapi_events_and_functions_agree():
     functions = {p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").exists()}
     routes = template_routes()
     assert routes == router_routes()
-    assert {(m, p) for m, p, _ in routes} == openapi_routes()
+    # The preflight and the MinApp catch-all are not operations of the API.
+    assert {(m, p) for m, p, _ in routes if "{proxy+}" not in p} == openapi_routes()
     assert {f for _, _, f in routes} == functions
     for function in functions:
         # A function may serve more than one route (MinApp's v2.0 and v2.1 paths): its sample
@@ -69,7 +97,7 @@ def test_every_path_parameter_is_the_last_segment_of_its_route():
     """`Call::path_param` reads a parameter from the raw path's last segment (decoding it once,
     whatever API Gateway or watch did to the parameter map): no route may break that."""
     for _, path, function in template_routes() | router_routes():
-        segments = [s for s in path.split("/") if s]
+        segments = [s for s in path.split("/") if s and s != "{proxy+}"]
         params = [i for i, s in enumerate(segments) if s.startswith("{")]
         assert params in ([], [len(segments) - 1]), (function, path)
 
@@ -128,7 +156,7 @@ def test_sample_events_invoke_cleanly(stack):
     order = ["server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
              "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
-             "client-user-imusers", "deepin-user", "minapp-server-time", "minapp-user-info-get",
+             "client-user-imusers", "deepin-user", "minapp-not-served", "minapp-server-time", "minapp-user-info-get",
              "minapp-user-info-update", "minapp-user-info-list",
              "minapp-user-account-update", "minapp-oauth-authorize",
              "minapp-oauth-access-token", "minapp-user-profile-list", "minapp-user-profile-get",
@@ -152,9 +180,13 @@ def test_sample_events_invoke_cleanly(stack):
         )
         assert out.returncode == 0, out.stderr
         response = json.loads(out.stdout)
+        headers = {k.lower(): v for k, v in response["headers"].items()}
+        if function == "minapp-not-served":  # a preflight from the page origin local.env allows
+            assert response["statusCode"] == 204, response
+            assert headers["access-control-allow-origin"] == "http://127.0.0.1:19531", headers
+            continue
         body = json.loads(response["body"])
         assert response["statusCode"] == (201 if function in created else 200), (function, body)
-        headers = {k.lower(): v for k, v in response["headers"].items()}
         assert headers["x-reqid"] == f"sample-{function}", (function, headers)
         if not function.startswith(("deepin-", "minapp-")):  # the Qiniu envelope
             assert body["code"] == 0 and body["request_id"] == f"sample-{function}", (function, body)

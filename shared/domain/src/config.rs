@@ -66,6 +66,61 @@ pub struct Config {
     pub phone_default_region: String,
     /// How long audit records are kept (`AUDIT_TTL_DAYS`): DynamoDB's TTL deletes them then.
     pub audit_ttl_days: i64,
+    /// The web origins whose pages may call the API from a browser (`CORS_ALLOW_ORIGINS`).
+    pub cors_allow_origins: AllowedOrigins,
+}
+
+/// `CORS_ALLOW_ORIGINS`: comma-separated exact origins (`https://app.example.com`,
+/// `http://127.0.0.1:19531`), or `*` for any. Empty (the default): no browser page on another
+/// origin may call the API, which is what an API without a web app needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowedOrigins {
+    any: bool,
+    exact: Vec<String>,
+}
+
+impl AllowedOrigins {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let mut allowed = AllowedOrigins::default();
+        for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            if origin == "*" {
+                allowed.any = true;
+                continue;
+            }
+            // Browsers send `scheme://host[:port]`, nothing more: anything else would never match.
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let host_port_only = rest.is_some_and(|r| {
+                !r.is_empty()
+                    && !r.contains(['/', '?', '#', '@', ' '])
+                    && r == r.to_ascii_lowercase()
+            });
+            if !host_port_only {
+                return Err(ConfigError(format!(
+                    "CORS_ALLOW_ORIGINS: {origin:?} is not an origin (scheme://host[:port], lower case, no path)"
+                )));
+            }
+            allowed.exact.push(origin.to_string());
+        }
+        Ok(allowed)
+    }
+
+    /// Whether any origin is allowed at all (responses then vary by `Origin`).
+    pub fn is_empty(&self) -> bool {
+        !self.any && self.exact.is_empty()
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, if it is allowed.
+    pub fn allow(&self, origin: &str) -> Option<String> {
+        if self.exact.iter().any(|o| o == origin) {
+            Some(origin.to_string())
+        } else if self.any {
+            Some("*".to_string())
+        } else {
+            None
+        }
+    }
 }
 
 /// Audit records live 180 days unless `AUDIT_TTL_DAYS` says otherwise.
@@ -176,7 +231,10 @@ impl Config {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "CN".into());
         let audit_ttl_days = positive(&lookup, "AUDIT_TTL_DAYS", AUDIT_TTL_DAYS_DEFAULT)?;
+        let cors_allow_origins =
+            AllowedOrigins::parse(&lookup("CORS_ALLOW_ORIGINS").unwrap_or_default())?;
         Ok(Config {
+            cors_allow_origins,
             audit_ttl_days,
             limits,
             phone_default_region,
@@ -493,5 +551,48 @@ mod tests {
         assert!(err.to_string().contains("AWS_REGION"));
         let err = aws(&[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a")]).unwrap_err();
         assert!(err.to_string().contains("AWS_SECRET_ACCESS_KEY"));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_and_none_by_default() {
+        let c = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("ACCESS_KEYS", "ak:sk"),
+            ("TOKEN_SECRETS", TS),
+        ]))
+        .unwrap();
+        assert!(c.cors_allow_origins.is_empty());
+        assert_eq!(c.cors_allow_origins.allow("http://127.0.0.1:19531"), None);
+
+        let two = AllowedOrigins::parse("https://app.example.com, http://127.0.0.1:19531").unwrap();
+        assert_eq!(
+            two.allow("http://127.0.0.1:19531").as_deref(),
+            Some("http://127.0.0.1:19531")
+        );
+        // Exact: no prefix, suffix, scheme or port games.
+        for other in [
+            "http://127.0.0.1:1953",
+            "https://127.0.0.1:19531",
+            "https://app.example.com.evil.test",
+            "https://evil.app.example.com",
+            "null",
+        ] {
+            assert_eq!(two.allow(other), None, "{other}");
+        }
+        assert_eq!(
+            AllowedOrigins::parse("*")
+                .unwrap()
+                .allow("https://x.test")
+                .as_deref(),
+            Some("*")
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://App.example.com",
+        ] {
+            let err = AllowedOrigins::parse(bad).unwrap_err();
+            assert!(err.0.contains("CORS_ALLOW_ORIGINS"), "{bad}: {}", err.0);
+        }
     }
 }

@@ -22,6 +22,9 @@ pub enum ApiError {
     TimeSkew,
     #[error("user not found: {0}")]
     UserNotFound(String),
+    /// A path or method this service does not serve (404): the message says which.
+    #[error("{0}")]
+    NotServed(String),
     /// A per-caller limit refused the attempt before any work was done (429, with
     /// `Retry-After`). The message says only when to try again: the same for a name nobody
     /// holds as for a real account.
@@ -68,7 +71,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::UserExists(_) => 400,
             ApiError::Unauthorized(_) | ApiError::TokenExpired => 401,
             ApiError::TimeSkew | ApiError::Forbidden(_) => 403,
-            ApiError::UserNotFound(_) => 404,
+            ApiError::UserNotFound(_) | ApiError::NotServed(_) => 404,
             ApiError::TooManyAttempts(_) => 429,
             ApiError::Busy(_) => 503,
             ApiError::Internal(_) => 500,
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::TimeSkew => "time_skew",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::UserNotFound(_) => "user_not_found",
+            ApiError::NotServed(_) => "not_served",
             ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
@@ -148,6 +152,12 @@ mod tests {
                 404,
                 404,
                 "user not found: u2",
+            ),
+            (
+                ApiError::NotServed("POST /hserve/v2.0/user/password/reset/ is not served".into()),
+                404,
+                404,
+                "POST /hserve/v2.0/user/password/reset/ is not served",
             ),
             (
                 ApiError::TooManyAttempts(Limited {

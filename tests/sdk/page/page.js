@@ -25,6 +25,11 @@ async function step(fn) {
   }
 }
 
+function who(user) {
+  const u = user.toJSON ? user.toJSON() : user;
+  return { id: u.id, username: u._username, email: u._email, phone: u._phone, anonymous: u._anonymous };
+}
+
 window.journey = {
   init(appId, host) {
     localStorage.clear();
@@ -33,16 +38,50 @@ window.journey = {
     BaaS._baasRequest = traced(BaaS._baasRequest);
     return { origin: location.origin, version: BaaS._config.VERSION };
   },
-  register: (username, password) =>
+  // Sign-up by `field` (username, email or phone); an anonymous session, if stored, is sent along.
+  register: (field, value, password) =>
     step(async (B) => {
-      const user = await B.auth.register({ username, password });
-      return { id: user.id, username: user._username, token: !!(await B.getAuthToken()) };
+      const user = await B.auth.register({ [field]: value, password });
+      return { ...who(user), token: !!(await B.getAuthToken()) };
     }),
-  login: (username, password) =>
+  login: (field, value, password) =>
     step(async (B) => {
       await B.auth.logout().catch(() => B.clearSession());
-      const user = await B.auth.login({ username, password });
-      return { id: user.id, username: user._username };
+      return who(await B.auth.login({ [field]: value, password }));
+    }),
+  anonymous: () =>
+    step(async (B) => {
+      await B.auth.logout().catch(() => B.clearSession());
+      return who(await B.auth.anonymousLogin());
+    }),
+  current: () => step(async (B) => (await B.auth.getCurrentUser()).toJSON()),
+  // setUsername / setEmail / setMobilePhone for each value given, then the user read back.
+  account: (values) =>
+    step(async (B) => {
+      const user = await B.auth.getCurrentUser();
+      if (values.username) await user.setUsername(values.username);
+      if (values.email) await user.setEmail(values.email);
+      if (values.phone) await user.setMobilePhone(values.phone);
+      return who(await B.auth.getCurrentUser());
+    }),
+  // The SDK's error code for a wrong current password, then the right one's outcome.
+  updatePassword: (wrong, current, next) =>
+    step(async (B) => {
+      const user = await B.auth.getCurrentUser();
+      const refused = await user.updatePassword({ password: wrong, newPassword: next }).then(() => 200, (e) => e.code);
+      await user.updatePassword({ password: current, newPassword: next });
+      return { refused, after: who(await B.auth.getCurrentUser()) };
+    }),
+  // Logs out, then puts the old token back (as a thief would) and tries to read with it.
+  logoutAndReplay: () =>
+    step(async (B) => {
+      const token = await B.getAuthToken();
+      const { id } = (await B.auth.getCurrentUser()).toJSON();
+      await B.auth.logout();
+      await B.storage.set("auth_token", token);
+      const replayed = await new B.User().get(id).then((r) => r.status, (e) => e.code);
+      B.clearSession();
+      return { replayed };
     }),
   update: (fields, incr) =>
     step(async (B) => {
