@@ -25,6 +25,10 @@ tools: $(VENV)/.installed $(DDB)/.installed $(SDK)/node_modules/.installed
 	  echo "installing Java (DynamoDB Local needs it)"; \
 	  $$(command -v sudo || true) apt-get update -qq && \
 	  $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; }
+	@command -v jq >/dev/null || { \
+	  echo "installing jq (the README's examples read ids with it)"; \
+	  $$(command -v sudo || true) apt-get update -qq && \
+	  $$(command -v sudo || true) apt-get install -y -qq jq; }
 	@test -x /usr/bin/chromium || { \
 	  echo "installing Chromium (the browser test drives Debian's, never a downloaded one)"; \
 	  $$(command -v sudo || true) apt-get update -qq && \

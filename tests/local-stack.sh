@@ -39,7 +39,7 @@ cargo run -q -p shared --features cli --bin userctl -- create-table
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
 cors=()
 [ "${DISABLE_WATCH_CORS:-0}" = 1 ] && cors=(--disable-cors)
-cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency 4 --ignore-changes "${cors[@]}" &
+cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency "${WATCH_CONCURRENCY:-1}" --ignore-changes "${cors[@]}" &
 watch_pid=$!
 trap 'kill "$watch_pid" "$ddb_pid" 2>/dev/null || true' EXIT
 wait "$watch_pid"
