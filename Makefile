@@ -85,9 +85,10 @@ deploy:
 	SAM_CLI_TELEMETRY=0 sam deploy $(ARGS)
 
 # One function with its sample event, against `make dev` (PORT as there): make invoke FN=server-user-info
+# (credentials made at invoke time: tests/invoke.sh)
 invoke: tools
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
-	cargo lambda invoke $(FN) --data-file events/$(FN).json --invoke-port $${PORT:-9000} --invoke-address 127.0.0.1
+	tests/invoke.sh $(FN)
 
 # The benchmark suite: prints one table and writes BENCHMARKS.md. Host release builds for
 # timing (functions, the bare lambda_http baseline, the harness: one cargo invocation), the
