@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench function
+.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench function users reset
 
 dev: tools
 	tests/local-stack.sh
@@ -89,6 +89,11 @@ deploy:
 invoke: tools
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
 	tests/invoke.sh $(FN)
+
+# The users in a running `make dev` (DYNAMODB_PORT as there), one JSON line each, no secrets;
+# `make reset` deletes every item but the IM id counter, so `make dev` starts clean without a restart.
+users reset:
+	@$(PY) tests/local-data.py $@
 
 # The benchmark suite: prints one table and writes BENCHMARKS.md. Host release builds for
 # timing (functions, the bare lambda_http baseline, the harness: one cargo invocation), the

@@ -349,3 +349,45 @@ def test_every_shell_example_in_the_readme_runs_and_shows_what_it_prints(readme_
     from test_wiring import SAMPLE_CREATES, SAMPLE_EVENTS, check_sample_event
     for function in SAMPLE_EVENTS:
         check_sample_event(readme_stack.port, function, 201 if function in SAMPLE_CREATES else 200)
+    # `make reset` (README "Your local data") empties the table but for the IM id counter.
+    make = lambda target: subprocess.run(["make", "-s", target], cwd=ROOT, env=env, check=True,
+                                         capture_output=True, text=True, timeout=120).stdout
+    assert make("users").count("\n") > 3
+    assert "the IM id counter stays" in make("reset")
+    assert make("users") == ""
+
+
+# ---- the README's tables against the code and the template --------------------------------
+
+def table_names(heading):
+    """The backticked names in the first column of the table under `heading`."""
+    text = README.read_text()
+    section = text[text.index(f"\n{heading}\n"):]
+    rows = re.findall(r"^\| *(`[^|]*`) *\|", section[:section.index("\n#", 1)], re.M)
+    return {n for row in rows for n in re.findall(r"`([^`]+)`", row)}
+
+
+def variables_the_code_reads():
+    config = (ROOT / "shared/domain/src/config.rs").read_text().split("#[cfg(test)]")[0]
+    names = set(re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})"', config))
+    for path in ("shared/src", "shared/store/src", "shared/auth/src"):
+        for rs in (ROOT / path).rglob("*.rs"):
+            if "bin" in rs.parts or rs.stem == "testing" or "testing" in rs.parts:  # tools, test harness
+                continue
+            names |= set(re.findall(r'env::var\("([A-Z_]+)"\)', rs.read_text().split("#[cfg(test)]")[0]))
+    return {n for n in names if not n.startswith("AWS_LAMBDA_")}  # Lambda's own, not configuration
+
+
+def test_the_configuration_table_lists_every_variable_the_code_reads_and_no_other():
+    read = variables_the_code_reads()
+    assert {"TABLE_NAME", "RUST_LOG", "DEEPIN_PUBLIC_LOOKUP", "LOGIN_LIMIT"} <= read  # the scan works
+    assert table_names("## Configuration") == read
+
+
+def test_the_parameters_table_lists_every_template_parameter_and_the_template_sets_only_read_variables():
+    from test_wiring import template
+    tpl = template()
+    assert table_names("### Parameters") == set(tpl["Parameters"])
+    set_by_template = set(tpl["Globals"]["Function"]["Environment"]["Variables"])
+    # SECRETS_REVISION only makes CloudFormation update the functions when the secret changed.
+    assert set_by_template - {"SECRETS_REVISION"} <= variables_the_code_reads()
