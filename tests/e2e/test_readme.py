@@ -357,6 +357,27 @@ def test_every_shell_example_in_the_readme_runs_and_shows_what_it_prints(readme_
     assert make("users") == ""
 
 
+def test_the_localstack_recipe_creates_the_table_with_only_its_own_variables(readme_stack, tmp_path):
+    """The recipe's variables are all `userctl create-table` needs (no profile, no IMDS): run
+    against the README stack's DynamoDB Local in LocalStack's place, with a new table name."""
+    text = README.read_text()
+    block = next(b for _, info, b in blocks(text) if info.startswith("sh") and "localstack start" in "\n".join(b))
+    script = "\n".join(l for l in "\n".join(block).replace("\\\n", "").splitlines()
+                       if l.startswith(("export ", "userctl create-table")))
+    assert "userctl create-table" in script and "AWS_REGION" in script
+    script = script.replace("http://localhost:4566", readme_stack.dynamodb)
+    userctl_fn = 'userctl() { cargo run -q -p shared --features cli --bin userctl -- "$@"; }'
+    assert userctl_fn in text
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    home = pathlib.Path.home()  # an empty HOME (no ~/.aws) for AWS, the real toolchain for cargo
+    env = {**clean, "HOME": str(tmp_path), "TABLE_NAME": "localstack-recipe",
+           "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(home / ".rustup")),
+           "CARGO_HOME": os.environ.get("CARGO_HOME", str(home / ".cargo"))}
+    out = subprocess.run(["bash", "-c", f"{userctl_fn}\nset -e\n{script}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "table localstack-recipe ready" in out.stdout, out.stderr
+
+
 # ---- the README's tables against the code and the template --------------------------------
 
 def table_names(heading):
