@@ -37,6 +37,8 @@ done
 cargo run -q -p shared --features cli --bin userctl -- create-table
 
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
+echo "up to ${WATCH_CONCURRENCY:-1} instance(s) per function, started on first use; one log line per request"
+echo "make users: the users; make reset: start clean; Ctrl-C: stop"
 cors=()
 [ "${DISABLE_WATCH_CORS:-0}" = 1 ] && cors=(--disable-cors)
 # Quiet: watch's own log only for errors, and none from its file watcher (which it runs even with
