@@ -130,7 +130,7 @@ def test_sample_events_invoke_cleanly(stack):
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
              "client-user-imusers", "deepin-user", "minapp-server-time", "minapp-user-info-get",
              "minapp-user-info-update", "minapp-user-info-list",
-             "minapp-user-account-update", "minapp-oauth-authorize",
+             "minapp-user-account-update", "minapp-own-account-update", "minapp-oauth-authorize",
              "minapp-oauth-access-token", "minapp-user-profile-list", "minapp-user-profile-get",
              "minapp-user-profile-update", "minapp-user-profile-update-batch", "minapp-user-audit-list",
              "minapp-register-username", "minapp-register-email", "minapp-register-phone",
