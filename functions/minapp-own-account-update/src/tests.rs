@@ -14,6 +14,21 @@ fn put(t: &TestApp, token: &str, body: serde_json::Value) -> TestRequest<Session
         .json(&body)
 }
 
+/// Asserts that `body` with `token` is a 200; its answer.
+async fn accepted(t: &TestApp, token: &str, body: serde_json::Value) -> TestResponse {
+    let r = put(t, token, body).send(own_account_update).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r
+}
+
+/// Asserts that `body` with `token` is refused with `status` and a message starting `prefix`.
+async fn refused(t: &TestApp, token: &str, body: serde_json::Value, status: u16, prefix: &str) {
+    put(t, token, body)
+        .send(own_account_update)
+        .await
+        .assert_minapp_error(status, prefix)
+}
+
 /// The caller's string id (the store's key).
 fn user_id(t: &TestApp, caller: &SignedIn) -> String {
     t.app
@@ -87,10 +102,7 @@ async fn the_sdk_account_setters_answer_the_whole_own_object() {
         (json!({"phone": null}), "_phone", json!(null)),
     ] {
         trips.take();
-        let r = put(&t, &ann.token, body.clone())
-            .send(own_account_update)
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
+        let r = accepted(&t, &ann.token, body.clone()).await;
         assert_eq!(r.body[field], shown, "{body}");
         assert_eq!(r.body["id"], ann.user.id(), "the caller's own object");
         assert_eq!(r.body["_email_verified"], false);
@@ -145,10 +157,7 @@ async fn taken_unknown_and_invalid_values_are_400_naming_the_field_and_change_no
         ),
         (json!(["username"]), "body"),
     ] {
-        put(&t, &ann.token, body.clone())
-            .send(own_account_update)
-            .await
-            .assert_minapp_error(400, field);
+        refused(&t, &ann.token, body.clone(), 400, field).await;
         assert_eq!(t.stored_item(&id).await, before, "{body}");
     }
     // A value bob holds stays bob's.
@@ -175,10 +184,7 @@ async fn a_new_password_needs_the_current_one_and_keeps_only_this_session() {
             "password: the current password is required",
         ),
     ] {
-        put(&t, &ann.token, body.clone())
-            .send(own_account_update)
-            .await
-            .assert_minapp_error(400, message);
+        refused(&t, &ann.token, body.clone(), 400, message).await;
         assert_eq!(
             trips.take(),
             ["GetItem", "UpdateItem", "UpdateItem", "PutItem"],
@@ -187,14 +193,12 @@ async fn a_new_password_needs_the_current_one_and_keeps_only_this_session() {
         assert_eq!(t.stored_item(&id).await, before, "{body}: nothing changes");
         trips.take();
     }
-    let r = put(
+    let r = accepted(
         &t,
         &ann.token,
         json!({"password": "correct horse", "new_password": "battery staple"}),
     )
-    .send(own_account_update)
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["_username"], "ann");
     assert_eq!(
         trips.take(),
@@ -213,18 +217,16 @@ async fn a_new_password_needs_the_current_one_and_keeps_only_this_session() {
     assert!(!logs_in(&t, AccountField::Username, "ann", "correct horse").await);
     assert!(logs_in(&t, AccountField::Username, "ann", "battery staple").await);
     // The session that changed it keeps working; the other device's is void.
-    let r = put(&t, &ann.token, json!({"username": "ann4"}))
-        .send(own_account_update)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    put(&t, &other, json!({}))
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(401, "token revoked");
-    put(&t, &other, json!({"username": "mallory"}))
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(401, "token revoked");
+    accepted(&t, &ann.token, json!({"username": "ann4"})).await;
+    refused(&t, &other, json!({}), 401, "token revoked").await;
+    refused(
+        &t,
+        &other,
+        json!({"username": "mallory"}),
+        401,
+        "token revoked",
+    )
+    .await;
     assert_eq!(
         events(&t, &id).await[1..],
         [
@@ -237,22 +239,17 @@ async fn a_new_password_needs_the_current_one_and_keeps_only_this_session() {
         ]
     );
     // A second change from the kept session, with the password it set.
-    let r = put(
+    accepted(
         &t,
         &ann.token,
         json!({"password": "battery staple", "new_password": "third horse"}),
     )
-    .send(own_account_update)
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
     // Logout voids the kept session too.
     let session = t.app.tokens().session(&ann.token).unwrap();
     t.client_of(&session).log_out().await.unwrap();
-    assert!(t.stored_item(&id).await.get("tokens_kept").is_none());
-    put(&t, &ann.token, json!({}))
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(401, "token revoked");
+    assert!(!t.stored_item(&id).await.contains_key("tokens_kept"));
+    refused(&t, &ann.token, json!({}), 401, "token revoked").await;
 }
 
 #[tokio::test]
@@ -276,10 +273,7 @@ async fn the_app_servers_password_change_keeps_no_session() {
         .await
         .unwrap();
     assert!(!t.stored_item(&id).await.contains_key("tokens_kept"));
-    put(&t, &ann.token, json!({}))
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(401, "token revoked");
+    refused(&t, &ann.token, json!({}), 401, "token revoked").await;
 }
 
 #[tokio::test]
@@ -290,10 +284,7 @@ async fn wrong_current_passwords_count_toward_the_login_limits() {
     // One of the two attempts of ann's login name goes to a wrong login.
     assert!(!logs_in(&t, AccountField::Username, "ann", "wrong horse").await);
     let wrong = json!({"password": "wrong horse", "new_password": "battery staple"});
-    put(&t, &ann.token, wrong.clone())
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(400, "password");
+    refused(&t, &ann.token, wrong.clone(), 400, "password").await;
     // The window is used up: even the right password waits, and so does a login.
     let r = put(
         &t,
@@ -341,14 +332,12 @@ async fn a_user_without_a_password_sets_one_with_its_token_alone() {
     t.given_user("carl", "Carl", &[]).await;
     let token = token_issued_ago(&t, "carl", 0);
     trips.take();
-    let r = put(
+    let r = accepted(
         &t,
         &token,
         json!({"username": "carl", "email": "carl@example.org", "new_password": "carl's horse"}),
     )
-    .send(own_account_update)
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         trips.take(),
         ["GetItem", "TransactWriteItems"],
@@ -360,10 +349,14 @@ async fn a_user_without_a_password_sets_one_with_its_token_alone() {
     );
     assert!(logs_in(&t, AccountField::Email, "carl@example.org", "carl's horse").await);
     // From now on the password it set is needed.
-    put(&t, &token, json!({"new_password": "other horse"}))
-        .send(own_account_update)
-        .await
-        .assert_minapp_error(400, "password");
+    refused(
+        &t,
+        &token,
+        json!({"new_password": "other horse"}),
+        400,
+        "password",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -378,10 +371,7 @@ async fn a_revoked_or_missing_token_changes_nothing() {
         json!({"password": "correct horse", "new_password": "battery staple"}),
         json!({}),
     ] {
-        put(&t, &ann.token, body.clone())
-            .send(own_account_update)
-            .await
-            .assert_minapp_error(401, "token revoked");
+        refused(&t, &ann.token, body.clone(), 401, "token revoked").await;
         assert_eq!(t.stored_item(session.user_id()).await, before, "{body}");
     }
     let r = t

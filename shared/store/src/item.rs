@@ -398,6 +398,7 @@ mod tests {
             dir_order: Some("0000000001#0000000000000000007".into()),
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
+            tokens_kept: Some(2000),
         }
     }
 
