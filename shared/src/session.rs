@@ -24,8 +24,9 @@
 //!   success gives its attempt back to the identifier's window (only failures use it up).
 //!   Nothing of an attempt (password, hash) is ever logged.
 //! - **Audit records** ([`crate::audit`]): sign-up (in its transaction), login success and
-//!   failure, a login identifier's limit reached (`limit_reached`) and logout, each one more
-//!   PutItem. A failure for an identifier nobody holds is recorded in that identifier's
+//!   failure, a login identifier's limit reached (`limit_reached`), logout and a client's
+//!   wrong or missing current password on the account path (`password_check_failed`), each
+//!   one more PutItem. A failure for an identifier nobody holds is recorded in that identifier's
 //!   partition (`LOGIN#<identifier>`), a known user's in the user's: one PutItem either way. A
 //!   source IP's limit reached names no user: it is the request's log line only.
 
