@@ -158,7 +158,7 @@ SAMPLE_EVENTS = [
     "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
     "client-user-imusers", "deepin-user", "minapp-not-served", "minapp-server-time", "minapp-user-info-get",
     "minapp-user-info-update", "minapp-user-info-list",
-    "minapp-user-account-update", "minapp-oauth-authorize",
+    "minapp-user-account-update", "minapp-own-account-update", "minapp-oauth-authorize",
     "minapp-oauth-access-token", "minapp-user-profile-list", "minapp-user-profile-get",
     "minapp-user-profile-update", "minapp-user-profile-update-batch", "minapp-user-audit-list",
     "minapp-register-username", "minapp-register-email", "minapp-register-phone",

@@ -72,11 +72,11 @@ fn with_key(attributes: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// Deepin's lookups: users as [`User`] shows them (guards through the same projection), and
-/// a client caller's `tokens_valid_after`; by uid, the public view the `im_userid` index
-/// holds. Never a password hash, IM credentials or sign-in record.
+/// a client caller's revocation marks ([`attr::SESSION`]); by uid, the public view the
+/// `im_userid` index holds. Never a password hash, IM credentials or sign-in record.
 pub fn lookup() -> Vec<Grant> {
     let mut user = User::ATTRIBUTES.to_vec();
-    user.push(attr::TOKENS_VALID_AFTER);
+    user.extend(attr::SESSION);
     let mut index = vec![attr::IM_USERID];
     index.extend(INFO_ATTRIBUTES);
     vec![

@@ -248,6 +248,8 @@ pub enum Event {
     Logout,
     /// Account values changed (their names only, never a value); `password` among them.
     AccountChanged { fields: Vec<&'static str> },
+    /// A client's new password refused: the current password it gave was wrong or missing.
+    PasswordCheckFailed,
     /// Qiniu register (one, a batch, or a token for a new `user_id`).
     Registered,
     /// Qiniu profile update.
@@ -264,6 +266,7 @@ impl Event {
             Event::LimitReached { .. } => "limit_reached",
             Event::Logout => "logout",
             Event::AccountChanged { .. } => "account_changed",
+            Event::PasswordCheckFailed => "password_check_failed",
             Event::Registered => "registered",
             Event::Updated => "updated",
             Event::ServerTokenIssued => "server_token_issued",
@@ -272,7 +275,7 @@ impl Event {
 
     pub fn outcome(&self) -> &'static str {
         match self {
-            Event::LoginFailed => "failure",
+            Event::LoginFailed | Event::PasswordCheckFailed => "failure",
             Event::LimitReached { .. } => "refused",
             _ => "success",
         }

@@ -79,8 +79,12 @@ pub mod attr {
     /// Absent: every token of the user is valid. (Items may still carry `login_failures`,
     /// `login_failures_since` and `locked_until` from the lockout this replaced: ignored.)
     pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
-    /// The sign-in attributes of a user item, all optional.
-    pub const SESSION: [&str; 1] = [TOKENS_VALID_AFTER];
+    /// The `iat_ms` of the one session a client's password change kept working although
+    /// issued before `tokens_valid_after` (`auth::token::Revocation`); logout and a
+    /// server-side password change remove it.
+    pub const TOKENS_KEPT: &str = "tokens_kept";
+    /// The sign-in attributes of a user item, all optional: what a revocation check reads.
+    pub const SESSION: [&str; 2] = [TOKENS_VALID_AFTER, TOKENS_KEPT];
 
     // --- Per-caller limits (issue 18; see store::limits) ---
     /// Attempts counted in a limit counter's window.
@@ -176,9 +180,19 @@ pub struct StoredUser {
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; names in attr::SESSION) ---
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_valid_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_kept: Option<i64>,
 }
 
 impl StoredUser {
+    /// The revocation marks a client token is checked against (read with [`attr::SESSION`]).
+    pub fn revocation(&self) -> auth::token::Revocation {
+        auth::token::Revocation {
+            valid_after: self.tokens_valid_after,
+            kept: self.tokens_kept,
+        }
+    }
+
     /// A new user with its IM identity, as a create writes it.
     pub fn new(user: &NewUser, im: &ImIdentity, now: i64) -> StoredUser {
         StoredUser {
@@ -384,6 +398,7 @@ mod tests {
             dir_order: Some("0000000001#0000000000000000007".into()),
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
+            tokens_kept: Some(2000),
         }
     }
 

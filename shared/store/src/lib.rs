@@ -51,6 +51,7 @@ pub mod profile;
 pub mod rekey;
 mod sessions;
 mod update;
+pub use accounts::OwnAccount;
 pub use attempts::Reservation;
 pub use deadline::{
     Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, backoff, within_budget, within_deadline,

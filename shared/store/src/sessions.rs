@@ -3,6 +3,7 @@
 //! | attribute | on | meaning |
 //! |---|---|---|
 //! | `tokens_valid_after` | user | unix ms; tokens issued before it are void |
+//! | `tokens_kept` | user | `iat_ms` of the session a client's password change kept (valid although before the mark) |
 //!
 //! Failed logins write nothing here: the per-caller limits ([`super::limits`]) bound them,
 //! and no stranger's attempt can change a user's item or void its tokens.
@@ -137,9 +138,10 @@ impl UserTable {
     }
 
     /// Logout: voids every token of the session's user issued up to `now_ms` (and the
-    /// session's own, even on a clock behind it). One UpdateItem, conditioned on the token
-    /// still being valid (a revoked token is a 401). A token of a user that does not exist
-    /// has nothing to void: success, `false` (the user existed: `true`).
+    /// session's own, even on a clock behind it, or kept by a password change: `tokens_kept`
+    /// is removed). One UpdateItem, conditioned on the token still being valid (a revoked
+    /// token is a 401). A token of a user that does not exist has nothing to void: success,
+    /// `false` (the user existed: `true`).
     pub async fn revoke_tokens(&self, session: &Session, now_ms: i64) -> ApiResult<bool> {
         let mark = now_ms.max(session.issued_at_ms().saturating_add(1));
         let mut e = Expr::new();
@@ -149,6 +151,8 @@ impl UserTable {
         let tva = e.name(attr::TOKENS_VALID_AFTER);
         let mark = e.number(mark);
         e.set(&tva, &mark);
+        let kept = e.name(attr::TOKENS_KEPT);
+        e.remove(&kept);
         let result = e
             .update_item(self.client.update_item())
             .table_name(&self.table)
@@ -168,17 +172,15 @@ impl UserTable {
         }
     }
 
-    /// 401 unless the session's token is still valid: one GetItem of `tokens_valid_after`,
+    /// 401 unless the session's token is still valid: one GetItem of the revocation marks,
     /// for client reads that never read the caller's own item (run beside them).
     pub async fn check_session(&self, session: &Session) -> ApiResult<()> {
-        let stored = self
-            .get_stored(session.user_id(), &[attr::TOKENS_VALID_AFTER])
-            .await?;
-        session.check(stored.and_then(|u| u.tokens_valid_after))
+        let stored = self.get_stored(session.user_id(), &attr::SESSION).await?;
+        session.check(stored.map(|u| u.revocation()).unwrap_or_default())
     }
 
     /// `user_id` in view `V` for a client: the caller itself is one GetItem that also
-    /// projects `tokens_valid_after`; another user is one BatchGetItem of both keys.
+    /// projects the revocation marks; another user is one BatchGetItem of both keys.
     pub async fn get_as<V: UserView>(
         &self,
         session: &Session,
@@ -187,7 +189,12 @@ impl UserTable {
         let attributes = with_session_check(V::ATTRIBUTES);
         if user_id == session.user_id() {
             let stored = self.get_stored(user_id, &attributes).await?;
-            session.check(stored.as_ref().and_then(|u| u.tokens_valid_after))?;
+            session.check(
+                stored
+                    .as_ref()
+                    .map(StoredUser::revocation)
+                    .unwrap_or_default(),
+            )?;
             return stored.map(V::from_stored).transpose();
         }
         let keys = vec![user_key(user_id), user_key(session.user_id())];
@@ -195,7 +202,7 @@ impl UserTable {
         for item in self.batch_get(keys, &attributes).await? {
             let stored: StoredUser = from_item(item)?;
             if stored.user_id == session.user_id() {
-                session.check(stored.tokens_valid_after)?;
+                session.check(stored.revocation())?;
             } else {
                 target = Some(stored);
             }
@@ -224,7 +231,7 @@ impl UserTable {
             for item in items? {
                 let stored: StoredUser = from_item(item)?;
                 if stored.user_id == session.user_id() {
-                    session.check(stored.tokens_valid_after)?;
+                    session.check(stored.revocation())?;
                     if !asked_for_self {
                         continue;
                     }
@@ -236,10 +243,10 @@ impl UserTable {
     }
 }
 
-/// A view's projection plus what the session check reads (`user_id`, `tokens_valid_after`).
-fn with_session_check(view: &[&'static str]) -> Vec<&'static str> {
+/// A view's projection plus what the session check reads (`user_id`, [`attr::SESSION`]).
+pub(super) fn with_session_check(view: &[&'static str]) -> Vec<&'static str> {
     let mut attributes = view.to_vec();
-    for extra in [attr::USER_ID, attr::TOKENS_VALID_AFTER] {
+    for extra in std::iter::once(attr::USER_ID).chain(attr::SESSION) {
         if !attributes.contains(&extra) {
             attributes.push(extra);
         }
