@@ -448,11 +448,12 @@ async fn a_token_that_does_not_verify_or_was_revoked_is_401_and_creates_nothing(
 
 #[tokio::test]
 async fn a_registered_users_token_signs_a_new_user_up_and_so_does_a_server_made_user() {
-    let t = TestApp::new().await;
+    let (t, trips) = TestApp::counting_round_trips().await;
     let ann = register(&t, json!({"username": "ann", "password": "correct horse"}))
         .send(register_username)
         .await;
     assert_eq!(ann.status, 201, "{}", ann.body);
+    trips.take();
     let r = register(
         &t,
         json!({"username": "ann_two", "password": "correct horse"}),
@@ -461,6 +462,11 @@ async fn a_registered_users_token_signs_a_new_user_up_and_so_does_a_server_made_
     .send(register_username)
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        trips.take(),
+        ["UpdateItem", "GetItem", "TransactWriteItems"],
+        "the limit, the token's user (not anonymous), then a sign-up (its IM id block in hand)"
+    );
     assert_ne!(r.body["id"], ann.body["id"]);
     assert_eq!(ann.body["_anonymous"], false);
     assert_eq!(r.body["_anonymous"], false);
