@@ -176,6 +176,15 @@ impl UserTable {
             // a condition, so a concurrent change is read again.
             void_tokens(&mut e, crate::clock::now_ms(), valid_after);
         }
+        // A login value ends an anonymous user's anonymity, as its register would.
+        if current.anonymous
+            && AccountField::ALL
+                .iter()
+                .any(|f| plan.account.get(*f).is_some())
+        {
+            let p = e.name(attr::ANONYMOUS);
+            e.remove(&p);
+        }
         // The directory attributes, where a user written before the index lacks them.
         set_directory_if_missing(&mut e, current.im_userid, current.created_at);
         let update = e
