@@ -23,6 +23,12 @@
 //!   user: both failures answer the same 400 after the same calls and the same work. A
 //!   success gives its attempt back to the identifier's window (only failures use it up).
 //!   Nothing of an attempt (password, hash) is ever logged.
+//! - **Anonymous users** (MinApp's `auth.anonymousLogin()`): a sign-up with no login value
+//!   and no password, marked `anonymous` on its item (explicitly: users made by the server
+//!   API hold no login value either). Nothing can log in as one; its own user object says
+//!   `_anonymous: true` ([`MinAppUser::own`]). It becomes a registered user, same id, by a
+//!   register with its token ([`Sessions::register`]). Abandoned ones stay: nothing deletes
+//!   them (README, "Anonymous users").
 //! - **Audit records** ([`crate::audit`]): sign-up (in its transaction), login success and
 //!   failure, a login identifier's limit reached (`limit_reached`), logout and a client's
 //!   wrong or missing current password on the account path (`password_check_failed`), each
@@ -202,27 +208,77 @@ impl<'a> Sessions<'a> {
     /// taken counts too: sign-up says whether a value is taken). Round trips: the limit's
     /// UpdateItem and one TransactWriteItems (plus the IM id counter once per block).
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        self.create(Some(credentials)).await
+        self.register(credentials, None).await
+    }
+
+    /// MinApp's `register` with the session of the client token the request presented (its
+    /// SDKs send the one they have stored), if any; identity comes from that verified token
+    /// only, never from the body:
+    /// - the session's user is an anonymous user (the stored `anonymous` marker): that user
+    ///   takes the login value and password and loses the marker, keeping its id, profile and
+    ///   custom fields, in one transaction conditioned on it still being anonymous with no
+    ///   login value, so of concurrent registers with one anonymous token exactly one wins (the
+    ///   others: 400, nothing changes). MinApp's documented way up from an anonymous user.
+    ///   The registration is stamped (`anonymous_until`): a token of the anonymous session,
+    ///   presented again after it (a double submit, a race decided on a later read), is that
+    ///   400 too, never a second user.
+    /// - the session's user is any other user (or none): a plain sign-up of a new user, as
+    ///   without a token (registering another account is legitimate).
+    /// - the token was revoked (logout, password change): 401, nothing created. A token that
+    ///   does not verify (signature, expiry, another `APP_ID`) never gets here: the pipeline
+    ///   refuses it ([`crate::endpoint::Authenticate`]).
+    ///
+    /// Either way it counts against the source IP's sign-up limit first. Round trips with a
+    /// token: the limit's UpdateItem, a consistent GetItem of the caller (its marker and
+    /// `tokens_valid_after`: the decision is made on it, and the transaction's condition keeps
+    /// it true), then one TransactWriteItems (user, guard, audit record) for an anonymous
+    /// user, or a sign-up's for anyone else (the IM id counter once per block, and one
+    /// TransactWriteItems).
+    pub async fn register(
+        &self,
+        credentials: &Credentials,
+        session: Option<&Session>,
+    ) -> ApiResult<SignedIn> {
+        self.reserve_sign_up().await?;
+        let table = self.users.table();
+        let anonymous = match session {
+            Some(session) => table.anonymous_caller(session).await?,
+            None => None,
+        };
+        let hash = hash_password(credentials.password.expose())?;
+        let user = match (anonymous, session) {
+            (Some(user), Some(session)) => {
+                let value = (credentials.field, credentials.value.as_str());
+                table
+                    .register_anonymous(session, user, value, &hash, now())
+                    .await?
+            }
+            _ => self.create(Some((credentials, hash))).await?,
+        };
+        self.signed_in(&user)
     }
 
     /// MinApp's anonymous login (`auth.anonymousLogin()`): a new user holding no account value
-    /// and no password, signed in. It counts against the source IP's sign-up limit like any
-    /// sign-up. Round trips: the limit's UpdateItem and one TransactWriteItems (user and audit
-    /// record; plus the IM id counter once per block).
+    /// and no password, marked `anonymous`, signed in. It counts against the source IP's
+    /// sign-up limit like any sign-up. Round trips: the limit's UpdateItem and one
+    /// TransactWriteItems (user and audit record; plus the IM id counter once per block).
     pub async fn sign_up_anonymous(&self) -> ApiResult<SignedIn> {
-        self.create(None).await
+        self.reserve_sign_up().await?;
+        let user = self.create(None).await?;
+        self.signed_in(&user)
     }
 
-    async fn create(&self, credentials: Option<&Credentials>) -> ApiResult<SignedIn> {
+    /// One attempt from the source IP's sign-up limit (429 past it).
+    async fn reserve_sign_up(&self) -> ApiResult<()> {
+        let limit = self.users.limits().signup_ip;
+        let counter = Counter::per_ip("signup", self.source_ip, limit);
+        self.users.table().reserve(&counter, now()).await?;
+        Ok(())
+    }
+
+    /// A new user holding `credentials` and its hash, or an anonymous one.
+    async fn create(&self, credentials: Option<(&Credentials, String)>) -> ApiResult<User> {
         let users = self.users;
-        let limit = users.limits().signup_ip;
-        users
-            .table()
-            .reserve(&Counter::per_ip("signup", self.source_ip, limit), now())
-            .await?;
-        let hash = credentials
-            .map(|c| hash_password(c.password.expose()))
-            .transpose()?;
         let user_id = new_user_id()?;
         let ids = users.im_ids(1).await?;
         let im = ImIdentity::new(ids.start, users.im_username_prefix(), &user_id)?;
@@ -233,21 +289,26 @@ impl<'a> Sessions<'a> {
             extends: Default::default(),
         };
         let mut stored = StoredUser::new(&new, &im, now());
-        if let Some(c) = credentials {
-            let value = Some(c.value.clone());
-            match c.field {
-                AccountField::Username => stored.username = value,
-                AccountField::Email => stored.email = value,
-                AccountField::Phone => stored.phone = value,
+        match &credentials {
+            Some((c, hash)) => {
+                let value = Some(c.value.clone());
+                match c.field {
+                    AccountField::Username => stored.username = value,
+                    AccountField::Email => stored.email = value,
+                    AccountField::Phone => stored.phone = value,
+                }
+                stored.password_hash = Some(hash.clone());
             }
+            None => stored.anonymous = true,
         }
-        stored.password_hash = hash;
         users
             .table()
-            .create_signed_up(&stored, credentials.map(|c| (c.field, c.value.as_str())))
+            .create_signed_up(
+                &stored,
+                credentials.map(|(c, _)| (c.field, c.value.as_str())),
+            )
             .await?;
-        let user = User::from_stored(stored)?;
-        self.signed_in(&user)
+        User::from_stored(stored)
     }
 
     /// Signs in with a login value and password. Past the source IP's or the identifier's
@@ -402,7 +463,7 @@ impl<'a> Client<'a> {
             .filter(|u| u.im_userid == uid)
             .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?;
         Ok(if user.user_id == session.user_id() {
-            MinAppUser::new(&user, fields)
+            MinAppUser::own(&user, fields)
         } else {
             MinAppUser::for_others(&user, fields)
         })
@@ -425,7 +486,7 @@ impl<'a> Client<'a> {
                 .update_own_profile(self.session, &update, fields, now())
                 .await?
         };
-        Ok(MinAppUser::new(&user, fields))
+        Ok(MinAppUser::own(&user, fields))
     }
 
     /// MinApp's `GET /hserve/v2.2/user/info/`: the `user_profile` query language and listing
@@ -616,7 +677,7 @@ fn signed_in(
     };
     let issued = tokens.issue(&request)?;
     Ok(SignedIn {
-        user: MinAppUser::new(user, fields),
+        user: MinAppUser::own(user, fields),
         token: issued.access_token,
         expires_in: TOKEN_DEFAULT_TTL_SECONDS,
     })

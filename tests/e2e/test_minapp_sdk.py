@@ -20,11 +20,6 @@ JOURNEY = SDK_DIR / "journey.test.js"
 STEPS = re.findall(r'^test\("((?:[^"\\]|\\.)*)"', JOURNEY.read_text(), re.M)
 NODE_SECONDS = 240
 
-# The steps whose endpoints are not built yet (issue 19): the anonymous user's upgrade.
-# Every other step must pass.
-NOT_BUILT = {
-    "anonymous login, then becoming a registered user with the same id",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +47,7 @@ def journey(stack, tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize("step", [
-    pytest.param(step, marks=pytest.mark.xfail(reason="issue 19: not built yet", strict=False))
-    if step in NOT_BUILT else step
-    for step in STEPS
-])
+@pytest.mark.parametrize("step", STEPS)
 def test_sdk_journey(journey, step):
     assert step in journey, f"node did not run this step:\n{journey['__output__'][-4000:]}"
     assert journey[step] is None, journey[step]

@@ -256,6 +256,15 @@ impl UserTable {
                 None => e.remove(&kept),
             }
         }
+        // A login value ends an anonymous user's anonymity, as its register would.
+        if current.anonymous
+            && AccountField::ALL
+                .iter()
+                .any(|f| plan.account.get(*f).is_some())
+        {
+            let p = e.name(attr::ANONYMOUS);
+            e.remove(&p);
+        }
         // The directory attributes, where a user written before the index lacks them.
         set_directory_if_missing(&mut e, current.im_userid, current.created_at);
         token_still_valid(&mut e, issued_at_ms);

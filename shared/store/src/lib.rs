@@ -791,7 +791,7 @@ mod tests {
         let def = table_definition();
         let dir = &def.indexes[1];
         for a in crate::user::User::ATTRIBUTES {
-            let needed = !matches!(*a, attr::PK | attr::EXTENDS);
+            let needed = !matches!(*a, attr::PK | attr::EXTENDS | attr::ANONYMOUS);
             assert_eq!(dir.attributes.contains(a), needed, "{a}");
         }
         for secret in [attr::IM_PASSWORD, attr::PASSWORD_HASH, attr::IM_USERNAME] {
