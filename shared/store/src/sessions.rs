@@ -121,15 +121,11 @@ impl UserTable {
     /// 400 (the loser of two registers of one anonymous session, however they interleave).
     /// One consistent GetItem.
     pub async fn anonymous_caller(&self, session: &Session) -> ApiResult<Option<User>> {
-        let attributes = [
-            User::ATTRIBUTES,
-            &[attr::TOKENS_VALID_AFTER, attr::ANONYMOUS_UNTIL],
-        ]
-        .concat();
+        let attributes = [User::ATTRIBUTES, &attr::SESSION, &[attr::ANONYMOUS_UNTIL]].concat();
         let Some(stored) = self.get_stored(session.user_id(), &attributes).await? else {
             return Ok(None);
         };
-        session.check(stored.tokens_valid_after)?;
+        session.check(stored.revocation())?;
         if stored
             .anonymous_until
             .is_some_and(|until| session.issued_at_ms() < until)
