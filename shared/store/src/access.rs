@@ -119,7 +119,8 @@ pub fn login() -> Vec<Grant> {
 /// the revocation mark and the item's existence), inside the transaction.
 pub fn sign_up() -> Vec<Grant> {
     let mut caller = User::ATTRIBUTES.to_vec();
-    caller.extend([attr::TOKENS_VALID_AFTER, attr::ANONYMOUS_UNTIL]);
+    caller.extend(attr::SESSION);
+    caller.push(attr::ANONYMOUS_UNTIL);
     let registration = [
         attr::USERNAME,
         attr::EMAIL,
@@ -129,6 +130,7 @@ pub fn sign_up() -> Vec<Grant> {
         attr::ANONYMOUS,
         attr::ANONYMOUS_UNTIL,
         attr::TOKENS_VALID_AFTER,
+        attr::TOKENS_KEPT,
     ];
     let mut grants = new_user(&attr::USER);
     grants.extend([
