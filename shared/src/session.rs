@@ -519,7 +519,13 @@ impl<'a> Client<'a> {
             .order
             .keys
             .iter()
-            .find(|k| order_asked && !MinAppUser::shown_to_others(&k.field, fields))
+            // `created_at` is the default order's key: asking for it (MinApp apps often
+            // `orderBy('-created_at')`) shows nothing the default order does not.
+            .find(|k| {
+                order_asked
+                    && k.field != "created_at"
+                    && !MinAppUser::shown_to_others(&k.field, fields)
+            })
         {
             return Err(ApiError::invalid(
                 "order_by",

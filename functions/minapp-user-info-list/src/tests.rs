@@ -209,6 +209,14 @@ async fn a_hidden_field_as_filter_or_order_is_400_naming_it_before_any_read() {
             format!("-{field}"),
             format!("level,{field}"),
         ] {
+            if field == "created_at" {
+                // The default order's own key: asking for it shows nothing the default does not.
+                let r = list(&t, &ann, &[("where", "{}"), ("order_by", &order)])
+                    .send(user_info_list)
+                    .await;
+                assert_eq!(r.status, 200, "{order}: {}", r.body);
+                continue;
+            }
             trips.take();
             let r = list(&t, &ann, &[("where", "{}"), ("order_by", &order)])
                 .send(user_info_list)
