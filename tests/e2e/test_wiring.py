@@ -156,7 +156,7 @@ def test_sample_events_invoke_cleanly(stack):
     order = ["server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
              "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
              "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
-             "client-user-imusers", "deepin-user", "minapp-not-served", "minapp-server-time", "minapp-user-info-get",
+             "client-user-imusers", "deepin-user", "minapp-not-served", "minapp-server-time", "console-page", "minapp-user-info-get",
              "minapp-user-info-update", "minapp-user-info-list",
              "minapp-user-account-update", "minapp-oauth-authorize",
              "minapp-oauth-access-token", "minapp-user-profile-list", "minapp-user-profile-get",
@@ -184,6 +184,11 @@ def test_sample_events_invoke_cleanly(stack):
         if function == "minapp-not-served":  # a preflight from the page origin local.env allows
             assert response["statusCode"] == 204, response
             assert headers["access-control-allow-origin"] == "http://127.0.0.1:19531", headers
+            continue
+        if function == "console-page":  # the console's HTML, not JSON
+            assert response["statusCode"] == 200, response
+            assert headers["content-type"].startswith("text/html") and "<script" in response["body"], response
+            assert headers["x-reqid"] == f"sample-{function}", headers
             continue
         body = json.loads(response["body"])
         assert response["statusCode"] == (201 if function in created else 200), (function, body)

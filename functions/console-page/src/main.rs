@@ -1,0 +1,56 @@
+//! GET /console/ and GET /console/assets/{file}: the operator console (issue 21), a single-page
+//! app built from `console/` by `make console` and compiled into this binary (build.rs). The
+//! page is never cached (a deployment changes it at once) and carries a strict CSP: its own
+//! origin only, no inline script or style. Assets have content-hashed names, so they are
+//! cached for a year. An unknown asset is a 404 in MinApp's form. No credentials, no storage.
+
+use shared::prelude::*;
+
+mod dist {
+    include!(concat!(env!("OUT_DIR"), "/dist.rs"));
+}
+
+/// The console's Content-Security-Policy (the HTTP contract of issue 21).
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+form-action 'self'";
+
+const PAGE_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "no-cache"),
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+];
+
+const ASSET_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "public, max-age=31536000, immutable"),
+    ("x-content-type-options", "nosniff"),
+];
+
+async fn console_page(call: Call<Anonymous>) -> ApiResult<Page> {
+    // Only the assets route has a `{file}`.
+    let Ok(file) = call.path_param("file") else {
+        return Ok(Page {
+            content_type: "text/html; charset=utf-8",
+            body: dist::INDEX_HTML,
+            headers: PAGE_HEADERS,
+        });
+    };
+    dist::ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .map(|(_, content_type, body)| Page {
+            content_type,
+            body,
+            headers: ASSET_HEADERS,
+        })
+        .ok_or_else(|| ApiError::NotServed("no such console asset".to_string()))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    run(MinApp.public(), console_page).await
+}
+
+#[cfg(test)]
+mod tests;
