@@ -39,16 +39,26 @@ fn main() {
         index
     )
     .unwrap();
-    out.push_str("pub static ASSETS: &[(&str, &str, &[u8])] = &[\n");
+    // (name, content type, bytes, the gzipped bytes when the build wrote `<name>.gz`)
+    out.push_str("pub static ASSETS: &[(&str, &str, &[u8], Option<&[u8]>)] = &[\n");
     let mut assets: Vec<_> = std::fs::read_dir(dist.join("assets"))
         .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     assets.sort();
-    for path in assets.iter().filter(|p| p.is_file()) {
+    let served = assets
+        .iter()
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "gz"));
+    for path in served {
         let name = path.file_name().unwrap().to_string_lossy();
+        let gz = dist.join("assets").join(format!("{name}.gz"));
+        let gz = if gz.is_file() {
+            format!("Some(include_bytes!({gz:?}))")
+        } else {
+            "None".to_string()
+        };
         writeln!(
             out,
-            "    ({name:?}, {:?}, include_bytes!({path:?})),",
+            "    ({name:?}, {:?}, include_bytes!({path:?}), {gz}),",
             content_type(&name)
         )
         .unwrap();

@@ -90,6 +90,10 @@ def test_the_page_is_uncached_html_under_the_csp_and_its_assets_are_immutable(st
         assert a.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         kind = "text/javascript" if asset.endswith(".js") else "text/css"
         assert a.headers["Content-Type"] == f"{kind}; charset=utf-8", asset
+        # Gzipped for a client that accepts it (requests does, and decodes it), as is otherwise.
+        assert a.headers["Content-Encoding"] == "gzip" and "accept-encoding" in a.headers["Vary"], asset
+        plain = requests.get(stack.url(asset), headers={"Accept-Encoding": "identity"}, timeout=60)
+        assert "Content-Encoding" not in plain.headers and plain.content == a.content, asset
     # No inline script or style, nothing from another origin.
     assert not re.search(r"<script(?![^>]*\bsrc=)", r.text) and "<style" not in r.text
     assert "//" not in re.sub(r"https?://www\.w3\.org", "", "".join(re.findall(r'(?:src|href)="([^"]+)"', r.text)))

@@ -25,6 +25,15 @@ const PAGE_HEADERS: &[(&str, &str)] = &[
 const ASSET_HEADERS: &[(&str, &str)] = &[
     ("cache-control", "public, max-age=31536000, immutable"),
     ("x-content-type-options", "nosniff"),
+    ("vary", "accept-encoding"),
+];
+
+/// API Gateway does not compress: a browser that accepts gzip gets the build's gzipped copy.
+const GZIP_ASSET_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "public, max-age=31536000, immutable"),
+    ("x-content-type-options", "nosniff"),
+    ("vary", "accept-encoding"),
+    ("content-encoding", "gzip"),
 ];
 
 async fn console_page(call: Call<Anonymous>) -> ApiResult<Page> {
@@ -36,15 +45,42 @@ async fn console_page(call: Call<Anonymous>) -> ApiResult<Page> {
             headers: PAGE_HEADERS,
         });
     };
-    dist::ASSETS
+    let (_, content_type, body, gzipped) = dist::ASSETS
         .iter()
-        .find(|(name, _, _)| *name == file)
-        .map(|(_, content_type, body)| Page {
-            content_type,
-            body,
-            headers: ASSET_HEADERS,
+        .find(|(name, ..)| *name == file)
+        .ok_or_else(|| ApiError::NotServed("no such console asset".to_string()))?;
+    Ok(
+        match gzipped.filter(|_| accepts_gzip(call.header("accept-encoding"))) {
+            Some(gzipped) => Page {
+                content_type,
+                body: gzipped,
+                headers: GZIP_ASSET_HEADERS,
+            },
+            None => Page {
+                content_type,
+                body,
+                headers: ASSET_HEADERS,
+            },
+        },
+    )
+}
+
+/// Whether `Accept-Encoding` accepts gzip: named with a non-zero weight, or not named and
+/// `*` accepted.
+fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    let weight = |name: &str| {
+        accept_encoding.unwrap_or("").split(',').find_map(|coding| {
+            let mut parts = coding.split(';');
+            let named = parts.next()?.trim().eq_ignore_ascii_case(name);
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+            named.then_some(q.unwrap_or(0.0))
         })
-        .ok_or_else(|| ApiError::NotServed("no such console asset".to_string()))
+    };
+    weight("gzip")
+        .or_else(|| weight("*"))
+        .is_some_and(|q| q > 0.0)
 }
 
 #[tokio::main(flavor = "current_thread")]

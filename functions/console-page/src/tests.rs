@@ -24,9 +24,9 @@ async fn the_page_is_uncached_html_under_the_csp_and_costs_no_round_trip() {
         !html.contains("<style") && !html.contains(" style="),
         "{html}"
     );
-    for (name, _, _) in dist::ASSETS
+    for (name, ..) in dist::ASSETS
         .iter()
-        .filter(|(n, _, _)| n.starts_with("index-"))
+        .filter(|(n, ..)| n.starts_with("index-"))
     {
         assert!(html.contains(&format!("/console/assets/{name}")), "{name}");
     }
@@ -38,13 +38,13 @@ async fn assets_are_served_with_their_type_and_a_year_of_caching() {
     let t = TestApp::new().await;
     let js = dist::ASSETS
         .iter()
-        .find(|(name, _, _)| name.ends_with(".js"))
+        .find(|(name, ..)| name.ends_with(".js"))
         .expect("the build has a script");
     let css = dist::ASSETS
         .iter()
-        .find(|(name, _, _)| name.ends_with(".css"))
+        .find(|(name, ..)| name.ends_with(".css"))
         .expect("the build has a style sheet");
-    for ((name, _, body), content_type) in [
+    for ((name, _, body, _), content_type) in [
         (js, "text/javascript; charset=utf-8"),
         (css, "text/css; charset=utf-8"),
     ] {
@@ -60,6 +60,51 @@ async fn assets_are_served_with_their_type_and_a_year_of_caching() {
             Some("public, max-age=31536000, immutable")
         );
         assert_eq!(&r.bytes, body, "{name}");
+        assert_eq!(r.header("content-encoding"), None);
+    }
+}
+
+#[tokio::test]
+async fn a_browser_that_accepts_gzip_gets_the_gzipped_build() {
+    let t = TestApp::new().await;
+    let (name, _, body, gzipped) = dist::ASSETS
+        .iter()
+        .find(|(name, ..)| name.ends_with(".js"))
+        .unwrap();
+    let gzipped = gzipped.expect("make console writes <asset>.gz");
+    assert!(
+        gzipped.len() * 2 < body.len(),
+        "{} of {}",
+        gzipped.len(),
+        body.len()
+    );
+    let get = |accept: &'static str| {
+        t.call(MinApp.public(), Method::GET, ASSET)
+            .param("file", name)
+            .header("accept-encoding", accept)
+            .send(console_page)
+    };
+    for accept in [
+        "gzip, deflate, br, zstd",
+        "GZIP",
+        "br;q=1, *;q=0.5",
+        "gzip;q=0.2",
+    ] {
+        let r = get(accept).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.header("content-encoding"), Some("gzip"), "{accept}");
+        // (and `origin` when CORS_ALLOW_ORIGINS names any)
+        assert!(r.header("vary").unwrap().starts_with("accept-encoding"));
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(r.bytes, gzipped, "{accept}");
+    }
+    for accept in ["br", "identity", "gzip;q=0", "gzip;q=0.0, *"] {
+        let r = get(accept).await;
+        assert_eq!(r.header("content-encoding"), None, "{accept}");
+        assert_eq!(&r.bytes, body, "{accept}");
     }
 }
 
