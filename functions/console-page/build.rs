@@ -39,8 +39,7 @@ fn main() {
         index
     )
     .unwrap();
-    // (name, content type, bytes, the gzipped bytes when the build wrote `<name>.gz`)
-    out.push_str("pub static ASSETS: &[(&str, &str, &[u8], Option<&[u8]>)] = &[\n");
+    out.push_str("pub static ASSETS: &[super::Asset] = &[\n");
     let mut assets: Vec<_> = std::fs::read_dir(dist.join("assets"))
         .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -58,7 +57,8 @@ fn main() {
         };
         writeln!(
             out,
-            "    ({name:?}, {:?}, include_bytes!({path:?}), {gz}),",
+            "    super::Asset {{ name: {name:?}, content_type: {:?}, body: include_bytes!({path:?}), \
+             gzipped: {gz} }},",
             content_type(&name)
         )
         .unwrap();

@@ -6,6 +6,15 @@
 
 use shared::prelude::*;
 
+/// One built file under /console/assets/.
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+    /// The build's gzipped copy (`<name>.gz`), when it wrote one.
+    pub gzipped: Option<&'static [u8]>,
+}
+
 mod dist {
     include!(concat!(env!("OUT_DIR"), "/dist.rs"));
 }
@@ -45,24 +54,23 @@ async fn console_page(call: Call<Anonymous>) -> ApiResult<Page> {
             headers: PAGE_HEADERS,
         });
     };
-    let (_, content_type, body, gzipped) = dist::ASSETS
+    let asset = dist::ASSETS
         .iter()
-        .find(|(name, ..)| *name == file)
+        .find(|asset| asset.name == file)
         .ok_or_else(|| ApiError::NotServed("no such console asset".to_string()))?;
-    Ok(
-        match gzipped.filter(|_| accepts_gzip(call.header("accept-encoding"))) {
-            Some(gzipped) => Page {
-                content_type,
-                body: gzipped,
-                headers: GZIP_ASSET_HEADERS,
-            },
-            None => Page {
-                content_type,
-                body,
-                headers: ASSET_HEADERS,
-            },
+    let gzip = accepts_gzip(call.header("accept-encoding"));
+    Ok(match asset.gzipped.filter(|_| gzip) {
+        Some(gzipped) => Page {
+            content_type: asset.content_type,
+            body: gzipped,
+            headers: GZIP_ASSET_HEADERS,
         },
-    )
+        None => Page {
+            content_type: asset.content_type,
+            body: asset.body,
+            headers: ASSET_HEADERS,
+        },
+    })
 }
 
 /// Whether `Accept-Encoding` accepts gzip: named with a non-zero weight, or not named and

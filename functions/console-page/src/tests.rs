@@ -1,6 +1,6 @@
 use shared::testing::*;
 
-use super::{CSP, console_page, dist};
+use super::{Asset, CSP, console_page, dist};
 
 const ROUTE: &str = "/console/";
 const ASSET: &str = "/console/assets/{file}";
@@ -24,9 +24,10 @@ async fn the_page_is_uncached_html_under_the_csp_and_costs_no_round_trip() {
         !html.contains("<style") && !html.contains(" style="),
         "{html}"
     );
-    for (name, ..) in dist::ASSETS
+    for name in dist::ASSETS
         .iter()
-        .filter(|(n, ..)| n.starts_with("index-"))
+        .map(|a| a.name)
+        .filter(|n| n.starts_with("index-"))
     {
         assert!(html.contains(&format!("/console/assets/{name}")), "{name}");
     }
@@ -38,13 +39,13 @@ async fn assets_are_served_with_their_type_and_a_year_of_caching() {
     let t = TestApp::new().await;
     let js = dist::ASSETS
         .iter()
-        .find(|(name, ..)| name.ends_with(".js"))
+        .find(|a| a.name.ends_with(".js"))
         .expect("the build has a script");
     let css = dist::ASSETS
         .iter()
-        .find(|(name, ..)| name.ends_with(".css"))
+        .find(|a| a.name.ends_with(".css"))
         .expect("the build has a style sheet");
-    for ((name, _, body, _), content_type) in [
+    for (&Asset { name, body, .. }, content_type) in [
         (js, "text/javascript; charset=utf-8"),
         (css, "text/css; charset=utf-8"),
     ] {
@@ -67,9 +68,14 @@ async fn assets_are_served_with_their_type_and_a_year_of_caching() {
 #[tokio::test]
 async fn a_browser_that_accepts_gzip_gets_the_gzipped_build() {
     let t = TestApp::new().await;
-    let (name, _, body, gzipped) = dist::ASSETS
+    let &Asset {
+        name,
+        body,
+        gzipped,
+        ..
+    } = dist::ASSETS
         .iter()
-        .find(|(name, ..)| name.ends_with(".js"))
+        .find(|a| a.name.ends_with(".js"))
         .unwrap();
     let gzipped = gzipped.expect("make console writes <asset>.gz");
     assert!(
