@@ -176,7 +176,7 @@ export function Users({ route }) {
         <label>
           {t('users.limit')}
           <select value={limit} onChange={(e) => set({ limit: e.currentTarget.value, offset: '' })}>
-            {LIMITS.map((l) => <option key={l} value={l}>{l}</option>)}
+            {(LIMITS.includes(limit) ? LIMITS : [limit, ...LIMITS]).map((l) => <option key={l} value={l}>{l}</option>)}
           </select>
         </label>
         <label class="check">

@@ -267,9 +267,9 @@ def search(page, mode, text):
     page.get_by_role("button", name="Find").click()
 
 
-def result_ids(page):
-    """The ids in the results table (call once its row count is as expected)."""
-    return [int(t) for t in page.locator("tbody tr td:first-child").all_inner_texts()]
+def expect_ids(page, users):
+    """The results table shows exactly these users, in this order (waiting for it)."""
+    expect(page.locator("tbody tr td:first-child")).to_have_text([str(u["id"]) for u in users])
 
 
 @backend
@@ -305,7 +305,8 @@ def test_search_by_each_mode_and_by_where(admin, stack, people):
     page = admin
     search(page, "nickname", f"Console {tag}")
     expect(page.locator("tbody tr")).to_have_count(4)
-    assert sorted(result_ids(page)) == sorted(u["id"] for u in users)
+    ids = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert sorted(map(int, ids)) == sorted(u["id"] for u in users), ids
     assert "mode=nickname" in page.url and tag in page.url  # bookmarkable
     shoot(page, "users")
     cases = [("id", str(users[1]["id"]), users[1]), ("user_id", users[2]["_user_id"], users[2]),
@@ -313,8 +314,7 @@ def test_search_by_each_mode_and_by_where(admin, stack, people):
              ("phone", f"+86139{int(RUN, 16) % 10**8:08d}", users[0])]
     for mode, text, expected in cases:
         search(page, mode, text)
-        expect(page.locator("tbody tr")).to_have_count(1)
-        assert result_ids(page) == [expected["id"]], mode
+        expect_ids(page, [expected])
     # The advanced where, ANDed with an empty search box.
     search(page, "nickname", "")
     page.get_by_text("Advanced: a MinApp where").click()
@@ -335,17 +335,16 @@ def test_sort_page_count_and_choose_columns(admin, stack, people):
     page = admin
     page.goto(stack.url("/console/?view=users&where=" + requests.utils.quote(json.dumps({"bio": tag}))
                         + "&limit=3&order=-level"))
-    expect(page.locator("tbody tr")).to_have_count(3)
-    assert result_ids(page) == [users[3]["id"], users[2]["id"], users[1]["id"]]
+    expect_ids(page, [users[3], users[2], users[1]])
     expect(page.get_by_text("Costly: any other order")).to_be_visible()
     page.get_by_role("button", name="Next page").click()
-    expect(page.locator("tbody tr")).to_have_count(1)
-    assert result_ids(page) == [users[0]["id"]] and "offset=3" in page.url
+    expect_ids(page, [users[0]])
+    assert "offset=3" in page.url
     page.get_by_role("button", name="Previous page").click()
-    expect(page.locator("tbody tr")).to_have_count(3)
+    expect_ids(page, [users[3], users[2], users[1]])
     page.get_by_label("Sort").select_option("created_at")
     expect(page.get_by_text("this order reads only up to the page")).to_be_visible()
-    assert result_ids(page) == [u["id"] for u in users[:3]]
+    expect_ids(page, users[:3])
     page.get_by_label("Count the total").check()
     expect(page.get_by_text("4 users match.")).to_be_visible()
     page.get_by_text("Columns", exact=True).click()
@@ -361,7 +360,8 @@ def test_edit_a_custom_field_and_see_it_through_the_api(admin, stack, people):
     page.goto(stack.url(f"/console/?view=user&id={users[1]['id']}"))
     expect(page.get_by_role("heading", name=f"User {users[1]['id']}")).to_be_visible()
     page.get_by_label(re.compile(r"^level")).fill("41")
-    page.get_by_label(re.compile(r"^vip")).check()
+    # vip is still null: its type is unknown to the page, so its editor takes JSON.
+    page.get_by_label(re.compile(r"^vip")).fill("true")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
     shoot(page, "user")
