@@ -12,8 +12,12 @@ export const isCustom = (key) => !BUILTIN.has(key);
 
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** A field's type, from USER_FIELDS' words, as far as its value tells. */
-export function kindOf(name, value) {
+const KINDS = new Set(['string', 'integer', 'number', 'boolean', 'array', 'object', 'date']);
+
+/** A field's type in USER_FIELDS' words: as declared when the session names the custom
+ * fields' types (`fields: {"level": "integer", ...}`), else as far as its value tells. */
+export function kindOf(name, value, declared = {}) {
+  if (KINDS.has(declared[name])) return declared[name];
   if (name === 'gender') return 'integer';
   if (value === null || value === undefined) return WRITABLE.includes(name) ? 'string' : 'json';
   if (typeof value === 'boolean') return 'boolean';

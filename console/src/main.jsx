@@ -126,7 +126,7 @@ function App() {
   }
   const view = route.view || 'users';
   let page;
-  if (view === 'user' && route.id) page = <UserPage id={route.id} role={session.role} />;
+  if (view === 'user' && route.id) page = <UserPage id={route.id} role={session.role} fields={session.fields} />;
   else if (view === 'batch' && can.edit(session.role)) page = <Batch route={route} />;
   else if (view === 'operators' && can.admin(session.role)) page = <Operators self={session.username} />;
   else page = <Users route={route} />;

@@ -23,10 +23,10 @@ async function attempt(set, action, ok) {
   }
 }
 
-function Profile({ object, role, onSaved }) {
+function Profile({ object, role, fields, onSaved }) {
   const editable = can.edit(role);
   const names = [...WRITABLE, ...Object.keys(object).filter(isCustom)];
-  const kinds = Object.fromEntries(names.map((n) => [n, kindOf(n, object[n])]));
+  const kinds = Object.fromEntries(names.map((n) => [n, kindOf(n, object[n], fields)]));
   const initial = () => Object.fromEntries(names.map((n) => [n, draftOf(kinds[n], object[n])]));
   const [draft, setDraft] = useState(initial);
   const [result, setResult] = useState(null);
@@ -101,6 +101,8 @@ function Account({ object, onSaved }) {
         <Outcome result={result} />
       </form>
       <form onSubmit={setPasswordNow}>
+        {/* Whose password this is, for password managers (never shown). */}
+        <input type="text" hidden readOnly autocomplete="username" value={object._username || ''} />
         <label>
           {t('user.newPassword')}
           <input type="password" autocomplete="new-password" required value={password}
@@ -211,7 +213,7 @@ function Audit({ id, version }) {
   );
 }
 
-export function UserPage({ id, role }) {
+export function UserPage({ id, role, fields }) {
   const [state, setState] = useState({ loading: true });
   const [version, setVersion] = useState(0);
   const load = () => api('GET', user(id)).then(
@@ -238,7 +240,7 @@ export function UserPage({ id, role }) {
             <dt>created_at</dt><dd>{time(object.created_at)}</dd>
             <dt>updated_at</dt><dd>{time(object.updated_at)}</dd>
           </dl>
-          <Profile object={object} role={role} onSaved={saved} />
+          <Profile object={object} role={role} fields={fields || {}} onSaved={saved} />
           {can.admin(role) && <Account object={object} onSaved={saved} />}
           {can.admin(role) && <Access object={object} onChanged={changed} />}
           <Audit id={id} version={version} />
