@@ -19,7 +19,9 @@ fn content_type(name: &str) -> &'static str {
 }
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console/dist");
+    // Read when the script runs (not `env!`, which would keep the path it was compiled at).
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let dist = Path::new(&manifest_dir).join("../../console/dist");
     // A directory: cargo rebuilds when anything under it changes.
     println!("cargo:rerun-if-changed={}", dist.display());
     let dist = dist
