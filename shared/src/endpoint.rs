@@ -609,13 +609,12 @@ where
                 }
             }
         }
-        let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
-        let mut response = match result {
+        let mut response = match &result {
             Ok(Answer::Page(page)) => page_response(&echoed, page),
             _ => json_response(&echoed, status, body),
         };
         // A limit's 429 says when its window frees, in every dialect.
-        if let Some(seconds) = retry_after {
+        if let Some(seconds) = result.as_ref().err().and_then(ApiError::retry_after) {
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds.max(1)));
@@ -771,7 +770,7 @@ fn json_response(request_id: &str, status: u16, body: String) -> Response<Body> 
 }
 
 /// A [`Page`] as is: text as text, anything else as binary (API Gateway base64-encodes it).
-fn page_response(request_id: &str, page: Page) -> Response<Body> {
+fn page_response(request_id: &str, page: &Page) -> Response<Body> {
     let body = match std::str::from_utf8(page.body) {
         Ok(text) if page.content_type.starts_with("text/") => Body::Text(text.to_string()),
         _ => Body::Binary(page.body.to_vec()),
