@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools console lint unit e2e template fmt build deploy invoke fuzz bench function
+.PHONY: dev test tools console lint unit e2e template fmt build deploy invoke fuzz bench function users reset
 
 dev: tools console
 	tests/local-stack.sh
@@ -25,6 +25,10 @@ tools: $(VENV)/.installed $(DDB)/.installed $(SDK)/node_modules/.installed
 	  echo "installing Java (DynamoDB Local needs it)"; \
 	  $$(command -v sudo || true) apt-get update -qq && \
 	  $$(command -v sudo || true) apt-get install -y -qq openjdk-17-jre-headless; }
+	@command -v jq >/dev/null || { \
+	  echo "installing jq (the README's examples read ids with it)"; \
+	  $$(command -v sudo || true) apt-get update -qq && \
+	  $$(command -v sudo || true) apt-get install -y -qq jq; }
 	@test -x /usr/bin/chromium || { \
 	  echo "installing Chromium (the browser test drives Debian's, never a downloaded one)"; \
 	  $$(command -v sudo || true) apt-get update -qq && \
@@ -94,9 +98,15 @@ deploy:
 	SAM_CLI_TELEMETRY=0 sam deploy $(ARGS)
 
 # One function with its sample event, against `make dev` (PORT as there): make invoke FN=server-user-info
+# (credentials made at invoke time: tests/invoke.sh)
 invoke: tools
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<function>"; exit 2; }
-	cargo lambda invoke $(FN) --data-file events/$(FN).json --invoke-port $${PORT:-9000} --invoke-address 127.0.0.1
+	tests/invoke.sh $(FN)
+
+# The users in a running `make dev` (DYNAMODB_PORT as there), one JSON line each, no secrets;
+# `make reset` deletes every item but the IM id counter, so `make dev` starts clean without a restart.
+users reset:
+	@$(PY) tests/local-data.py $@
 
 # The benchmark suite: prints one table and writes BENCHMARKS.md. Host release builds for
 # timing (functions, the bare lambda_http baseline, the harness: one cargo invocation), the

@@ -53,41 +53,56 @@ class Stack:
         return requests.request(method, self.url(path), auth=auth, **kw)
 
 
+def start_stack(tmp_path_factory, name, **env_overrides):
+    """Starts tests/local-stack.sh on free ports (fresh DynamoDB Local, in memory) and waits
+    until it answers; a context manager that stops it (its whole process group) afterwards."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def running():
+        port, ddb_port = free_port(), free_port()
+        log_path = tmp_path_factory.mktemp(name) / "stack.log"
+        log = open(log_path, "w")
+        env = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(ddb_port), **env_overrides}
+        proc = subprocess.Popen(
+            [str(ROOT / "tests" / "local-stack.sh")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        s = Stack(f"http://127.0.0.1:{port}", local_env())
+        s.port, s.dynamodb = port, f"http://127.0.0.1:{ddb_port}"
+        deadline = time.monotonic() + STARTUP_SECONDS
+        try:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"stack exited early:\n{log_path.read_text()[-4000:]}")
+                try:
+                    r = requests.get(s.url("/server/user/info/probe"), timeout=60)
+                    if r.status_code == 401 and r.json()["code"] == 401:
+                        break
+                except (requests.ConnectionError, requests.Timeout, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"stack not ready in {STARTUP_SECONDS}s:\n{log_path.read_text()[-4000:]}")
+                time.sleep(1)
+            s.log_path = log_path
+            yield s
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
+
+    return running()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    port, ddb_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
-    log = open(log_path, "w")
-    env = {**os.environ, "PORT": str(port), "DYNAMODB_PORT": str(ddb_port)}
-    proc = subprocess.Popen(
-        [str(ROOT / "tests" / "local-stack.sh")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    s = Stack(f"http://127.0.0.1:{port}", local_env())
-    s.port, s.dynamodb = port, f"http://127.0.0.1:{ddb_port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"stack exited early:\n{log_path.read_text()[-4000:]}")
-            try:
-                r = requests.get(s.url("/server/user/info/probe"), timeout=60)
-                if r.status_code == 401 and r.json()["code"] == 401:
-                    break
-            except (requests.ConnectionError, requests.Timeout, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"stack not ready in {STARTUP_SECONDS}s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(1)
-        s.log_path = log_path
+    # Several instances per function: the suite's concurrency tests (20 concurrent increments,
+    # 40 concurrent logins) are meant to run in parallel, as on Lambda.
+    with start_stack(tmp_path_factory, "stack", WATCH_CONCURRENCY="4") as s:
         yield s
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 SDK_DIR = ROOT / "tests" / "sdk"

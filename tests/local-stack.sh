@@ -36,7 +36,13 @@ done
 cargo run -q -p shared --features cli --bin userctl -- create-table
 
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
-cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency 4 --ignore-changes --disable-cors &
+echo "up to ${WATCH_CONCURRENCY:-1} instance(s) per function, started on first use; one log line per request"
+echo "make users: the users; make reset: start clean; Ctrl-C: stop"
+# Quiet: watch's own log only for errors, and none from its file watcher (which it runs even with
+# --ignore-changes, over .venv too, hitting inotify's limit) or its process supervisor (the
+# functions' exit at Ctrl-C); the functions keep local.env's RUST_LOG: one JSON line a request.
+RUST_LOG=${WATCH_LOG:-error,watchexec=off,watchexec_supervisor=off,notify=off} \
+cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$PORT" --concurrency "${WATCH_CONCURRENCY:-1}" --ignore-changes --env-var "RUST_LOG=$RUST_LOG" --disable-cors &
 watch_pid=$!
 trap 'kill "$watch_pid" "$ddb_pid" 2>/dev/null || true' EXIT
 wait "$watch_pid"

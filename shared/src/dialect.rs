@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use std::marker::PhantomData;
 
-use crate::auth::caller::{Anonymous, Lookup, Server, Session};
+use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum Dialect {
 pub use Dialect::{Deepin, MinApp, Qiniu};
 
 /// One endpoint's dialect, the verified caller its handler takes (`C`: [`Server`],
-/// [`Session`], [`Anonymous`] or [`Lookup`]) and its success status.
+/// [`Session`], [`Anonymous`], [`Registrant`] or [`Lookup`]) and its success status.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Endpoint<C> {
     pub dialect: Dialect,
@@ -76,6 +76,12 @@ impl Dialect {
 
     /// Anyone.
     pub const fn public(self) -> Endpoint<Anonymous> {
+        self.endpoint()
+    }
+
+    /// Sign-up (MinApp's `register`): anyone, and a client token when one is presented,
+    /// which must verify as this app's ([`Registrant`]).
+    pub const fn register(self) -> Endpoint<Registrant> {
         self.endpoint()
     }
 

@@ -11,8 +11,8 @@
 //! `dialect`, `status`, `code`, `latency_ms` (and `error`, `detail` on failure).
 //!
 //! A handler states which verified caller it serves by the type it takes, as an axum handler
-//! states its extractors: `Call<Server>`, `Call<Session>`, `Call<Anonymous>` or
-//! `Call<Lookup>`. Only this module makes a `Call`, and only after [`Authenticate`] made its
+//! states its extractors: `Call<Server>`, `Call<Session>`, `Call<Anonymous>`,
+//! `Call<Registrant>` or `Call<Lookup>`. Only this module makes a `Call`, and only after [`Authenticate`] made its
 //! caller, so a client handler always holds a verified [`Session`] and can reach only the
 //! operations that check it ([`Client`]): there is no client read that skips revocation.
 //!
@@ -59,7 +59,7 @@ pub use crate::dialect::{Dialect, Endpoint};
 
 use crate::account::AccountRules;
 use crate::audit::{self, Audited};
-use crate::auth::caller::{Anonymous, Lookup, Server, Session};
+use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::server_token::{
     AuthorizationCode, AuthorizeRequest, ServerToken, ServerTokens, TokenGrant,
@@ -206,6 +206,24 @@ impl Authenticate for Anonymous {
     }
 }
 
+impl Authenticate for Registrant {
+    /// Anyone, as [`Anonymous`]; but a client token, when the request presents one (MinApp's
+    /// SDKs send the session they have stored), must verify (signature, expiry) and be this
+    /// app's (`APP_ID`), else 401 before any work: a register never falls back to a plain
+    /// sign-up for a token it cannot trust. Revocation is checked by the sign-up's own read.
+    fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
+        Anonymous::authenticate(app, dialect, request)?;
+        let Some(token) = dialect.client_token(request) else {
+            return Ok(Registrant::new(None));
+        };
+        let session = app.tokens.session(&token)?;
+        if session.claims().app_id != app.app_id {
+            return Err(ApiError::Unauthorized("token: not this app's (APP_ID)"));
+        }
+        Ok(Registrant::new(Some(session)))
+    }
+}
+
 impl Authenticate for Lookup {
     /// A signature (which names its scheme) or a client token when one is presented, and it
     /// must be valid: an authenticated caller sees every user. Without credentials: an
@@ -295,13 +313,6 @@ impl Call<Anonymous> {
         Ok(token)
     }
 
-    /// Signs `credentials` up, within its source IP's sign-up limit, unless public sign-up is
-    /// switched off (`PUBLIC_SIGNUP`): 403.
-    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        self.sign_up_open()?;
-        self.sessions().sign_up(credentials).await
-    }
-
     /// Signs a new anonymous user up (MinApp's anonymous login), under the same switch and
     /// source IP limit as any sign-up.
     pub async fn sign_up_anonymous(&self) -> ApiResult<SignedIn> {
@@ -313,7 +324,22 @@ impl Call<Anonymous> {
     pub async fn log_in(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
         self.sessions().log_in(credentials).await
     }
+}
 
+impl Call<Registrant> {
+    /// Signs `credentials` up (MinApp's `register`), within its source IP's sign-up limit,
+    /// unless public sign-up is switched off (`PUBLIC_SIGNUP`): 403. With the verified session
+    /// of a presented token ([`Sessions::register`]): an anonymous user's registers that user
+    /// (same id), any other user's signs a new user up, a revoked one is a 401.
+    pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
+        self.sign_up_open()?;
+        let session = self.caller.session();
+        self.sessions().register(credentials, session).await
+    }
+}
+
+/// Sign-up and login, for the public callers.
+impl<C> Call<C> {
     /// Self sign-up is open unless `PUBLIC_SIGNUP=false`: then 403 before any work.
     fn sign_up_open(&self) -> ApiResult<()> {
         if self.app.public_signup {

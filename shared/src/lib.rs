@@ -38,7 +38,7 @@ pub use domain::testing as testing_gen;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {
-    pub use crate::auth::caller::{Anonymous, Lookup, Server, Session};
+    pub use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
     pub use crate::auth::token::IssuedToken;
     pub use crate::clock::now;
     pub use crate::dialect::{Deepin, MinApp, Qiniu};

@@ -5,7 +5,9 @@
 //!   in milliseconds (`iat_ms`; a token without it counts as issued at 0).
 //! - **Revocation**: the user item carries `tokens_valid_after` (unix ms). Logout and a
 //!   password change set it, nothing else (a failed login never does); a token issued before
-//!   it is refused with 401 by every client endpoint. Client operations exist only on [`Client`], which only a verified
+//!   it is refused with 401 by every client endpoint, except the one session whose own
+//!   password change set it (`tokens_kept`, removed by logout and by the app server's
+//!   password change: [`crate::auth::token::Revocation`] is the rule). Client operations exist only on [`Client`], which only a verified
 //!   [`Session`] opens, and each checks it at no extra round trip: the caller's item is
 //!   folded into the read (or the condition of the write) the operation already does.
 //! - **Sign-up** first takes an attempt from its source IP's limit (`SIGNUP_IP_LIMIT`), then
@@ -21,9 +23,16 @@
 //!   user: both failures answer the same 400 after the same calls and the same work. A
 //!   success gives its attempt back to the identifier's window (only failures use it up).
 //!   Nothing of an attempt (password, hash) is ever logged.
+//! - **Anonymous users** (MinApp's `auth.anonymousLogin()`): a sign-up with no login value
+//!   and no password, marked `anonymous` on its item (explicitly: users made by the server
+//!   API hold no login value either). Nothing can log in as one; its own user object says
+//!   `_anonymous: true` ([`MinAppUser::own`]). It becomes a registered user, same id, by a
+//!   register with its token ([`Sessions::register`]). Abandoned ones stay: nothing deletes
+//!   them (README, "Anonymous users").
 //! - **Audit records** ([`crate::audit`]): sign-up (in its transaction), login success and
-//!   failure, a login identifier's limit reached (`limit_reached`) and logout, each one more
-//!   PutItem. A failure for an identifier nobody holds is recorded in that identifier's
+//!   failure, a login identifier's limit reached (`limit_reached`), logout and a client's
+//!   wrong or missing current password on the account path (`password_check_failed`), each
+//!   one more PutItem. A failure for an identifier nobody holds is recorded in that identifier's
 //!   partition (`LOGIN#<identifier>`), a known user's in the user's: one PutItem either way. A
 //!   source IP's limit reached names no user: it is the request's log line only.
 
@@ -32,7 +41,10 @@ use serde_json::Value;
 
 use std::net::IpAddr;
 
-use crate::account::{AccountField, Password, guard_key, hash_password, verify_password_or_dummy};
+use crate::account::{
+    AccountField, AccountUpdate, Password, guard_key, hash_password, verify_password,
+    verify_password_or_dummy,
+};
 use crate::audit::{Event, Subject};
 use crate::auth::caller::Session;
 use crate::auth::token::{TokenKeys, TokenRequest};
@@ -41,7 +53,7 @@ use crate::config::TOKEN_DEFAULT_TTL_SECONDS;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::Counter;
 use crate::profile::{ProfileUpdate, UserFields};
-use crate::store::{StoredUser, UserView};
+use crate::store::{OwnAccount, StoredUser, UserView};
 use crate::user::{ImIdentity, NewUser, User, UserInfo, UserUpdate, in_request_order};
 use crate::user_profile::{Listing, Origin, UserProfiles};
 use crate::users::Users;
@@ -196,27 +208,77 @@ impl<'a> Sessions<'a> {
     /// taken counts too: sign-up says whether a value is taken). Round trips: the limit's
     /// UpdateItem and one TransactWriteItems (plus the IM id counter once per block).
     pub async fn sign_up(&self, credentials: &Credentials) -> ApiResult<SignedIn> {
-        self.create(Some(credentials)).await
+        self.register(credentials, None).await
+    }
+
+    /// MinApp's `register` with the session of the client token the request presented (its
+    /// SDKs send the one they have stored), if any; identity comes from that verified token
+    /// only, never from the body:
+    /// - the session's user is an anonymous user (the stored `anonymous` marker): that user
+    ///   takes the login value and password and loses the marker, keeping its id, profile and
+    ///   custom fields, in one transaction conditioned on it still being anonymous with no
+    ///   login value, so of concurrent registers with one anonymous token exactly one wins (the
+    ///   others: 400, nothing changes). MinApp's documented way up from an anonymous user.
+    ///   The registration is stamped (`anonymous_until`): a token of the anonymous session,
+    ///   presented again after it (a double submit, a race decided on a later read), is that
+    ///   400 too, never a second user.
+    /// - the session's user is any other user (or none): a plain sign-up of a new user, as
+    ///   without a token (registering another account is legitimate).
+    /// - the token was revoked (logout, password change): 401, nothing created. A token that
+    ///   does not verify (signature, expiry, another `APP_ID`) never gets here: the pipeline
+    ///   refuses it ([`crate::endpoint::Authenticate`]).
+    ///
+    /// Either way it counts against the source IP's sign-up limit first. Round trips with a
+    /// token: the limit's UpdateItem, a consistent GetItem of the caller (its marker and
+    /// `tokens_valid_after`: the decision is made on it, and the transaction's condition keeps
+    /// it true), then one TransactWriteItems (user, guard, audit record) for an anonymous
+    /// user, or a sign-up's for anyone else (the IM id counter once per block, and one
+    /// TransactWriteItems).
+    pub async fn register(
+        &self,
+        credentials: &Credentials,
+        session: Option<&Session>,
+    ) -> ApiResult<SignedIn> {
+        self.reserve_sign_up().await?;
+        let table = self.users.table();
+        let anonymous = match session {
+            Some(session) => table.anonymous_caller(session).await?,
+            None => None,
+        };
+        let hash = hash_password(credentials.password.expose())?;
+        let user = match (anonymous, session) {
+            (Some(user), Some(session)) => {
+                let value = (credentials.field, credentials.value.as_str());
+                table
+                    .register_anonymous(session, user, value, &hash, now())
+                    .await?
+            }
+            _ => self.create(Some((credentials, hash))).await?,
+        };
+        self.signed_in(&user)
     }
 
     /// MinApp's anonymous login (`auth.anonymousLogin()`): a new user holding no account value
-    /// and no password, signed in. It counts against the source IP's sign-up limit like any
-    /// sign-up. Round trips: the limit's UpdateItem and one TransactWriteItems (user and audit
-    /// record; plus the IM id counter once per block).
+    /// and no password, marked `anonymous`, signed in. It counts against the source IP's
+    /// sign-up limit like any sign-up. Round trips: the limit's UpdateItem and one
+    /// TransactWriteItems (user and audit record; plus the IM id counter once per block).
     pub async fn sign_up_anonymous(&self) -> ApiResult<SignedIn> {
-        self.create(None).await
+        self.reserve_sign_up().await?;
+        let user = self.create(None).await?;
+        self.signed_in(&user)
     }
 
-    async fn create(&self, credentials: Option<&Credentials>) -> ApiResult<SignedIn> {
+    /// One attempt from the source IP's sign-up limit (429 past it).
+    async fn reserve_sign_up(&self) -> ApiResult<()> {
+        let limit = self.users.limits().signup_ip;
+        let counter = Counter::per_ip("signup", self.source_ip, limit);
+        self.users.table().reserve(&counter, now()).await?;
+        Ok(())
+    }
+
+    /// A new user holding `credentials` and its hash, or an anonymous one.
+    async fn create(&self, credentials: Option<(&Credentials, String)>) -> ApiResult<User> {
         let users = self.users;
-        let limit = users.limits().signup_ip;
-        users
-            .table()
-            .reserve(&Counter::per_ip("signup", self.source_ip, limit), now())
-            .await?;
-        let hash = credentials
-            .map(|c| hash_password(c.password.expose()))
-            .transpose()?;
         let user_id = new_user_id()?;
         let ids = users.im_ids(1).await?;
         let im = ImIdentity::new(ids.start, users.im_username_prefix(), &user_id)?;
@@ -227,21 +289,26 @@ impl<'a> Sessions<'a> {
             extends: Default::default(),
         };
         let mut stored = StoredUser::new(&new, &im, now());
-        if let Some(c) = credentials {
-            let value = Some(c.value.clone());
-            match c.field {
-                AccountField::Username => stored.username = value,
-                AccountField::Email => stored.email = value,
-                AccountField::Phone => stored.phone = value,
+        match &credentials {
+            Some((c, hash)) => {
+                let value = Some(c.value.clone());
+                match c.field {
+                    AccountField::Username => stored.username = value,
+                    AccountField::Email => stored.email = value,
+                    AccountField::Phone => stored.phone = value,
+                }
+                stored.password_hash = Some(hash.clone());
             }
+            None => stored.anonymous = true,
         }
-        stored.password_hash = hash;
         users
             .table()
-            .create_signed_up(&stored, credentials.map(|c| (c.field, c.value.as_str())))
+            .create_signed_up(
+                &stored,
+                credentials.map(|(c, _)| (c.field, c.value.as_str())),
+            )
             .await?;
-        let user = User::from_stored(stored)?;
-        self.signed_in(&user)
+        User::from_stored(stored)
     }
 
     /// Signs in with a login value and password. Past the source IP's or the identifier's
@@ -311,11 +378,23 @@ impl<'a> Sessions<'a> {
 pub struct Client<'a> {
     users: &'a Users,
     session: &'a Session,
+    /// Where a password check's attempts count ([`Client::update_account`]).
+    source_ip: Option<IpAddr>,
 }
 
 impl<'a> Client<'a> {
     pub fn new(users: &'a Users, session: &'a Session) -> Self {
-        Client { users, session }
+        Client {
+            users,
+            session,
+            source_ip: None,
+        }
+    }
+
+    /// The same, counting password checks against `source_ip`'s login limit.
+    pub fn from_ip(mut self, source_ip: Option<IpAddr>) -> Self {
+        self.source_ip = source_ip;
+        self
     }
 
     /// Voids every token of the caller issued up to now (this one included). One UpdateItem,
@@ -384,7 +463,7 @@ impl<'a> Client<'a> {
             .filter(|u| u.im_userid == uid)
             .ok_or_else(|| ApiError::UserNotFound(uid.to_string()))?;
         Ok(if user.user_id == session.user_id() {
-            MinAppUser::new(&user, fields)
+            MinAppUser::own(&user, fields)
         } else {
             MinAppUser::for_others(&user, fields)
         })
@@ -407,7 +486,7 @@ impl<'a> Client<'a> {
                 .update_own_profile(self.session, &update, fields, now())
                 .await?
         };
-        Ok(MinAppUser::new(&user, fields))
+        Ok(MinAppUser::own(&user, fields))
     }
 
     /// MinApp's `GET /hserve/v2.2/user/info/`: the `user_profile` query language and listing
@@ -449,6 +528,109 @@ impl<'a> Client<'a> {
         }
         self.checked_beside(profiles.list_as(&query, origin, MinAppUser::for_others))
             .await
+    }
+
+    /// MinApp's `PUT /hserve/v2.2/user/account/` (the SDK's `setUsername`, `setEmail`,
+    /// `setMobilePhone`, `updatePassword`, `setAccount`): the caller sets or clears (`null`)
+    /// its own `username`, `email` and `phone`, with the `userve` account update's rules,
+    /// guards, audit record and transaction ([`crate::store::UserTable::change_account`]),
+    /// and answers its whole own object (what `GET /hserve/v2.5/user/info/{id}/` shows it).
+    ///
+    /// `new_password` needs `password`, the current one, when the user has a password; a user
+    /// without one (made by the app server, or anonymous) sets one with its token alone. A
+    /// wrong or missing current password is a 400 naming `password`, nothing changes, and it
+    /// counts as a failed login: an attempt from the source IP's `LOGIN_IP_LIMIT` and from
+    /// the `LOGIN_LIMIT` of each login value the user holds, taken before argon2 (429 past
+    /// them), given back to the values' windows on success, a failure audited
+    /// (`password_check_failed`). A new password voids every other token of the user; this
+    /// session keeps working (`tokens_kept`, see [`crate::auth::token::Revocation`]).
+    ///
+    /// Round trips: the caller's GetItem (its token checked there) and one TransactWriteItems
+    /// (its condition checks the token again); with a current password to check, the
+    /// limits' UpdateItems (the IP's, one per login value) and, on success, one UpdateItem
+    /// per login value giving its attempt back; a failure one more PutItem (the audit record).
+    /// An empty body is the GetItem alone.
+    pub async fn update_account(&self, body: &Value) -> ApiResult<MinAppUser> {
+        let (update, current) = AccountUpdate::from_client_json(body)?;
+        let table = self.users.table();
+        let fields = self.users.user_fields();
+        let session = self.session;
+        let read = table
+            .read_own_account(session, update.new_password.is_some())
+            .await?;
+        if update.is_empty() {
+            return Ok(MinAppUser::new(&User::from_stored(read)?, fields));
+        }
+        if update.new_password.is_some()
+            && let Some(hash) = &read.password_hash
+        {
+            self.check_password(&read, hash, current.as_ref()).await?;
+        }
+        let hash = update
+            .new_password
+            .as_ref()
+            .map(|p| hash_password(p.expose()))
+            .transpose()?;
+        let own = OwnAccount { session, read };
+        let user = table
+            .change_account(
+                session.user_id(),
+                &update,
+                hash.as_deref(),
+                Some(own),
+                now(),
+            )
+            .await?;
+        Ok(MinAppUser::new(&user, fields))
+    }
+
+    /// The current password a new one needs, counted as a login ([`Client::update_account`]).
+    async fn check_password(
+        &self,
+        read: &StoredUser,
+        hash: &str,
+        given: Option<&Password>,
+    ) -> ApiResult<()> {
+        let table = self.users.table();
+        let limits = self.users.limits();
+        let now = now();
+        let user = Subject::User(&read.user_id);
+        table
+            .reserve(
+                &Counter::per_ip("login", self.source_ip, limits.login_ip),
+                now,
+            )
+            .await?;
+        let account = User::from_stored(read.clone())?.account;
+        let mut reserved = Vec::new();
+        for field in AccountField::ALL {
+            let Some(value) = account.get(field) else {
+                continue;
+            };
+            let counter = Counter::login(&guard_key(field, value), limits.login);
+            match table.reserve(&counter, now).await {
+                Err(refused @ ApiError::TooManyAttempts(_)) => {
+                    let limit = Event::LimitReached { limit: "login" };
+                    table.audit(user, limit).await;
+                    return Err(refused);
+                }
+                taken => reserved.push(taken?),
+            }
+        }
+        if !given.is_some_and(|p| verify_password(hash, p.expose())) {
+            table.audit(user, Event::PasswordCheckFailed).await;
+            return Err(ApiError::invalid(
+                "password",
+                match given {
+                    Some(_) => "does not match the current password",
+                    None => "the current password is required to set new_password",
+                },
+            ));
+        }
+        for reservation in &reserved {
+            table.give_back(reservation).await?;
+        }
+        Ok(())
     }
 
     /// Public views by IM id: the caller's GetItem runs concurrently with the index queries
@@ -495,7 +677,7 @@ fn signed_in(
     };
     let issued = tokens.issue(&request)?;
     Ok(SignedIn {
-        user: MinAppUser::new(user, fields),
+        user: MinAppUser::own(user, fields),
         token: issued.access_token,
         expires_in: TOKEN_DEFAULT_TTL_SECONDS,
     })

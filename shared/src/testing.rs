@@ -26,7 +26,7 @@ use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
 
-pub use crate::auth::caller::{Anonymous, Lookup, Server, Session};
+pub use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
 use crate::clock::now;
 use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
@@ -761,6 +761,10 @@ impl Caller for Session {
 }
 
 impl Caller for Anonymous {
+    const SIGNED: bool = false;
+}
+
+impl Caller for Registrant {
     const SIGNED: bool = false;
 }
 

@@ -384,8 +384,9 @@ impl Users {
             .transpose()?;
         let user_id = self.user_id_of(uid).await?;
         self.table
-            .change_account(&user_id, update, hash.as_deref(), now())
+            .change_account(&user_id, update, hash.as_deref(), None, now())
             .await
+            .map(|user| user.account)
     }
 
     /// One page of the audit records of the user with numeric id `uid` (resolved through the

@@ -380,3 +380,28 @@ async fn rekeying_moves_legacy_guards_once_and_reports_collisions() {
     assert_eq!(again.collisions.len(), 2);
     assert_eq!(audit(&t).await.1, guards);
 }
+
+#[tokio::test]
+async fn a_login_value_ends_an_anonymous_users_anonymity() {
+    let t = TestApp::new().await;
+    let anonymous = t.sessions().sign_up_anonymous().await.unwrap();
+    let uid = anonymous.user.id();
+    let session = t.app.tokens().session(&anonymous.token).unwrap();
+    let user_id = session.user_id().to_string();
+    assert!(t.stored_item(&user_id).await.contains_key(attr::ANONYMOUS));
+    // A change that sets no login value leaves it anonymous.
+    t.app
+        .users
+        .change_account(uid, &update(json!({"username": null})))
+        .await
+        .unwrap();
+    assert!(t.stored_item(&user_id).await.contains_key(attr::ANONYMOUS));
+    t.app
+        .users
+        .change_account(uid, &update(json!({"username": "once_anon"})))
+        .await
+        .unwrap();
+    assert!(!t.stored_item(&user_id).await.contains_key(attr::ANONYMOUS));
+    let own: shared::user::User = t.client_of(&session).own().await.unwrap();
+    assert!(!own.anonymous);
+}

@@ -88,6 +88,14 @@ async fn every_client_operation(
         "minapp own update decided from a read",
         client.update_info(&json!({"tags": {"$append_unique": ["t"]}}))
     );
+    op!(
+        "minapp own account, nothing to change",
+        client.update_account(&json!({}))
+    );
+    op!(
+        "minapp own account of its login name",
+        client.update_account(&json!({"username": "Alice"}))
+    );
     out
 }
 
@@ -118,6 +126,8 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
         trips(&["Query", "Query", "BatchGetItem", "GetItem"]),
         trips(&["UpdateItem"]),
         trips(&["GetItem", "UpdateItem"]),
+        trips(&["GetItem"]),
+        trips(&["GetItem", "TransactWriteItems"]),
     ];
     let before = every_client_operation(&t, &counter, &session).await;
     for ((name, got, result), want) in before.iter().zip(&expected) {
@@ -137,7 +147,13 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
             &Err(ApiError::Unauthorized(TOKEN_REVOKED)),
             "{name}"
         );
-        if *name == "client update of extends" || *name == "minapp own update decided from a read" {
+        if [
+            "client update of extends",
+            "minapp own update decided from a read",
+            "minapp own account of its login name",
+        ]
+        .contains(name)
+        {
             // Refused at the read, before the write.
             assert_eq!(got, &trips(&["GetItem"]), "{name} after revocation");
         } else {
@@ -279,4 +295,73 @@ async fn a_password_change_never_moves_the_revocation_mark_back_and_failed_login
         assert!(sessions.log_in(&wrong).await.is_err());
     }
     assert_eq!(mark_of(&t, &user_id).await, after_change);
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_its_own_session_and_voids_every_other_everywhere() {
+    let (t, counter) = TestApp::counting_round_trips().await;
+    given(&t, &counter, 250).await;
+    // Two sessions of u0 issued before the change: this one changes the password.
+    let kept = t.session("u0", now_ms() - 1000);
+    let other = t.session("u0", now_ms() - 2000);
+    let before = every_client_operation(&t, &counter, &kept).await;
+    // u0 was registered by the app server: no password yet, its token alone sets one.
+    let client = Client::new(&t.app.users, &kept);
+    client
+        .update_account(&json!({"new_password": "correct horse"}))
+        .await
+        .unwrap();
+    assert_eq!(counter.take(), ["GetItem", "TransactWriteItems"]);
+    works_as_before(&t, &counter, &kept, &before).await;
+    refused_everywhere(&t, &counter, &other).await;
+    // A second change by the kept session, now with the current password: still kept.
+    client
+        .update_account(&json!({"password": "correct horse", "new_password": "another horse"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        counter.take(),
+        [
+            "GetItem",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ],
+        "the read, the IP's limit and those of both login values, both given back, the change"
+    );
+    works_as_before(&t, &counter, &kept, &before).await;
+    refused_everywhere(&t, &counter, &other).await;
+    // Logout voids the kept session too.
+    client.log_out().await.unwrap();
+    counter.take();
+    refused_everywhere(&t, &counter, &kept).await;
+}
+
+type Outcomes = Vec<(&'static str, Vec<String>, Result<(), ApiError>)>;
+
+/// Every client operation of `session` works, at the round trips of `before`.
+async fn works_as_before(t: &TestApp, trips: &RoundTrips, session: &Session, before: &Outcomes) {
+    let after = every_client_operation(t, trips, session).await;
+    for ((name, got, result), (_, want, _)) in after.iter().zip(before) {
+        assert_eq!(
+            result,
+            &Ok(()),
+            "{name}: the session that changed the password"
+        );
+        assert_eq!(got, want, "{name}: at the same round trips");
+    }
+}
+
+/// Every client operation of `session` is a 401.
+async fn refused_everywhere(t: &TestApp, trips: &RoundTrips, session: &Session) {
+    for (name, _, result) in every_client_operation(t, trips, session).await {
+        assert_eq!(
+            result,
+            Err(ApiError::Unauthorized(TOKEN_REVOKED)),
+            "{name}: a voided session"
+        );
+    }
 }

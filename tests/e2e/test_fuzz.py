@@ -94,6 +94,10 @@ def credentials_for(path, stack, token):
         # Logout voids every token of its user: a user of its own, a fresh token each time.
         r = stack.call("GET", "/server/auth/token", params={"app_id": "fuzz", "user_id": "fuzz-logout-user"})
         return Token(f"Hydrogen-r1 {r.json()['data']['access_token']}")
+    if path == "/hserve/v2.2/user/account/":
+        # A new password voids the user's other tokens: a user of its own, a fresh token each time.
+        r = stack.call("GET", "/server/auth/token", params={"app_id": "fuzz", "user_id": "fuzz-account-user"})
+        return Token(f"Hydrogen-r1 {r.json()['data']['access_token']}")
     return QiniuBytes(stack.ak, stack.sk)
 
 

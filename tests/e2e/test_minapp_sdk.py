@@ -20,14 +20,6 @@ JOURNEY = SDK_DIR / "journey.test.js"
 STEPS = re.findall(r'^test\("((?:[^"\\]|\\.)*)"', JOURNEY.read_text(), re.M)
 NODE_SECONDS = 240
 
-# The steps whose endpoints are not built yet (issue 19): the account path, the anonymous
-# user's upgrade, and the logout step that runs after them. Every other step must pass.
-NOT_BUILT = {
-    "setUsername, setEmail, setMobilePhone",
-    "updatePassword: a wrong current password is 400, the right one changes it",
-    "anonymous login, then becoming a registered user with the same id",
-    "logout, then the old token is refused everywhere",
-}
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +47,7 @@ def journey(stack, tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize("step", [
-    pytest.param(step, marks=pytest.mark.xfail(reason="issue 19: not built yet", strict=False))
-    if step in NOT_BUILT else step
-    for step in STEPS
-])
+@pytest.mark.parametrize("step", STEPS)
 def test_sdk_journey(journey, step):
     assert step in journey, f"node did not run this step:\n{journey['__output__'][-4000:]}"
     assert journey[step] is None, journey[step]

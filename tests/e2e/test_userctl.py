@@ -59,3 +59,10 @@ def test_signup_and_login_read_the_password_from_stdin_and_print_a_token(stack):
     wrong = subprocess.run([str(USERCTL), "login", stack.base, "username", name], cwd=ROOT,
                            capture_output=True, text=True, timeout=120, input="wrong horse\n")
     assert wrong.returncode != 0 and "Invalid username/email or password." in wrong.stderr
+
+
+def test_help_is_an_answer_and_a_wrong_command_an_error():
+    rc, out, _ = userctl("--help")
+    assert rc == 0 and out.startswith("usage: userctl call")
+    rc, out, err = userctl("no-such-command")
+    assert rc != 0 and not out and "usage: userctl call" in err

@@ -17,6 +17,8 @@ async fn each_anonymous_login_is_a_new_user_without_account_values_or_password()
     for field in ["_username", "_email", "_phone"] {
         assert_eq!(first.body[field], serde_json::Value::Null, "{field}");
     }
+    // The SDK reads `_anonymous` to refuse an anonymous user's account calls.
+    assert_eq!(first.body["_anonymous"], true);
     let id = first.body["id"].as_i64().unwrap();
     assert!(id > 0 && first.body["user_id"] == id);
     assert_eq!(first.body["expires_in"], 7 * 24 * 3600);
@@ -34,6 +36,9 @@ async fn each_anonymous_login_is_a_new_user_without_account_values_or_password()
     let items = t.all_items().await;
     assert!(items.iter().all(|i| i.get("password_hash").is_none()));
     assert!(items.iter().all(|i| i["sk"].as_s().unwrap() != "GUARD"));
+    // The explicit marker, never inferred from "no account value".
+    let item = t.stored_item(session.user_id()).await;
+    assert_eq!(item["anonymous"].as_bool().unwrap(), &true);
     // A second anonymous login is another user.
     let second = anonymous(&t).send(login_anonymous).await;
     assert_eq!(second.status, 201, "{}", second.body);

@@ -4,8 +4,8 @@ use super::register_email;
 
 const ROUTE: &str = "/hserve/v2.1/register/email/";
 
-fn register(t: &TestApp, body: serde_json::Value) -> TestRequest<Anonymous> {
-    t.call(MinApp.public().created(), Method::POST, ROUTE)
+fn register(t: &TestApp, body: serde_json::Value) -> TestRequest<Registrant> {
+    t.call(MinApp.register().created(), Method::POST, ROUTE)
         .json(&body)
 }
 

@@ -11,7 +11,7 @@ const PASSWORD: &str = "correct horse battery";
 const FORCED: &str = "forced staple 1234";
 
 // The handlers of the endpoints whose records are read here, as their main.rs have them.
-async fn register_username(call: Call<Anonymous>) -> ApiResult<SignedIn> {
+async fn register_username(call: Call<Registrant>) -> ApiResult<SignedIn> {
     let credentials = Credentials::sign_up(AccountField::Username, &call.json()?)?;
     call.sign_up(&credentials).await
 }
@@ -30,28 +30,30 @@ fn list(t: &TestApp, id: i64) -> TestRequest<Server> {
 }
 
 fn anonymous(t: &TestApp, route: &str, body: serde_json::Value) -> TestRequest<Anonymous> {
-    let function = if route.contains("/register/") {
-        "minapp-register-username"
-    } else {
-        "minapp-login-username"
-    };
     t.call(MinApp.public().created(), Method::POST, route)
         .json(&body)
         .as_api_gateway()
-        .of_function(function)
+        .of_function("minapp-login-username")
+}
+
+fn sign_up(t: &TestApp, body: serde_json::Value) -> TestRequest<Registrant> {
+    t.call(
+        MinApp.register().created(),
+        Method::POST,
+        "/hserve/v2.1/register/username/",
+    )
+    .json(&body)
+    .as_api_gateway()
+    .of_function("minapp-register-username")
 }
 
 #[tokio::test]
 async fn sign_up_logins_and_a_forced_password_are_recorded_and_listed_newest_first() {
     let t = TestApp::new().await;
-    let up = anonymous(
-        &t,
-        "/hserve/v2.1/register/username/",
-        json!({"username": "Ann", "password": PASSWORD}),
-    )
-    .header("x-reqid", "client-1")
-    .send(register_username)
-    .await;
+    let up = sign_up(&t, json!({"username": "Ann", "password": PASSWORD}))
+        .header("x-reqid", "client-1")
+        .send(register_username)
+        .await;
     assert_eq!(up.status, 201, "{}", up.body);
     let uid = up.body["id"].as_i64().unwrap();
     let token = up.body["token"].as_str().unwrap().to_string();

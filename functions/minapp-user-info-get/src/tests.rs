@@ -112,3 +112,22 @@ async fn a_revoked_or_missing_token_reads_nothing() {
         .await;
     assert_eq!(r.status, 401, "{}", r.body);
 }
+
+#[tokio::test]
+async fn only_the_caller_sees_its_anonymous_flag_true_for_an_anonymous_user_alone() {
+    let t = TestApp::with_config(|c| c.user_fields = FIELDS.into()).await;
+    let (ann, _) = two(&t).await;
+    let anonymous = t.sessions().sign_up_anonymous().await.unwrap();
+    let (ann_id, anonymous_id) = (ann.user.id().to_string(), anonymous.user.id().to_string());
+    let own = get(&t, &anonymous, &anonymous_id).send(user_info_get).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.body["_anonymous"], true);
+    let own = get(&t, &ann, &ann_id).send(user_info_get).await;
+    assert_eq!(own.body["_anonymous"], false);
+    // Others never see it, either way.
+    for (caller, id) in [(&ann, &anonymous_id), (&anonymous, &ann_id)] {
+        let other = get(&t, caller, id).send(user_info_get).await;
+        assert_eq!(other.status, 200, "{}", other.body);
+        assert!(other.body.get("_anonymous").is_none(), "{}", other.body);
+    }
+}

@@ -68,7 +68,13 @@ async fn every_operator_the_sdk_sends_applies_and_the_whole_object_is_answered()
     assert_eq!(o["tags"], json!(["a", "b", "c"]));
     assert_eq!(o["prefs"], json!({"x": 1, "y": 2}));
     assert_eq!(o["bio"], serde_json::Value::Null);
-    assert_eq!(&stored(&t, &ann).await, o, "what was answered is stored");
+    // The caller's own object: the stored user plus its `_anonymous` flag.
+    let mut own = o.clone();
+    assert_eq!(
+        own.as_object_mut().unwrap().remove("_anonymous"),
+        Some(json!(false))
+    );
+    assert_eq!(stored(&t, &ann).await, own, "what was answered is stored");
     let r = put(
         &t,
         &ann,

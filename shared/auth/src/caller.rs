@@ -6,6 +6,7 @@
 //! | [`Server`] | a Qiniu signature ([`crate::qiniu::QiniuVerifier::server`]) or a MinApp server token ([`crate::server_token::ServerTokens::server`]) | app-server endpoints |
 //! | [`Session`] | a client token ([`crate::token::TokenKeys::session`]) | client endpoints |
 //! | [`Anonymous`] | nothing: nobody was verified | public endpoints |
+//! | [`Registrant`] | nothing, or a client token when one is presented (it must verify) | MinApp's register |
 //! | [`Lookup`] | whichever of the three the request carries | Deepin's lookups |
 
 pub use crate::token::Session;
@@ -54,6 +55,26 @@ impl Server {
 /// A public endpoint's caller: nothing was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Anonymous;
+
+/// A sign-up's caller (MinApp's `register`): anyone, with the verified [`Session`] of the
+/// client token it presented, if it presented one (MinApp's SDKs send the session they have
+/// stored: an anonymous user's makes the sign-up that user's registration). Only a verified
+/// session goes in, so a register handler never sees an unverified identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Registrant {
+    session: Option<Session>,
+}
+
+impl Registrant {
+    pub fn new(session: Option<Session>) -> Registrant {
+        Registrant { session }
+    }
+
+    /// The presented client token's session: verified, not yet revocation-checked.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+}
 
 /// The caller of a lookup, which takes a server, a client or (when public) anyone.
 #[derive(Debug, Clone, PartialEq, Eq)]

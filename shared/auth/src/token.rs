@@ -59,13 +59,36 @@ impl Session {
         &self.claims
     }
 
-    /// 401 when the user voided its tokens after this one was issued.
-    pub fn check(&self, tokens_valid_after: Option<i64>) -> ApiResult<()> {
-        match tokens_valid_after {
-            Some(after) if self.issued_at_ms() < after => {
-                Err(ApiError::Unauthorized(TOKEN_REVOKED))
-            }
-            _ => Ok(()),
+    /// 401 when the user voided its tokens after this one was issued (see [`Revocation`]).
+    pub fn check(&self, revocation: Revocation) -> ApiResult<()> {
+        if revocation.allows(self.issued_at_ms()) {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized(TOKEN_REVOKED))
+        }
+    }
+}
+
+/// A user's revocation marks, the one rule of which client tokens still work: a token is
+/// valid iff it was issued at or after `valid_after` (none: every token), or it is the one
+/// session a password change kept (`kept`: its `iat_ms`). A password change by a client sets
+/// both (the caller keeps working, every other token is void); logout and a server-side
+/// password change set `valid_after` and remove `kept`. The store's write conditions state
+/// the same rule in DynamoDB's words (`store::update::token_still_valid`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revocation {
+    /// Unix ms (`tokens_valid_after`): tokens issued before it are void.
+    pub valid_after: Option<i64>,
+    /// The `iat_ms` of the session a password change kept (`tokens_kept`).
+    pub kept: Option<i64>,
+}
+
+impl Revocation {
+    /// Whether a token issued at `issued_at_ms` still works.
+    pub fn allows(&self, issued_at_ms: i64) -> bool {
+        match self.valid_after {
+            Some(after) if issued_at_ms < after => self.kept == Some(issued_at_ms),
+            _ => true,
         }
     }
 }
@@ -287,13 +310,21 @@ mod tests {
         c.iat_ms = 1000;
         let s = k.session(&k.sign(&c).unwrap()).unwrap();
         assert_eq!(s.user_id(), "u1");
-        assert!(s.check(None).is_ok());
-        assert!(s.check(Some(1000)).is_ok());
-        assert!(s.check(Some(999)).is_ok());
+        let after = |valid_after, kept| Revocation { valid_after, kept };
+        assert!(s.check(after(None, None)).is_ok());
+        assert!(s.check(after(Some(1000), None)).is_ok());
+        assert!(s.check(after(Some(999), None)).is_ok());
         assert_eq!(
-            s.check(Some(1001)),
+            s.check(after(Some(1001), None)),
             Err(ApiError::Unauthorized(TOKEN_REVOKED))
         );
+        // The session a password change kept, and only it.
+        assert!(s.check(after(Some(1001), Some(1000))).is_ok());
+        assert_eq!(
+            s.check(after(Some(1001), Some(999))),
+            Err(ApiError::Unauthorized(TOKEN_REVOKED))
+        );
+        assert!(s.check(after(None, Some(5))).is_ok());
     }
 
     fn now() -> i64 {

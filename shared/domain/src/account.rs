@@ -364,19 +364,45 @@ impl AccountUpdate {
     /// values, and removing a password would silently end password sign-in for the user,
     /// which no caller of a "set the password" field can mean.
     pub fn from_json(body: &Value) -> ApiResult<Self> {
+        Self::parse(body, &Self::FIELDS)
+    }
+
+    /// A client's own change (MinApp's `PUT /hserve/v2.2/user/account/`): the body of
+    /// [`AccountUpdate::from_json`] plus `password`, the current password (any 1..256
+    /// characters: a wrong one simply does not match), which only `new_password` needs.
+    pub fn from_client_json(body: &Value) -> ApiResult<(Self, Option<Password>)> {
+        let update = Self::parse(
+            body,
+            &["username", "email", "phone", "password", "new_password"],
+        )?;
+        let current = match body.get("password") {
+            None => None,
+            Some(Value::String(p)) => Some(Password::candidate("password", p)?),
+            Some(_) => return Err(ApiError::invalid("password", "must be a string")),
+        };
+        if current.is_some() && update.new_password.is_none() {
+            return Err(ApiError::invalid(
+                "password",
+                "is the current password: send it only with new_password",
+            ));
+        }
+        Ok((update, current))
+    }
+
+    fn parse(body: &Value, allowed: &[&str]) -> ApiResult<Self> {
         let obj = body
             .as_object()
             .ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
         let mut unknown: Vec<&str> = obj
             .keys()
             .map(String::as_str)
-            .filter(|k| !Self::FIELDS.contains(k))
+            .filter(|k| !allowed.contains(k))
             .collect();
         unknown.sort_unstable();
         if !unknown.is_empty() {
             return Err(ApiError::invalid(
                 unknown.join(", "),
-                format!("unknown field; allowed: {}", Self::FIELDS.join(", ")),
+                format!("unknown field; allowed: {}", allowed.join(", ")),
             ));
         }
         let new_password = match obj.get("new_password") {
@@ -956,6 +982,40 @@ mod tests {
         );
         assert_eq!(invalid(json!(["username"])), "body: must be a JSON object");
         assert_eq!(invalid(json!(null)), "body: must be a JSON object");
+    }
+
+    #[test]
+    fn a_client_body_adds_the_current_password_for_new_password_only() {
+        let client = |body: Value| AccountUpdate::from_client_json(&body);
+        let (u, current) =
+            client(json!({ "password": "old", "new_password": "new password" })).unwrap();
+        assert_eq!(current.unwrap().expose(), "old");
+        assert_eq!(u.new_password.unwrap().expose(), "new password");
+        let (u, current) = client(json!({ "username": "ann", "phone": null })).unwrap();
+        assert_eq!(
+            (u.username, u.phone, current),
+            (Change::Set("ann".into()), Change::Clear, None)
+        );
+        let message = |body| match client(body) {
+            Err(ApiError::Invalid(m)) => m,
+            other => panic!("expected 400, got {other:?}"),
+        };
+        assert_eq!(
+            message(json!({ "username": "ann", "nick": 1 })),
+            "nick: unknown field; allowed: username, email, phone, password, new_password"
+        );
+        assert_eq!(
+            message(json!({ "username": "ann", "password": "x" })),
+            "password: is the current password: send it only with new_password"
+        );
+        assert_eq!(
+            message(json!({ "password": 1, "new_password": "new password" })),
+            "password: must be a string"
+        );
+        assert_eq!(
+            message(json!({ "password": "", "new_password": "new password" })),
+            "password: must be 1..256 characters"
+        );
     }
 
     #[test]

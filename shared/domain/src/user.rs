@@ -75,6 +75,9 @@ pub struct User {
     pub updated_at: i64,
     pub profile: Profile,
     pub custom: Custom,
+    /// Made by MinApp's anonymous login and not registered since: no login value, no
+    /// password. Shown to the user itself only (`_anonymous`).
+    pub anonymous: bool,
 }
 
 /// A validated registration.

@@ -59,6 +59,9 @@ impl From<&User> for DeepinMe {
     }
 }
 
+/// The key of [`MinAppUser::own`]'s anonymous flag, as MinApp's SDKs read it.
+pub const ANONYMOUS: &str = "_anonymous";
+
 /// MinApp's user object (`user_profile` list, get, update): the mapped built-ins of SPEC's
 /// table and every declared custom field at the top level (`null` when unset). The query
 /// language ([`crate::query`]) is evaluated on exactly this object.
@@ -97,6 +100,18 @@ impl MinAppUser {
             object.insert(name.to_string(), value);
         }
         MinAppUser(Value::Object(object))
+    }
+
+    /// The caller's own user object (`hserve` user info of itself, the sign-in answer): the
+    /// whole object plus `_anonymous`, which MinApp's SDKs read to refuse an anonymous user's
+    /// account calls (`true` only for a user of the anonymous login not registered since).
+    /// Never shown to others, nor in the server API's views.
+    pub fn own(user: &User, fields: &UserFields) -> MinAppUser {
+        let mut own = MinAppUser::new(user, fields);
+        if let Value::Object(object) = &mut own.0 {
+            object.insert(ANONYMOUS.to_string(), Value::from(user.anonymous));
+        }
+        own
     }
 
     /// The built-ins [`MinAppUser::for_others`] shows.

@@ -4,6 +4,7 @@
 //! userctl call METHOD URL [JSON_BODY] [--token AUTHORIZATION] [--access-token TOKEN]
 //!                                    sign as an app server (or send `Authorization: AUTHORIZATION`,
 //!                                    or Deepin's `Access-Token: TOKEN`), send, print the response
+//! userctl --help                    this list (exit 0)
 //! userctl sign METHOD URL [JSON_BODY]  print an Authorization value for curl
 //! userctl token BASE_URL USER_ID [APP_ID]
 //!                                    print a client token for USER_ID (any dialect accepts it)
@@ -90,6 +91,11 @@ fn main() -> ExitCode {
         (Some("create-table"), 1) => create(),
         (Some("backfill-directory"), _) => backfill_directory(args[1..].to_vec()),
         (Some("rekey-guards"), _) => rekey_guards(args[1..].to_vec()),
+        // Asked for, the usage is an answer (stdout, exit 0); otherwise it is the error.
+        (Some("--help" | "-h" | "help"), 1) => {
+            println!("{USAGE}");
+            Ok(())
+        }
         _ => Err(USAGE.to_string()),
     };
     match result {

@@ -72,11 +72,11 @@ fn with_key(attributes: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// Deepin's lookups: users as [`User`] shows them (guards through the same projection), and
-/// a client caller's `tokens_valid_after`; by uid, the public view the `im_userid` index
-/// holds. Never a password hash, IM credentials or sign-in record.
+/// a client caller's revocation marks ([`attr::SESSION`]); by uid, the public view the
+/// `im_userid` index holds. Never a password hash, IM credentials or sign-in record.
 pub fn lookup() -> Vec<Grant> {
     let mut user = User::ATTRIBUTES.to_vec();
-    user.push(attr::TOKENS_VALID_AFTER);
+    user.extend(attr::SESSION);
     let mut index = vec![attr::IM_USERID];
     index.extend(INFO_ATTRIBUTES);
     vec![
@@ -112,15 +112,58 @@ pub fn login() -> Vec<Grant> {
     ]
 }
 
-/// MinApp's sign-ups: a new user item, its guard and its audit record (conditional puts in
-/// one transaction), the IM id counter and the source IP's limit counter; no read besides init's warm-up of the counter (a statement of its
-/// own, on that item's key only).
+/// MinApp's registers: a new user (see [`new_user`]); with a client token, the caller's item
+/// as [`User`] shows it with its revocation mark (never a secret: the anonymous marker decides
+/// the path and the user is the answer), and an anonymous caller's registration, an
+/// UpdateItem of its login values, hash, marker and `updated_at` (conditioned on the marker,
+/// the revocation mark and the item's existence), inside the transaction.
 pub fn sign_up() -> Vec<Grant> {
+    let mut caller = User::ATTRIBUTES.to_vec();
+    caller.extend(attr::SESSION);
+    caller.push(attr::ANONYMOUS_UNTIL);
+    let registration = [
+        attr::USERNAME,
+        attr::EMAIL,
+        attr::PHONE,
+        attr::PASSWORD_HASH,
+        attr::UPDATED_AT,
+        attr::ANONYMOUS,
+        attr::ANONYMOUS_UNTIL,
+        attr::TOKENS_VALID_AFTER,
+        attr::TOKENS_KEPT,
+    ];
+    let mut grants = new_user(&attr::USER);
+    grants.extend([
+        Grant {
+            actions: GET,
+            index: None,
+            attributes: with_key(&caller),
+        },
+        Grant {
+            actions: UPDATE,
+            index: None,
+            attributes: with_key(&registration),
+        },
+    ]);
+    grants
+}
+
+/// MinApp's anonymous login: a new user with its `anonymous` marker, and nothing else.
+pub fn anonymous_login() -> Vec<Grant> {
+    let mut user = attr::USER.to_vec();
+    user.push(attr::ANONYMOUS);
+    new_user(&user)
+}
+
+/// A new user item (`user`: its attributes), its guard and its audit record (conditional puts
+/// in one transaction), the IM id counter and the source IP's limit counter; no read besides
+/// init's warm-up of the counter (a statement of its own, on that item's key only).
+fn new_user(user: &[&'static str]) -> Vec<Grant> {
     vec![
         Grant {
             actions: PUT,
             index: None,
-            attributes: with_key(&attr::USER),
+            attributes: with_key(user),
         },
         Grant {
             actions: UPDATE,
@@ -144,7 +187,7 @@ pub fn anonymous_functions() -> Vec<(&'static str, Vec<Grant>)> {
         ("minapp-register-username", sign_up()),
         ("minapp-register-email", sign_up()),
         ("minapp-register-phone", sign_up()),
-        ("minapp-login-anonymous", sign_up()),
+        ("minapp-login-anonymous", anonymous_login()),
     ]
 }
 

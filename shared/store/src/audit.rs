@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::*;
-use auth::caller::{Anonymous, Lookup, Server, ServerCredential, Session};
+use auth::caller::{Anonymous, Lookup, Registrant, Server, ServerCredential, Session};
 
 /// The sort key prefix of audit records.
 const AUDIT_SK_PREFIX: &str = "AUDIT#";
@@ -121,6 +121,14 @@ impl Audited for Session {
 impl Audited for Anonymous {
     fn actor(&self) -> Actor {
         Actor::kind("anonymous")
+    }
+}
+
+impl Audited for Registrant {
+    /// The presented session's user (an anonymous user registering), else anonymous.
+    fn actor(&self) -> Actor {
+        self.session()
+            .map_or_else(|| Anonymous.actor(), Session::actor)
     }
 }
 
@@ -238,6 +246,9 @@ fn current() -> (Context, Actor) {
 pub enum Event {
     /// MinApp sign-up.
     SignUp,
+    /// MinApp sign-up by an anonymous user's session: that user took the login value and
+    /// password (a `sign_up` record, detail `from_anonymous`).
+    SignUpFromAnonymous,
     /// A login that passed.
     Login,
     /// A login refused: wrong password or nobody holds the identifier.
@@ -248,6 +259,8 @@ pub enum Event {
     Logout,
     /// Account values changed (their names only, never a value); `password` among them.
     AccountChanged { fields: Vec<&'static str> },
+    /// A client's new password refused: the current password it gave was wrong or missing.
+    PasswordCheckFailed,
     /// Qiniu register (one, a batch, or a token for a new `user_id`).
     Registered,
     /// Qiniu profile update.
@@ -259,11 +272,12 @@ pub enum Event {
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {
-            Event::SignUp => "sign_up",
+            Event::SignUp | Event::SignUpFromAnonymous => "sign_up",
             Event::Login | Event::LoginFailed => "login",
             Event::LimitReached { .. } => "limit_reached",
             Event::Logout => "logout",
             Event::AccountChanged { .. } => "account_changed",
+            Event::PasswordCheckFailed => "password_check_failed",
             Event::Registered => "registered",
             Event::Updated => "updated",
             Event::ServerTokenIssued => "server_token_issued",
@@ -272,7 +286,7 @@ impl Event {
 
     pub fn outcome(&self) -> &'static str {
         match self {
-            Event::LoginFailed => "failure",
+            Event::LoginFailed | Event::PasswordCheckFailed => "failure",
             Event::LimitReached { .. } => "refused",
             _ => "success",
         }
@@ -282,6 +296,7 @@ impl Event {
         match self {
             Event::LimitReached { limit } => Some((*limit).to_string()),
             Event::AccountChanged { fields } => Some(fields.join(",")),
+            Event::SignUpFromAnonymous => Some("from_anonymous".into()),
             _ => None,
         }
     }

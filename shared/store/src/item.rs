@@ -79,8 +79,22 @@ pub mod attr {
     /// Absent: every token of the user is valid. (Items may still carry `login_failures`,
     /// `login_failures_since` and `locked_until` from the lockout this replaced: ignored.)
     pub const TOKENS_VALID_AFTER: &str = "tokens_valid_after";
-    /// The sign-in attributes of a user item, all optional.
-    pub const SESSION: [&str; 1] = [TOKENS_VALID_AFTER];
+    /// The `iat_ms` of the one session a client's password change kept working although
+    /// issued before `tokens_valid_after` (`auth::token::Revocation`); logout and a
+    /// server-side password change remove it.
+    pub const TOKENS_KEPT: &str = "tokens_kept";
+    /// The sign-in attributes of a user item, all optional: what a revocation check reads.
+    pub const SESSION: [&str; 2] = [TOKENS_VALID_AFTER, TOKENS_KEPT];
+
+    // --- Anonymous users (issue 19; see shared::session) ---
+    /// `true` only on a user made by MinApp's anonymous login, removed when it registers;
+    /// absent on every other user (never inferred from "no account value": users made by the
+    /// server API hold none either).
+    pub const ANONYMOUS: &str = "anonymous";
+    /// Unix ms when a user made by the anonymous login registered: the tokens issued before
+    /// it are its anonymous sessions', which may not sign a second user up (a double submit
+    /// of the register that registered it is a 400, never a new user).
+    pub const ANONYMOUS_UNTIL: &str = "anonymous_until";
 
     // --- Per-caller limits (issue 18; see store::limits) ---
     /// Attempts counted in a limit counter's window.
@@ -176,9 +190,25 @@ pub struct StoredUser {
     // --- Sessions and sign-in (MinApp hserve auth, issue 13; names in attr::SESSION) ---
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_valid_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_kept: Option<i64>,
+
+    // --- Anonymous users (attr::ANONYMOUS) ---
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymous_until: Option<i64>,
 }
 
 impl StoredUser {
+    /// The revocation marks a client token is checked against (read with [`attr::SESSION`]).
+    pub fn revocation(&self) -> auth::token::Revocation {
+        auth::token::Revocation {
+            valid_after: self.tokens_valid_after,
+            kept: self.tokens_kept,
+        }
+    }
+
     /// A new user with its IM identity, as a create writes it.
     pub fn new(user: &NewUser, im: &ImIdentity, now: i64) -> StoredUser {
         StoredUser {
@@ -304,9 +334,11 @@ impl UserView for User {
         attr::CITY,
         attr::LANGUAGE,
         attr::CUSTOM,
+        attr::ANONYMOUS,
     ];
     fn from_stored(user: StoredUser) -> ApiResult<Self> {
         Ok(User {
+            anonymous: user.anonymous,
             im_userid: StoredUser::required(user.im_userid, attr::IM_USERID)?,
             user_id: non_empty_id(user.user_id)?,
             nick: user.nick,
@@ -384,6 +416,9 @@ mod tests {
             dir_order: Some("0000000001#0000000000000000007".into()),
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
+            tokens_kept: Some(2000),
+            anonymous: true,
+            anonymous_until: Some(4000),
         }
     }
 
@@ -391,7 +426,10 @@ mod tests {
     fn stored_field_names_are_exactly_the_attribute_names() {
         let item = to_item(&full_user()).unwrap();
         let written: BTreeSet<&str> = item.keys().map(String::as_str).collect();
-        let names = attr::USER.into_iter().chain(attr::SESSION);
+        let names = attr::USER
+            .into_iter()
+            .chain(attr::SESSION)
+            .chain([attr::ANONYMOUS, attr::ANONYMOUS_UNTIL]);
         assert_eq!(written, names.collect::<BTreeSet<_>>());
         assert_eq!(from_item::<StoredUser>(item).unwrap(), full_user());
     }

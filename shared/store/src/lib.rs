@@ -51,6 +51,7 @@ pub mod profile;
 pub mod rekey;
 mod sessions;
 mod update;
+pub use accounts::OwnAccount;
 pub use attempts::Reservation;
 pub use deadline::{
     Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, backoff, within_budget, within_deadline,
@@ -790,7 +791,7 @@ mod tests {
         let def = table_definition();
         let dir = &def.indexes[1];
         for a in crate::user::User::ATTRIBUTES {
-            let needed = !matches!(*a, attr::PK | attr::EXTENDS);
+            let needed = !matches!(*a, attr::PK | attr::EXTENDS | attr::ANONYMOUS);
             assert_eq!(dir.attributes.contains(a), needed, "{a}");
         }
         for secret in [attr::IM_PASSWORD, attr::PASSWORD_HASH, attr::IM_USERNAME] {

@@ -156,7 +156,7 @@ impl UserTable {
 
     /// [`UserTable::update_profile`] of the caller itself by its own client (MinApp's
     /// `PUT /hserve/v2.5/user/info/`), at the same round trips: the read projects
-    /// `tokens_valid_after` and every UpdateItem is conditioned on the session's token still
+    /// the revocation marks and every UpdateItem is conditioned on the session's token still
     /// being valid, so a revoked token is a 401 and nothing changes.
     pub async fn update_own_profile(
         &self,
@@ -211,8 +211,7 @@ impl UserTable {
                 Err(Failed::Store(err)) => return Err(err.into()),
                 Err(Failed::Condition(None)) => return Err(not_found()),
                 Err(Failed::Condition(Some(item)))
-                    if session
-                        .is_some_and(|s| s.check(item_tokens_valid_after(&item)).is_err()) =>
+                    if session.is_some_and(|s| s.check(item_revocation(&item)).is_err()) =>
                 {
                     return Err(ApiError::Unauthorized(auth::token::TOKEN_REVOKED).into());
                 }
@@ -297,11 +296,15 @@ impl UserTable {
     }
 }
 
-/// `tokens_valid_after` of an item a failed condition handed back.
-fn item_tokens_valid_after(item: &HashMap<String, AttributeValue>) -> Option<i64> {
-    match item.get(attr::TOKENS_VALID_AFTER) {
+/// The revocation marks of an item a failed condition handed back.
+fn item_revocation(item: &HashMap<String, AttributeValue>) -> auth::token::Revocation {
+    let mark = |name: &str| match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
+    };
+    auth::token::Revocation {
+        valid_after: mark(attr::TOKENS_VALID_AFTER),
+        kept: mark(attr::TOKENS_KEPT),
     }
 }
 

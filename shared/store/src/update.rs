@@ -36,12 +36,19 @@ fn base_expression(update: &UserUpdate, now: i64) -> Expr {
     e
 }
 
-/// For a client's own update: the token must still be valid when the write lands.
+/// For a client's own write: the token must still be valid when the write lands, by the
+/// rule of [`auth::token::Revocation`] in DynamoDB's words (issued at or after
+/// `tokens_valid_after`, or the session `tokens_kept`).
 pub(super) fn token_still_valid(e: &mut Expr, issued_at_ms: Option<i64>) {
     if let Some(iat) = issued_at_ms {
         let tva = e.name(attr::TOKENS_VALID_AFTER);
+        let kept = e.name(attr::TOKENS_KEPT);
         let iat = e.number(iat);
-        e.condition_any(&[not_exists(&tva), format!("{tva} <= {iat}")]);
+        e.condition_any(&[
+            not_exists(&tva),
+            format!("{tva} <= {iat}"),
+            format!("{kept} = {iat}"),
+        ]);
     }
 }
 
@@ -67,7 +74,7 @@ impl UserTable {
     }
 
     /// [`UserTable::update`] by the user's own client: every read projects
-    /// `tokens_valid_after` and every UpdateItem is conditioned on the session's token still
+    /// the revocation marks and every UpdateItem is conditioned on the session's token still
     /// being valid, so a revoked token is a 401 at no extra round trip.
     pub async fn update_own(
         &self,
@@ -88,13 +95,16 @@ impl UserTable {
     ) -> ApiResult<()> {
         let issued_at_ms = session.map(Session::issued_at_ms);
         let check = |stored: &StoredUser| match session {
-            Some(session) => session.check(stored.tokens_valid_after),
+            Some(session) => session.check(stored.revocation()),
             None => Ok(()),
         };
         if update.is_empty() {
             // Nothing to write; still answer 404 for an unknown user.
             return match self
-                .get_stored(user_id, &[attr::USER_ID, attr::TOKENS_VALID_AFTER])
+                .get_stored(
+                    user_id,
+                    &[attr::USER_ID, attr::TOKENS_VALID_AFTER, attr::TOKENS_KEPT],
+                )
                 .await?
             {
                 Some(stored) => check(&stored),
@@ -143,6 +153,7 @@ impl UserTable {
                     attr::EXTENDS,
                     attr::EXTENDS_BYTES,
                     attr::TOKENS_VALID_AFTER,
+                    attr::TOKENS_KEPT,
                     attr::IM_USERID,
                     attr::CREATED_AT,
                     attr::DIR,
