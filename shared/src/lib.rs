@@ -42,7 +42,7 @@ pub mod prelude {
     pub use crate::auth::token::IssuedToken;
     pub use crate::clock::now;
     pub use crate::dialect::{Deepin, MinApp, Qiniu};
-    pub use crate::endpoint::{Call, run};
+    pub use crate::endpoint::{Call, Page, run};
     pub use crate::error::{ApiError, ApiResult};
     pub use crate::lookup::{Identify, UsersQuery};
     pub use crate::session::{CurrentUser, Destroyed, SignedIn};

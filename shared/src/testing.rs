@@ -30,7 +30,7 @@ pub use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
 use crate::clock::now;
 use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
-use crate::endpoint::{App, Authenticate, Call, respond};
+use crate::endpoint::{App, Authenticate, Call, Reply, respond};
 use crate::error::ApiResult;
 use crate::store::{attr, create_table};
 use crate::user::{
@@ -1095,7 +1095,7 @@ impl<C: Caller> TestRequest<C> {
     where
         F: Fn(Call<C>) -> Fut,
         Fut: Future<Output = ApiResult<T>>,
-        T: Serialize,
+        T: Reply,
     {
         let request = self.build();
         let (app, endpoint, self_function) = (self.app, self.endpoint, self.function);
@@ -1115,10 +1115,14 @@ impl<C: Caller> TestRequest<C> {
         let content_type = header("content-type");
         let reqid = header("x-reqid");
         let retry_after = header("retry-after");
-        // Every response is JSON, but a preflight's, which has no body.
-        let body: Value = match response.body().as_ref() {
+        // Every response is JSON, but a preflight's, which has no body, and a page's (text).
+        let bytes = response.body().as_ref().to_vec();
+        let body: Value = match bytes.as_slice() {
             b"" if status == 204 => Value::Null,
-            bytes => serde_json::from_slice(bytes).expect("every response is JSON"),
+            page if !content_type.as_deref().is_some_and(|t| t.contains("json")) => {
+                Value::String(String::from_utf8_lossy(page).into_owned())
+            }
+            json => serde_json::from_slice(json).expect("every response is JSON"),
         };
         TestResponse {
             headers: response.headers().clone(),
@@ -1127,6 +1131,7 @@ impl<C: Caller> TestRequest<C> {
             reqid,
             retry_after,
             body,
+            bytes,
             lambda_bytes: lambda_payload_bytes(&response),
         }
     }
@@ -1140,6 +1145,8 @@ pub struct TestResponse {
     /// The `Retry-After` header (a limit's 429 only).
     pub retry_after: Option<String>,
     pub body: Value,
+    /// The body as sent (a page's bytes; `body` holds it as text).
+    pub bytes: Vec<u8>,
     pub headers: lambda_http::http::HeaderMap,
     /// The size of what the Lambda runtime would return for this response.
     pub lambda_bytes: usize,
