@@ -101,7 +101,7 @@ impl<'a> UserProfiles<'a> {
     /// consistent `im_userid` index: a user created a moment ago may be a 404 briefly.
     pub async fn get(&self, uid: i64) -> ApiResult<MinAppUser> {
         let user = self.by_uid(uid).await?;
-        Ok(MinAppUser::new(&user, self.users.user_fields()))
+        Ok(MinAppUser::with_disabled(&user, self.users.user_fields()))
     }
 
     /// Updates the user with numeric id `uid` and returns its whole object as written
