@@ -795,7 +795,8 @@ where
         let cookie = set_cookie.clone();
         let result = within_deadline(deadline, async move {
             check_body(&request)?;
-            let caller = C::verify(app, dialect, &request).await?;
+            // On the heap too: a console caller's confirmation is a store call.
+            let caller = Box::pin(C::verify(app, dialect, &request)).await?;
             audit::set_actor(caller.actor());
             if let Some(session) = caller.console_session() {
                 let (token, _) = app.console.renew(session, now())?;
