@@ -213,7 +213,7 @@ def check_sample_event(port, function, status):
         return
     assert response["statusCode"] == status, (function, body)
     assert headers["x-reqid"] == f"sample-{function}", (function, headers)
-    if not function.startswith(("deepin-", "minapp-")):  # the Qiniu envelope
+    if not function.startswith(("deepin-", "minapp-", "console-")):  # the Qiniu envelope
         assert body["code"] == 0 and body["request_id"] == f"sample-{function}", (function, body)
 
 
