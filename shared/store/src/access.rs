@@ -133,6 +133,8 @@ pub fn sign_up() -> Vec<Grant> {
         attr::ANONYMOUS,
         attr::ANONYMOUS_UNTIL,
         attr::TOKENS_VALID_AFTER,
+        // Named by the write's condition (the token still valid: not disabled).
+        attr::DISABLED_UNTIL,
     ];
     let mut grants = new_user(&attr::USER);
     grants.extend([
