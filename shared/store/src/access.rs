@@ -119,11 +119,8 @@ pub fn login() -> Vec<Grant> {
 /// the revocation mark and the item's existence), inside the transaction.
 pub fn sign_up() -> Vec<Grant> {
     let mut caller = User::ATTRIBUTES.to_vec();
-    caller.extend([
-        attr::TOKENS_VALID_AFTER,
-        attr::DISABLED_UNTIL,
-        attr::ANONYMOUS_UNTIL,
-    ]);
+    caller.extend(attr::SESSION);
+    caller.push(attr::ANONYMOUS_UNTIL);
     let registration = [
         attr::USERNAME,
         attr::EMAIL,

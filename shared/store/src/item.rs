@@ -434,6 +434,7 @@ mod tests {
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
             tokens_kept: Some(2000),
+            disabled_until: Some(5000),
             anonymous: true,
             anonymous_until: Some(4000),
         }
