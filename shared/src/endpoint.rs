@@ -192,22 +192,7 @@ fn console_operator(
     request: &Request,
     role: Role,
 ) -> impl Future<Output = ApiResult<Operator>> + Send + use<> {
-    let checked = (|| {
-        let cookie = header(request, "cookie")
-            .and_then(console_session::cookie_value)
-            .ok_or(ApiError::Unauthorized(console_session::NO_SESSION))?;
-        let session = app.console.verify(cookie)?;
-        if is_write(request) {
-            let csrf = header(request, "x-csrf-token").unwrap_or("");
-            if !app.console.csrf_matches(&session, csrf) {
-                return Err(ApiError::Forbidden(
-                    "X-CSRF-Token: missing or not this console session's",
-                ));
-            }
-            same_origin(request)?;
-        }
-        Ok(session)
-    })();
+    let checked = console_session_of(app, request);
     let source_ip = source_ip(request);
     async move {
         let session = checked?;
@@ -216,6 +201,24 @@ fn console_operator(
         operator.require(role)?;
         Ok(operator)
     }
+}
+
+/// The cookie's session, with a write's CSRF token and `Origin` checked.
+fn console_session_of(app: &App, request: &Request) -> ApiResult<ConsoleSession> {
+    let cookie = header(request, "cookie")
+        .and_then(console_session::cookie_value)
+        .ok_or(ApiError::Unauthorized(console_session::NO_SESSION))?;
+    let session = app.console.verify(cookie)?;
+    if is_write(request) {
+        let csrf = header(request, "x-csrf-token").unwrap_or("");
+        if !app.console.csrf_matches(&session, csrf) {
+            return Err(ApiError::Forbidden(
+                "X-CSRF-Token: missing or not this console session's",
+            ));
+        }
+        same_origin(request)?;
+    }
+    Ok(session)
 }
 
 /// What a method other than GET, HEAD and OPTIONS is: a write.
