@@ -32,7 +32,7 @@ if [ -n "$claims" ]; then
   token=$(userctl token "http://127.0.0.1:$port" "$user" "$app")
 fi
 
-TOKEN="$token" python3 - "events/$fn.json" "$event" <<'EOF'
+TOKEN="$token" PORT="$port" python3 - "events/$fn.json" "$event" <<'EOF'
 import json, os, subprocess, sys
 e = json.load(open(sys.argv[1]))
 headers = e["headers"]
@@ -49,6 +49,19 @@ for name, value in headers.items():
              "sign", e["requestContext"]["http"]["method"], url, *body],
             check=True, capture_output=True, text=True)
         headers[name] = signed.stdout.strip()
+    elif name == "cookie" and value.startswith("console_session="):
+        # A console session of local.env's DEV_OPERATOR, logged in now.
+        import urllib.request
+        dev = next(l.split("=", 1)[1].strip() for l in open("local.env")
+                   if l.startswith("DEV_OPERATOR="))
+        user, password = dev.split(":", 1)
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{os.environ['PORT']}/console/session", method="POST",
+            data=json.dumps({"username": user, "password": password}).encode(),
+            headers={"content-type": "application/json"})
+        with urllib.request.urlopen(login) as answer:
+            headers["cookie"] = answer.headers["set-cookie"].split(";")[0]
+            headers["x-csrf-token"] = json.load(answer)["csrf_token"]
 json.dump(e, open(sys.argv[2], "w"))
 EOF
 

@@ -34,6 +34,8 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 cargo run -q -p shared --features cli --bin userctl -- create-table
+# The console's development admin (local.env DEV_OPERATOR), unless it exists.
+cargo run -q -p shared --features cli --bin userctl -- operator dev
 
 echo "DynamoDB Local on :${DYNAMODB_PORT}; endpoints on http://127.0.0.1:${PORT}"
 echo "up to ${WATCH_CONCURRENCY:-1} instance(s) per function, started on first use; one log line per request"

@@ -91,6 +91,12 @@ impl Dialect {
         self.endpoint()
     }
 
+    /// The operator console: a console session cookie (writes: with its CSRF token, from the
+    /// console's own origin), confirmed against the operator's item ([`Operator`]).
+    pub const fn console(self) -> Endpoint<crate::auth::caller::Operator> {
+        self.endpoint()
+    }
+
     const fn endpoint<C>(self) -> Endpoint<C> {
         Endpoint {
             dialect: self,

@@ -12,7 +12,7 @@
 //!
 //! A handler states which verified caller it serves by the type it takes, as an axum handler
 //! states its extractors: `Call<Server>`, `Call<Session>`, `Call<Anonymous>`,
-//! `Call<Registrant>` or `Call<Lookup>`. Only this module makes a `Call`, and only after [`Authenticate`] made its
+//! `Call<Registrant>`, `Call<Lookup>` or `Call<Operator>`. Only this module makes a `Call`, and only after [`Authenticate`] made its
 //! caller, so a client handler always holds a verified [`Session`] and can reach only the
 //! operations that check it ([`Client`]): there is no client read that skips revocation.
 //!
@@ -59,7 +59,8 @@ pub use crate::dialect::{Dialect, Endpoint};
 
 use crate::account::AccountRules;
 use crate::audit::{self, Audited};
-use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
+use crate::auth::caller::{Anonymous, Lookup, Operator, Registrant, Server, Session};
+use crate::auth::console::{self as console_session, ConsoleKeys, ConsoleSession, Role};
 use crate::auth::qiniu::{QiniuVerifier, SignedParts};
 use crate::auth::server_token::{
     AuthorizationCode, AuthorizeRequest, ServerToken, ServerTokens, TokenGrant,
@@ -67,6 +68,7 @@ use crate::auth::server_token::{
 use crate::auth::token::{TokenKeys, TokenRequest};
 use crate::clock::now;
 use crate::config::{AllowedOrigins, AwsEnvironment, Config, ConfigError};
+use crate::console::Console;
 use crate::cors;
 use crate::error::{ApiError, ApiResult};
 use crate::limits::MAX_BODY_BYTES;
@@ -91,6 +93,8 @@ pub struct App {
     qiniu: QiniuVerifier,
     server_tokens: ServerTokens,
     tokens: TokenKeys,
+    /// Console session keys (derived from `TOKEN_SECRETS` for the console alone).
+    console: ConsoleKeys,
     token_max_ttl_seconds: i64,
     deepin_public_lookup: bool,
     /// The `AppId` of the tokens sign-up and login issue, never a header's.
@@ -121,6 +125,7 @@ impl App {
             ),
             server_tokens: ServerTokens::new(&config.access_keys),
             tokens: TokenKeys::new(&config.token_secrets),
+            console: ConsoleKeys::new(&config.token_secrets),
             token_max_ttl_seconds: config.token_max_ttl_seconds,
             deepin_public_lookup: config.deepin_public_lookup,
             app_id: config.app_id.clone(),
@@ -139,6 +144,11 @@ impl App {
         &self.tokens
     }
 
+    /// Console session keys.
+    pub fn console_keys(&self) -> &ConsoleKeys {
+        &self.console
+    }
+
     /// Configuration from the environment and one SDK client for the process, warmed up
     /// unless `WARM_UP_ON_INIT=false`: the first request then finds the connection open (see
     /// [`UserTable::warm_up`] and BENCHMARKS.md for what it costs and saves).
@@ -154,11 +164,155 @@ impl App {
 
 /// A verified caller, made from a request by the pipeline alone; it names itself in the
 /// audit trail.
-pub trait Authenticate: Sized + Audited {
+pub trait Authenticate: Sized + Send + Audited {
     fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self>;
+
+    /// What the pipeline calls: [`Authenticate::authenticate`], unless the caller needs the
+    /// table to be verified (a console session: its operator's item).
+    fn verify(
+        app: &'static App,
+        dialect: Dialect,
+        request: &Request,
+    ) -> impl Future<Output = ApiResult<Self>> + Send {
+        std::future::ready(Self::authenticate(app, dialect, request))
+    }
+
+    /// The console session this caller came with, renewed on every answer (sliding lifetime).
+    fn console_session(&self) -> Option<&ConsoleSession> {
+        None
+    }
+}
+
+/// A console session from the request's cookie, checked for what the request does before any
+/// work: a write (any method but GET and HEAD) needs the session's `X-CSRF-Token` and, when
+/// the browser sends `Origin`, the request's own origin. The returned future confirms it
+/// against the operator's item (one GetItem) and requires `role`.
+fn console_operator(
+    app: &'static App,
+    request: &Request,
+    role: Role,
+) -> impl Future<Output = ApiResult<Operator>> + Send + use<> {
+    let checked = console_session_of(app, request);
+    let source_ip = source_ip(request);
+    async move {
+        let session = checked?;
+        let console = Console::new(&app.users, &app.console, source_ip);
+        let operator = console.confirm(session).await?;
+        operator.require(role)?;
+        Ok(operator)
+    }
+}
+
+/// The cookie's session, with a write's CSRF token and `Origin` checked.
+fn console_session_of(app: &App, request: &Request) -> ApiResult<ConsoleSession> {
+    let cookie = header(request, "cookie")
+        .and_then(console_session::cookie_value)
+        .ok_or(ApiError::Unauthorized(console_session::NO_SESSION))?;
+    let session = app.console.verify(cookie)?;
+    if is_write(request) {
+        let csrf = header(request, "x-csrf-token").unwrap_or("");
+        if !app.console.csrf_matches(&session, csrf) {
+            return Err(ApiError::Forbidden(
+                "X-CSRF-Token: missing or not this console session's",
+            ));
+        }
+        same_origin(request)?;
+    }
+    Ok(session)
+}
+
+/// What a method other than GET, HEAD and OPTIONS is: a write.
+fn is_write(request: &Request) -> bool {
+    !matches!(request.method().as_str(), "GET" | "HEAD" | "OPTIONS")
+}
+
+/// 403 unless `Origin`, when the browser sends it, is the request's own origin: the `Host`
+/// the request was sent to (and the scheme of `X-Forwarded-Proto`, when a proxy says it).
+fn same_origin(request: &Request) -> ApiResult<()> {
+    let Some(origin) = request.headers().get("origin") else {
+        return Ok(());
+    };
+    const FOREIGN: ApiError = ApiError::Forbidden("Origin: not this console's own origin");
+    let origin = origin.to_str().map_err(|_| FOREIGN)?;
+    let (scheme, host) = origin.split_once("://").ok_or(FOREIGN)?;
+    let own_host = header(request, "host").ok_or(FOREIGN)?;
+    let scheme_ok =
+        header(request, "x-forwarded-proto").is_none_or(|proto| proto.eq_ignore_ascii_case(scheme));
+    if scheme_ok && host.eq_ignore_ascii_case(own_host) {
+        Ok(())
+    } else {
+        Err(FOREIGN)
+    }
+}
+
+/// The role a `userve` request needs from an operator: reads any, account changes admin,
+/// every other write (profile updates, batch updates) editor.
+fn role_for(request: &Request) -> Role {
+    if !is_write(request) {
+        Role::Viewer
+    } else if signed_path(request).contains("/user/account/") {
+        Role::Admin
+    } else {
+        Role::Editor
+    }
+}
+
+impl Authenticate for Operator {
+    /// Never called: an operator is confirmed against its item ([`Self::verify`]).
+    fn authenticate(_: &App, _: Dialect, _: &Request) -> ApiResult<Self> {
+        Err(ApiError::Internal(
+            "an operator is verified asynchronously".into(),
+        ))
+    }
+
+    fn verify(
+        app: &'static App,
+        _dialect: Dialect,
+        request: &Request,
+    ) -> impl Future<Output = ApiResult<Self>> + Send {
+        console_operator(app, request, Role::Viewer)
+    }
+
+    fn console_session(&self) -> Option<&ConsoleSession> {
+        Some(self.session())
+    }
 }
 
 impl Authenticate for Server {
+    /// MinApp's `userve` endpoints also take an operator's console cookie (when no
+    /// `Authorization` is sent), within the operator's role ([`role_for`]): the operator is
+    /// the caller in the trail and the records. A signature or server token stays what it is.
+    fn verify(
+        app: &'static App,
+        dialect: Dialect,
+        request: &Request,
+    ) -> impl Future<Output = ApiResult<Self>> + Send {
+        let console = dialect == Dialect::MinApp
+            && !request.headers().contains_key("authorization")
+            && header(request, "cookie")
+                .is_some_and(|c| console_session::cookie_value(c).is_some())
+            && signed_path(request).contains("/userve/");
+        let (by_operator, by_key) = if console {
+            (
+                Some(console_operator(app, request, role_for(request))),
+                None,
+            )
+        } else {
+            (None, Some(Self::authenticate(app, dialect, request)))
+        };
+        async move {
+            match (by_operator, by_key) {
+                (Some(operator), _) => operator.await.map(Server::by_operator),
+                (None, Some(verified)) => verified,
+                (None, None) => Err(ApiError::Internal("no credential checked".into())),
+            }
+        }
+    }
+
+    fn console_session(&self) -> Option<&ConsoleSession> {
+        self.operator().map(Operator::session)
+    }
+
     /// A Qiniu signature over the request as sent; MinApp's admin endpoints also take its
     /// open-API server token.
     fn authenticate(app: &App, dialect: Dialect, request: &Request) -> ApiResult<Self> {
@@ -248,6 +402,9 @@ pub struct Call<C> {
     pub request_id: String,
     caller: C,
     request: Request,
+    /// The `Set-Cookie` of the answer, when the handler sets one (console login and logout);
+    /// else a console caller's renewed session.
+    set_cookie: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Call<Server> {
@@ -351,9 +508,64 @@ impl<C> Call<C> {
         }
     }
 
+    fn console_ops(&self) -> Console<'static> {
+        Console::new(&self.app.users, &self.app.console, self.source_ip())
+    }
+
+    /// The answer's `Set-Cookie`.
+    fn set_cookie(&self, value: String) {
+        if let Ok(mut cookie) = self.set_cookie.lock() {
+            *cookie = Some(value);
+        }
+    }
+
     fn sessions(&self) -> Sessions<'_> {
         Sessions::new(&self.app.users, self.app.app_id.clone(), &self.app.tokens)
             .from_ip(self.source_ip())
+    }
+}
+
+impl Call<Anonymous> {
+    /// `POST /console/session`: an operator's login (from the console's own origin), under
+    /// the login limits; the answer sets the session cookie.
+    pub async fn console_log_in(&self) -> ApiResult<crate::console::SessionView> {
+        same_origin(&self.request)?;
+        let body = self.json()?;
+        let (view, token) = self.console_ops().log_in(&body).await?;
+        let operator = audit::Actor {
+            caller_id: Some(view.username.clone()),
+            ..audit::Actor::operator()
+        };
+        audit::set_actor(operator);
+        self.set_cookie(console_session::set_cookie(&token, view.expires_in));
+        Ok(view)
+    }
+}
+
+impl Call<Operator> {
+    /// The logged-in operator (its role confirmed against its item).
+    pub fn operator(&self) -> &Operator {
+        &self.caller
+    }
+
+    /// The console's operations, for this operator.
+    pub fn console(&self) -> Console<'static> {
+        self.console_ops()
+    }
+
+    /// `GET /console/session`: who is logged in, with the session's CSRF token (the cookie is
+    /// renewed like on every console request).
+    pub fn session_view(&self) -> crate::console::SessionView {
+        let operator = &self.caller;
+        self.console().view(operator.session(), operator.role())
+    }
+
+    /// `DELETE /console/session`: the session (and every other of the operator) is void and
+    /// the cookie cleared.
+    pub async fn log_out(&self) -> ApiResult<crate::console::Done> {
+        let done = self.console().log_out(&self.caller).await?;
+        self.set_cookie(console_session::set_cookie("", 0));
+        Ok(done)
     }
 }
 
@@ -396,6 +608,24 @@ impl<C> Call<C> {
         self.path_param(name)?
             .parse::<i64>()
             .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ApiError::invalid(name, "must be a positive integer"))
+    }
+
+    /// A numeric path parameter followed by one fixed segment (the console's
+    /// `/console/users/{id}/revoke`): a positive integer, else a 400 naming it.
+    pub fn path_number_before_action(&self, name: &str) -> ApiResult<i64> {
+        let routed = self
+            .request
+            .path_parameters_ref()
+            .and_then(|p| p.first(name))
+            .is_some();
+        let raw_path = signed_path(&self.request);
+        let mut segments = raw_path.trim_end_matches('/').rsplit('/');
+        segments
+            .nth(1)
+            .filter(|_| routed)
+            .and_then(|s| s.parse::<i64>().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| ApiError::invalid(name, "must be a positive integer"))
     }
@@ -600,16 +830,28 @@ where
             tracing::info!(status = 204, preflight = true, allowed);
             return response;
         }
+        let set_cookie = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let cookie = set_cookie.clone();
         let result = within_deadline(deadline, async move {
             check_body(&request)?;
-            let caller = C::authenticate(app, dialect, &request)?;
+            // On the heap too: a console caller's confirmation is a store call.
+            let caller = Box::pin(C::verify(app, dialect, &request)).await?;
             audit::set_actor(caller.actor());
+            if let Some(session) = caller.console_session() {
+                let (token, _) = app.console.renew(session, now())?;
+                *cookie
+                    .lock()
+                    .map_err(|_| ApiError::Internal("cookie lock".into()))? = Some(
+                    console_session::set_cookie(&token, console_session::SESSION_SECONDS),
+                );
+            }
             let call = Call {
                 app,
                 dialect,
                 request_id,
                 caller,
                 request,
+                set_cookie: cookie,
             };
             // On the heap: a handler future is large in debug builds, and tests poll it on a
             // 2 MiB thread stack.
@@ -644,6 +886,10 @@ where
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds.max(1)));
+        }
+        let set_cookie = set_cookie.lock().ok().and_then(|mut c| c.take());
+        if let Some(value) = set_cookie.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert("set-cookie", value);
         }
         cors::mark(&app.cors, origin.as_deref(), &mut response);
         response

@@ -6,7 +6,7 @@
 //! 2. `auth`: signatures, tokens and the verified callers only they make;
 //! 3. `store`: the DynamoDB adapter and the request deadline;
 //! 4. this crate: dialect-neutral operations ([`users`], [`user_profile`], [`session`],
-//!    [`lookups`]),
+//!    [`console`], [`lookups`]),
 //!    the three dialect shapes ([`dialect`]) and the pipeline ([`endpoint`]) on top.
 //!
 //! A function's `main.rs` states which caller it serves (`Call<Server>`, `Call<Session>`,
@@ -20,6 +20,7 @@ pub use store::audit;
 pub use {auth, store};
 
 // Operations (dialect-neutral), bottom up.
+pub mod console;
 pub mod lookups;
 pub mod session;
 pub mod user_profile;
@@ -38,9 +39,10 @@ pub use domain::testing as testing_gen;
 
 /// What a function's `main.rs` needs.
 pub mod prelude {
-    pub use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
+    pub use crate::auth::caller::{Anonymous, Lookup, Operator, Registrant, Server, Session};
     pub use crate::auth::token::IssuedToken;
     pub use crate::clock::now;
+    pub use crate::console::{DisabledView, Done, OperatorView, Operators, SessionView};
     pub use crate::dialect::{Deepin, MinApp, Qiniu};
     pub use crate::endpoint::{Call, Page, run};
     pub use crate::error::{ApiError, ApiResult};

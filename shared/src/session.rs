@@ -22,7 +22,9 @@
 //!   guard holds the value) and verifies with argon2id, against a dummy hash for an unknown
 //!   user: both failures answer the same 400 after the same calls and the same work. A
 //!   success gives its attempt back to the identifier's window (only failures use it up).
-//!   Nothing of an attempt (password, hash) is ever logged.
+//!   Nothing of an attempt (password, hash) is ever logged. A user an admin disabled
+//!   ([`crate::console`]) gets 403 `user disabled` after the right password (a wrong one is
+//!   the same 400 as ever, so a guesser learns nothing), recorded as a refused `login`.
 //! - **Anonymous users** (MinApp's `auth.anonymousLogin()`): a sign-up with no login value
 //!   and no password, marked `anonymous` on its item (explicitly: users made by the server
 //!   API hold no login value either). Nothing can log in as one; its own user object says
@@ -59,7 +61,7 @@ use crate::user_profile::{Listing, Origin, UserProfiles};
 use crate::users::Users;
 use crate::views::MinAppUser;
 
-pub use crate::auth::token::TOKEN_REVOKED;
+pub use crate::auth::token::{TOKEN_REVOKED, USER_DISABLED};
 
 /// Why a client may not filter or sort other users by a field.
 pub const HIDDEN_FROM_OTHERS: &str = "not visible to other users";
@@ -360,6 +362,12 @@ impl<'a> Sessions<'a> {
             }
         };
         table.give_back(&reserved).await?;
+        // After the password check: only the password's holder learns the user is disabled.
+        if stored.revocation().disabled_at(now_ms()) {
+            let refused = Event::LoginRefusedDisabled;
+            table.audit(Subject::User(&stored.user_id), refused).await;
+            return Err(ApiError::Forbidden(USER_DISABLED));
+        }
         table
             .audit(Subject::User(&stored.user_id), Event::Login)
             .await;

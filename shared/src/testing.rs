@@ -26,7 +26,8 @@ use crate::auth::qiniu::{SignedParts, format_qiniu_date, sign};
 use crate::auth::token::{Claims, TokenKeys, USER_ROLE};
 use crate::config::{Config, Secret};
 
-pub use crate::auth::caller::{Anonymous, Lookup, Registrant, Server, Session};
+pub use crate::auth::caller::{Anonymous, Lookup, Operator, Registrant, Server, Session};
+pub use crate::auth::console::Role;
 use crate::clock::now;
 use crate::dialect::Endpoint;
 pub use crate::dialect::{Deepin, MinApp, Qiniu};
@@ -772,6 +773,51 @@ impl Caller for Lookup {
     const SIGNED: bool = false;
 }
 
+impl Caller for Operator {
+    const SIGNED: bool = false;
+}
+
+/// A console session made for a test: the `Cookie` header and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct ConsoleLogin {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The `Host` every test request is sent to (the console's own origin: `http://` + it).
+pub const CONSOLE_HOST: &str = "localhost";
+
+impl TestApp {
+    /// An operator `name` with `role` and `password` in the table.
+    pub async fn given_operator(&self, name: &str, role: Role, password: &str) {
+        let password = crate::account::Password::named("password", password).expect("password");
+        let stored = crate::console::new_operator(name, role, &password).expect("operator");
+        self.app
+            .users
+            .table()
+            .add_operator(&stored, false)
+            .await
+            .expect("add operator");
+    }
+
+    /// A logged-in session of a new operator `name` with `role` (made by the app's keys, as
+    /// login makes one).
+    pub async fn console_login(&self, name: &str, role: Role) -> ConsoleLogin {
+        self.given_operator(name, role, "operator-password").await;
+        self.console_session_of(name)
+    }
+
+    /// A session for operator `name` (which may or may not exist), begun now.
+    pub fn console_session_of(&self, name: &str) -> ConsoleLogin {
+        let keys = self.app.console_keys();
+        let (token, session) = keys.start(name, crate::clock::now_ms()).expect("session");
+        ConsoleLogin {
+            cookie: format!("{}={token}", crate::auth::console::COOKIE),
+            csrf: keys.csrf_token(&session),
+        }
+    }
+}
+
 pub struct TestRequest<C> {
     app: &'static App,
     endpoint: Endpoint<C>,
@@ -909,6 +955,19 @@ impl<C: Caller> TestRequest<C> {
             sk: TEST_SK.into(),
             date: Some(now()),
         })
+    }
+
+    /// As the console page sends it: the session cookie, its CSRF token, the console's own
+    /// `Host` and (on writes) `Origin`.
+    pub fn console(self, login: &ConsoleLogin) -> Self {
+        self.console_cookie(login)
+            .header("x-csrf-token", &login.csrf)
+            .header("origin", &format!("http://{CONSOLE_HOST}"))
+    }
+
+    /// The session cookie alone (no CSRF token, no `Origin`).
+    pub fn console_cookie(self, login: &ConsoleLogin) -> Self {
+        self.authorization(None).header("cookie", &login.cookie)
     }
 
     /// `Authorization: Bearer <client token for user_id>`, valid for an hour.

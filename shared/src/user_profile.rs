@@ -101,7 +101,7 @@ impl<'a> UserProfiles<'a> {
     /// consistent `im_userid` index: a user created a moment ago may be a 404 briefly.
     pub async fn get(&self, uid: i64) -> ApiResult<MinAppUser> {
         let user = self.by_uid(uid).await?;
-        Ok(MinAppUser::new(&user, self.users.user_fields()))
+        Ok(MinAppUser::with_disabled(&user, self.users.user_fields()))
     }
 
     /// Updates the user with numeric id `uid` and returns its whole object as written
@@ -111,7 +111,7 @@ impl<'a> UserProfiles<'a> {
         let fields = self.users.user_fields();
         let update = ProfileUpdate::from_json(body, fields)?;
         if update.is_empty() {
-            return Ok(MinAppUser::new(&self.by_uid(uid).await?, fields));
+            return Ok(MinAppUser::with_disabled(&self.by_uid(uid).await?, fields));
         }
         // The index gives the string id; the update itself answers 404 if it is gone.
         let user_id = self.users.user_id_of(uid).await?;
@@ -120,7 +120,7 @@ impl<'a> UserProfiles<'a> {
             .table()
             .update_profile(&user_id, &update, fields, None, None, now())
             .await?;
-        Ok(MinAppUser::new(&written, fields))
+        Ok(MinAppUser::with_disabled(&written, fields))
     }
 
     /// A page of the users matching `query`, in its order, with exact `total_count` when

@@ -21,7 +21,10 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "testing",
         ],
     ),
-    ("auth", &["token", "caller", "qiniu", "server_token"]),
+    (
+        "auth",
+        &["token", "console", "caller", "qiniu", "server_token"],
+    ),
     (
         "store",
         &[
@@ -33,6 +36,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "access",
             "attempts",
             "audit",
+            "operators",
             "lookup",
             "update",
             "profile",
@@ -50,6 +54,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "users",
             "user_profile",
             "session",
+            "console",
             "lookups",
             // dialects, then the pipeline
             "dialect",

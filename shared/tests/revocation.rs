@@ -9,7 +9,7 @@ use shared::clock::now_ms;
 use shared::error::ApiError;
 use shared::lookup::{Identify, UsersQuery};
 use shared::lookups::Lookups;
-use shared::session::{Client, Credentials, Sessions, TOKEN_REVOKED};
+use shared::session::{Client, Credentials, Sessions, TOKEN_REVOKED, USER_DISABLED};
 use shared::testing::{RoundTrips, TestApp};
 use shared::user::{User, UserProfile, UserUpdate};
 
@@ -165,6 +165,57 @@ async fn every_client_operation_refuses_a_revoked_token_at_the_same_round_trips(
     for (name, _, result) in every_client_operation(&t, &counter, &fresh).await {
         assert_eq!(result, Ok(()), "{name} with a fresh token");
     }
+}
+
+/// An admin disabling a user: every client operation refuses its token at the same round
+/// trips as a revoked one (the mark rides in the same reads and write conditions); enabling
+/// it, or the end time passing, lets the same token work again.
+#[tokio::test]
+async fn every_client_operation_refuses_a_disabled_user_s_token_at_no_extra_round_trip() {
+    let (t, counter) = TestApp::counting_round_trips().await;
+    given(&t, &counter, 250).await;
+    let session = t.session("u0", now_ms());
+    let before = every_client_operation(&t, &counter, &session).await;
+    for (name, _, result) in &before {
+        assert_eq!(result, &Ok(()), "{name}");
+    }
+    let table = t.app.users.table();
+    table.set_disabled("u0", None).await.unwrap();
+    assert_eq!(counter.take(), ["UpdateItem"], "disable");
+    let disabled = Err(ApiError::Unauthorized(USER_DISABLED));
+    let read_first = [
+        "client update of extends",
+        "minapp own update decided from a read",
+        "minapp own account of its login name",
+    ];
+    for ((name, got, result), (_, want, _)) in every_client_operation(&t, &counter, &session)
+        .await
+        .iter()
+        .zip(&before)
+    {
+        assert_eq!(result, &disabled, "{name}");
+        if read_first.contains(name) {
+            assert_eq!(got, &trips(&["GetItem"]), "{name}: refused at the read");
+        } else {
+            assert_eq!(got, want, "{name}: the same round trips");
+        }
+    }
+    // The write conditions refuse it too, when nothing was read first.
+    let client = Client::new(&t.app.users, &session);
+    let nick = UserUpdate::from_json(&json!({"nick": "x"})).unwrap();
+    assert_eq!(client.update(nick.clone()).await, disabled);
+    table.set_enabled("u0").await.unwrap();
+    for (name, _, result) in every_client_operation(&t, &counter, &session).await {
+        assert_eq!(result, Ok(()), "{name} once enabled");
+    }
+    // Disabled until a time already past: nothing is refused.
+    table
+        .set_disabled("u0", Some(now_ms() / 1000 + 1))
+        .await
+        .unwrap();
+    assert_eq!(client.update(nick.clone()).await, disabled);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(client.update(nick).await, Ok(()));
 }
 
 #[tokio::test]

@@ -196,3 +196,39 @@ async fn a_new_password_voids_the_tokens_issued_before_it_and_logs_in() {
             .is_ok()
     );
 }
+
+/// Account changes need the admin role; the operator is the caller of the change's record.
+#[tokio::test]
+async fn with_the_console_cookie_only_admins_change_accounts_and_are_recorded() {
+    let t = TestApp::new().await;
+    let id = given(&t, "u1").await;
+    let editor = t.console_login("editor", Role::Editor).await;
+    let admin = t.console_login("admin", Role::Admin).await;
+    let body = json!({"username": "renamed"});
+    put(&t, &id, body.clone())
+        .console(&editor)
+        .send(account_update)
+        .await
+        .assert_minapp_error(403, "this needs the admin role");
+    let r = put(&t, &id, body)
+        .console(&admin)
+        .send(account_update)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["username"], "renamed");
+    let records = t
+        .app
+        .users
+        .table()
+        .audit_records("u1", 10, None)
+        .await
+        .unwrap();
+    let changed = records
+        .entries
+        .iter()
+        .map(|e| &e.record)
+        .find(|r| r.event == "account_changed")
+        .expect("recorded");
+    assert_eq!(changed.caller, "operator");
+    assert_eq!(changed.caller_id.as_deref(), Some("admin"));
+}

@@ -28,12 +28,18 @@ fn user_id(t: &TestApp, caller: &SignedIn) -> String {
 }
 
 /// The user as stored, as the `userve` API reads it.
+/// The stored user as the app server sees it, less what only the server and operators see.
 async fn stored(t: &TestApp, caller: &SignedIn) -> serde_json::Value {
-    UserProfiles::new(&t.app.users)
+    let mut object = UserProfiles::new(&t.app.users)
         .get(caller.user.id())
         .await
         .unwrap()
-        .0
+        .0;
+    if let Some(o) = object.as_object_mut() {
+        o.remove("_disabled");
+        o.remove("_disabled_until");
+    }
+    object
 }
 
 #[tokio::test]

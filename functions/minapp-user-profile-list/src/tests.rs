@@ -300,3 +300,25 @@ async fn a_listing_that_cannot_finish_before_the_timeout_is_400_not_a_timeout() 
     r.assert_minapp_error(400, "where");
     assert!(r.body["error_msg"].as_str().unwrap().contains("narrow"));
 }
+
+#[tokio::test]
+async fn a_viewer_lists_with_the_console_cookie() {
+    let t = TestApp::new().await;
+    let uid = t.given_minapp_user("u1", json!({"nickname": "n"})).await;
+    let viewer = t.console_login("viewer", Role::Viewer).await;
+    let r = list(&t, &[("return_total_count", "1")])
+        .authorization(None)
+        .console_cookie(&viewer)
+        .send(user_profile_list)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(ids(&r.body), [uid]);
+    assert_eq!(r.body["meta"]["total_count"], 1);
+    // A cookie that is not a session is no credential at all.
+    list(&t, &[])
+        .authorization(None)
+        .header("cookie", "console_session=forged.token.value")
+        .send(user_profile_list)
+        .await
+        .assert_minapp_error(401, "console session");
+}

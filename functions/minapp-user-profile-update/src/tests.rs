@@ -323,3 +323,45 @@ async fn an_increment_past_a_number_fields_range_is_400_naming_it_and_changes_no
         assert_eq!(t.stored_item("u1").await, before, "{body} changed the user");
     }
 }
+
+/// The console's cookie: an editor's update goes through; a viewer's, or a write without the
+/// session's CSRF token or from another origin, is 403 before any work and changes nothing.
+#[tokio::test]
+async fn with_the_console_cookie_editors_update_and_everything_else_is_refused() {
+    let t = TestApp::new().await;
+    let uid = t.given_minapp_user("u1", json!({"nickname": "old"})).await;
+    let viewer = t.console_login("viewer", Role::Viewer).await;
+    let editor = t.console_login("editor", Role::Editor).await;
+    let body = json!({"nickname": "new"});
+    let cookie_put = || put(&t, uid, body.clone()).authorization(None);
+    cookie_put()
+        .console(&viewer)
+        .send(user_profile_update)
+        .await
+        .assert_minapp_error(403, "this needs the editor or admin role");
+    cookie_put()
+        .console_cookie(&editor)
+        .send(user_profile_update)
+        .await
+        .assert_minapp_error(403, "X-CSRF-Token");
+    cookie_put()
+        .console_cookie(&editor)
+        .header("x-csrf-token", &editor.csrf)
+        .header("origin", "https://evil.example")
+        .send(user_profile_update)
+        .await
+        .assert_minapp_error(403, "Origin");
+    let stored = shared::user_profile::UserProfiles::new(&t.app.users)
+        .get(uid)
+        .await
+        .unwrap();
+    assert_eq!(stored.0["nickname"], "old", "nothing changed");
+    let r = cookie_put()
+        .console(&editor)
+        .send(user_profile_update)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["nickname"], "new");
+    assert_eq!(r.body["_disabled"], false);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=1800"));
+}

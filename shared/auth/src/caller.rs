@@ -3,12 +3,14 @@
 //!
 //! | caller | made by | asked for by |
 //! |---|---|---|
-//! | [`Server`] | a Qiniu signature ([`crate::qiniu::QiniuVerifier::server`]) or a MinApp server token ([`crate::server_token::ServerTokens::server`]) | app-server endpoints |
+//! | [`Server`] | a Qiniu signature ([`crate::qiniu::QiniuVerifier::server`]), a MinApp server token ([`crate::server_token::ServerTokens::server`]) or a confirmed console session ([`Server::by_operator`]) | app-server endpoints |
+//! | [`Operator`] | a console session confirmed against its operator's item ([`crate::console::ConsoleSession::confirm`]) | console endpoints |
 //! | [`Session`] | a client token ([`crate::token::TokenKeys::session`]) | client endpoints |
 //! | [`Anonymous`] | nothing: nobody was verified | public endpoints |
 //! | [`Registrant`] | nothing, or a client token when one is presented (it must verify) | MinApp's register |
 //! | [`Lookup`] | whichever of the three the request carries | Deepin's lookups |
 
+pub use crate::console::Operator;
 pub use crate::token::Session;
 
 /// An app server whose request (or MinApp server token) verified under an access key.
@@ -16,6 +18,8 @@ pub use crate::token::Session;
 pub struct Server {
     access_key: String,
     via: ServerCredential,
+    /// The operator whose console session made this caller (MinApp's dashboard cookie).
+    operator: Option<Operator>,
 }
 
 /// How an app server proved its access key (the audit trail says which).
@@ -25,6 +29,8 @@ pub enum ServerCredential {
     Signature,
     /// MinApp's open-API server token (issued for the access key).
     ServerToken,
+    /// An operator's console session cookie (the operator's name stands for the access key).
+    Console,
 }
 
 impl Server {
@@ -32,6 +38,7 @@ impl Server {
         Server {
             access_key: access_key.into(),
             via: ServerCredential::Signature,
+            operator: None,
         }
     }
 
@@ -39,14 +46,29 @@ impl Server {
         Server {
             access_key: access_key.into(),
             via: ServerCredential::ServerToken,
+            operator: None,
         }
+    }
+
+    /// An app server's powers, within `operator`'s role (the pipeline enforces it per route).
+    pub fn by_operator(operator: Operator) -> Server {
+        Server {
+            access_key: operator.name().to_string(),
+            via: ServerCredential::Console,
+            operator: Some(operator),
+        }
+    }
+
+    /// The operator, when a console session made this caller.
+    pub fn operator(&self) -> Option<&Operator> {
+        self.operator.as_ref()
     }
 
     pub fn via(&self) -> ServerCredential {
         self.via
     }
 
-    /// The access key id (never its secret).
+    /// The access key id (never its secret); an operator's name for a console session.
     pub fn access_key(&self) -> &str {
         &self.access_key
     }

@@ -34,6 +34,10 @@ pub struct Claims {
 
 /// The 401 of a token issued before its user's `tokens_valid_after`.
 pub const TOKEN_REVOKED: &str = "token revoked: sign in again";
+/// The 401 of a token of a user an admin disabled (until enabled or the time passes).
+pub const USER_DISABLED: &str = "user disabled: ask the app's operators";
+/// The `disabled_until` of a user disabled until enabled.
+pub const DISABLED_FOREVER: i64 = i64::MAX;
 
 /// A client whose token this service signed: whose it is and when it was issued.
 ///
@@ -60,8 +64,11 @@ impl Session {
     }
 
     /// 401 when the user voided its tokens after this one was issued (see [`Revocation`]).
+    /// 401 too while an admin has the user disabled.
     pub fn check(&self, revocation: Revocation) -> ApiResult<()> {
-        if revocation.allows(self.issued_at_ms()) {
+        if revocation.disabled_at(crate::clock::now_ms()) {
+            Err(ApiError::Unauthorized(USER_DISABLED))
+        } else if revocation.allows(self.issued_at_ms()) {
             Ok(())
         } else {
             Err(ApiError::Unauthorized(TOKEN_REVOKED))
@@ -73,7 +80,8 @@ impl Session {
 /// valid iff it was issued at or after `valid_after` (none: every token), or it is the one
 /// session a password change kept (`kept`: its `iat_ms`). A password change by a client sets
 /// both (the caller keeps working, every other token is void); logout and a server-side
-/// password change set `valid_after` and remove `kept`. The store's write conditions state
+/// password change set `valid_after` and remove `kept`. While an admin has the user disabled
+/// (`disabled_until` in the future) no token works at all. The store's write conditions state
 /// the same rule in DynamoDB's words (`store::update::token_still_valid`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Revocation {
@@ -81,10 +89,17 @@ pub struct Revocation {
     pub valid_after: Option<i64>,
     /// The `iat_ms` of the session a password change kept (`tokens_kept`).
     pub kept: Option<i64>,
+    /// Unix ms until which the user is disabled (`disabled_until`; [`DISABLED_FOREVER`]).
+    pub disabled_until: Option<i64>,
 }
 
 impl Revocation {
-    /// Whether a token issued at `issued_at_ms` still works.
+    /// Whether the user is disabled at `now_ms`.
+    pub fn disabled_at(&self, now_ms: i64) -> bool {
+        self.disabled_until.is_some_and(|until| until > now_ms)
+    }
+
+    /// Whether a token issued at `issued_at_ms` was not revoked (disabling aside).
     pub fn allows(&self, issued_at_ms: i64) -> bool {
         match self.valid_after {
             Some(after) if issued_at_ms < after => self.kept == Some(issued_at_ms),
@@ -310,7 +325,11 @@ mod tests {
         c.iat_ms = 1000;
         let s = k.session(&k.sign(&c).unwrap()).unwrap();
         assert_eq!(s.user_id(), "u1");
-        let after = |valid_after, kept| Revocation { valid_after, kept };
+        let after = |valid_after, kept| Revocation {
+            valid_after,
+            kept,
+            disabled_until: None,
+        };
         assert!(s.check(after(None, None)).is_ok());
         assert!(s.check(after(Some(1000), None)).is_ok());
         assert!(s.check(after(Some(999), None)).is_ok());
@@ -325,6 +344,26 @@ mod tests {
             Err(ApiError::Unauthorized(TOKEN_REVOKED))
         );
         assert!(s.check(after(None, Some(5))).is_ok());
+    }
+
+    #[test]
+    fn a_disabled_user_s_tokens_are_refused_until_the_time_passes() {
+        let k = keys(&["secret-secret-secret"]);
+        let s = k.session(&k.sign(&claims(now() + 60)).unwrap()).unwrap();
+        let disabled = |until| Revocation {
+            disabled_until: Some(until),
+            ..Revocation::default()
+        };
+        assert_eq!(
+            s.check(disabled(DISABLED_FOREVER)),
+            Err(ApiError::Unauthorized(USER_DISABLED))
+        );
+        let soon = crate::clock::now_ms() + 60_000;
+        assert_eq!(
+            s.check(disabled(soon)),
+            Err(ApiError::Unauthorized(USER_DISABLED))
+        );
+        assert!(s.check(disabled(crate::clock::now_ms() - 1)).is_ok());
     }
 
     fn now() -> i64 {

@@ -78,6 +78,9 @@ pub struct User {
     /// Made by MinApp's anonymous login and not registered since: no login value, no
     /// password. Shown to the user itself only (`_anonymous`).
     pub anonymous: bool,
+    /// Unix ms until which an admin disabled the user (`i64::MAX`: until enabled); shown
+    /// to the app's server and operators only (`_disabled`, `_disabled_until`).
+    pub disabled_until: Option<i64>,
 }
 
 /// A validated registration.

@@ -61,6 +61,10 @@ impl From<&User> for DeepinMe {
 
 /// The key of [`MinAppUser::own`]'s anonymous flag, as MinApp's SDKs read it.
 pub const ANONYMOUS: &str = "_anonymous";
+/// Whether an admin has the user disabled now (server and operator views only).
+pub const DISABLED: &str = "_disabled";
+/// Until when (unix seconds; `null`: until enabled or not disabled).
+pub const DISABLED_UNTIL: &str = "_disabled_until";
 
 /// MinApp's user object (`user_profile` list, get, update): the mapped built-ins of SPEC's
 /// table and every declared custom field at the top level (`null` when unset). The query
@@ -103,6 +107,24 @@ impl MinAppUser {
     }
 
     /// The caller's own user object (`hserve` user info of itself, the sign-in answer): the
+    /// whole object plus `_disabled` and `_disabled_until` (unix seconds, `null`: until
+    /// enabled), for the app's server and operators: a user's own page
+    /// (`GET /userve/v2.2/miniapp/user_profile/{id}/`).
+    pub fn with_disabled(user: &User, fields: &UserFields) -> MinAppUser {
+        let mut object = MinAppUser::new(user, fields);
+        let now_ms = crate::clock::now_ms();
+        let until = user.disabled_until.filter(|until| *until > now_ms);
+        if let Value::Object(o) = &mut object.0 {
+            o.insert(DISABLED.to_string(), Value::from(until.is_some()));
+            let seconds = until
+                .filter(|u| *u != i64::MAX)
+                .map_or(Value::Null, |u| Value::from(u / 1000));
+            o.insert(DISABLED_UNTIL.to_string(), seconds);
+        }
+        object
+    }
+
+    /// The user's own object (`hserve` current user, login, sign-up and own update): the
     /// whole object plus `_anonymous`, which MinApp's SDKs read to refuse an anonymous user's
     /// account calls (`true` only for a user of the anonymous login not registered since).
     /// Never shown to others, nor in the server API's views.

@@ -17,6 +17,12 @@
 //! userctl signup BASE_URL username|email|phone VALUE
 //!                                    the same through MinApp's sign-up; print the token
 //! userctl create-table               create TABLE_NAME if missing (DynamoDB Local)
+//! userctl operator add NAME --role viewer|editor|admin
+//!                                    add a console operator to TABLE_NAME; the password is read
+//!                                    from USERCTL_PASSWORD or the first line of stdin (never argv)
+//! userctl operator list               the operators: name, role, created_at (never a hash)
+//! userctl operator dev                add DEV_OPERATOR=<name>:<password> (./local.env) as an
+//!                                    admin unless it exists (`make dev` runs it: idempotent)
 //! userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]
 //!                                    give every user of TABLE_NAME written before the directory
 //!                                    index its `dir`/`dir_order` (MinApp lists and batch updates
@@ -59,6 +65,9 @@ const USAGE: &str =
        userctl login BASE_URL username|email|phone VALUE   (password: USERCTL_PASSWORD or stdin)
        userctl signup BASE_URL username|email|phone VALUE  (password: USERCTL_PASSWORD or stdin)
        userctl create-table
+       userctl operator add NAME --role viewer|editor|admin   (password: USERCTL_PASSWORD or stdin)
+       userctl operator list
+       userctl operator dev
        userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]
        userctl rekey-guards [--page-size N]";
 
@@ -89,6 +98,7 @@ fn main() -> ExitCode {
         (Some("minapp-token"), 2) => minapp_token(&args[1]),
         (Some(kind @ ("login" | "signup")), 4) => hserve(kind, &args[1], &args[2], &args[3]),
         (Some("create-table"), 1) => create(),
+        (Some("operator"), _) => operator(args[1..].to_vec()),
         (Some("backfill-directory"), _) => backfill_directory(args[1..].to_vec()),
         (Some("rekey-guards"), _) => rekey_guards(args[1..].to_vec()),
         // Asked for, the usage is an answer (stdout, exit 0); otherwise it is the error.
@@ -312,16 +322,7 @@ fn hserve(kind: &str, base: &str, field: &str, value: &str) -> Result<(), String
     if !["username", "email", "phone"].contains(&field) {
         return Err("the login field is username, email or phone".into());
     }
-    let password = match std::env::var("USERCTL_PASSWORD") {
-        Ok(p) if !p.is_empty() => p,
-        _ => {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| format!("reading the password from stdin: {e}"))?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
+    let password = read_password()?;
     let path = if kind == "login" { "login" } else { "register" };
     let url = format!("{}/hserve/v2.1/{path}/{field}/", base.trim_end_matches('/'));
     let body = serde_json::json!({ field: value, "password": password }).to_string();
@@ -335,6 +336,84 @@ fn hserve(kind: &str, base: &str, field: &str, value: &str) -> Result<(), String
         }
         _ => Err(format!("HTTP {status}: {text}")),
     }
+}
+
+/// A password from `USERCTL_PASSWORD`, else the first line of stdin: never from argv, where
+/// every user of the machine can read it.
+fn read_password() -> Result<String, String> {
+    match std::env::var("USERCTL_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password from stdin: {e}"))?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_string())
+        }
+    }
+}
+
+/// `operator add|list|dev`: console operators, straight in TABLE_NAME.
+fn operator(mut args: Vec<String>) -> Result<(), String> {
+    use shared::auth::console::Role;
+    let role = take_flag(&mut args, "--role");
+    let (table, runtime) = table_and_runtime()?;
+    let add = |name: &str, role: Role, password: &str, exists_ok: bool| {
+        let name = shared::console::operator_name("name", Some(&serde_json::json!(name)))
+            .map_err(|e| e.to_string())?;
+        let password =
+            shared::account::Password::named("password", password).map_err(|e| e.to_string())?;
+        let stored =
+            shared::console::new_operator(&name, role, &password).map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let added = operators_table(&table)
+                .await
+                .add_operator(&stored, exists_ok)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "operator {name} ({}) {}",
+                role.as_str(),
+                if added { "added" } else { "already exists" }
+            );
+            Ok::<_, String>(())
+        })
+    };
+    match (args.first().map(String::as_str), args.len()) {
+        (Some("add"), 2) => {
+            let role = role.ok_or("operator add needs --role viewer|editor|admin")?;
+            let role = Role::parse("--role", &role).map_err(|e| e.to_string())?;
+            add(&args[1], role, &read_password()?, false)
+        }
+        (Some("list"), 1) => runtime.block_on(async {
+            let all = operators_table(&table)
+                .await
+                .operators()
+                .await
+                .map_err(|e| e.to_string())?;
+            for o in all {
+                println!("{}\t{}\t{}", o.operator_name, o.role.as_str(), o.created_at);
+            }
+            Ok(())
+        }),
+        (Some("dev"), 1) => match setting("DEV_OPERATOR") {
+            None => Ok(()),
+            Some(value) => {
+                let (name, password) = value
+                    .split_once(':')
+                    .ok_or("DEV_OPERATOR must be <name>:<password>")?;
+                add(name, Role::Admin, password, true)
+            }
+        },
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+async fn operators_table(table: &str) -> UserTable {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    UserTable::new(aws_sdk_dynamodb::Client::new(&sdk), table)
 }
 
 fn create() -> Result<(), String> {

@@ -130,7 +130,9 @@ pub fn sign_up() -> Vec<Grant> {
         attr::ANONYMOUS,
         attr::ANONYMOUS_UNTIL,
         attr::TOKENS_VALID_AFTER,
+        // Named by the write's condition (the token still valid: the one Revocation rule).
         attr::TOKENS_KEPT,
+        attr::DISABLED_UNTIL,
     ];
     let mut grants = new_user(&attr::USER);
     grants.extend([

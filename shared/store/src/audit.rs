@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::*;
-use auth::caller::{Anonymous, Lookup, Registrant, Server, ServerCredential, Session};
+use auth::caller::{Anonymous, Lookup, Operator, Registrant, Server, ServerCredential, Session};
 
 /// The sort key prefix of audit records.
 const AUDIT_SK_PREFIX: &str = "AUDIT#";
@@ -82,6 +82,11 @@ impl Actor {
     }
 
     /// Whoever holds an AK/SK pair and sent it in a body (MinApp's open-API token flow).
+    /// An operator of the console (its name is the `caller_id`).
+    pub fn operator() -> Actor {
+        Actor::kind("operator")
+    }
+
     pub fn client_credentials(access_key: &str) -> Actor {
         Actor {
             caller_id: Some(access_key.into()),
@@ -100,10 +105,20 @@ impl Audited for Server {
         let kind = match self.via() {
             ServerCredential::Signature => "signature",
             ServerCredential::ServerToken => "server_token",
+            ServerCredential::Console => "operator",
         };
         Actor {
             caller_id: Some(self.access_key().into()),
             ..Actor::kind(kind)
+        }
+    }
+}
+
+impl Audited for Operator {
+    fn actor(&self) -> Actor {
+        Actor {
+            caller_id: Some(self.name().into()),
+            ..Actor::operator()
         }
     }
 }
@@ -267,6 +282,20 @@ pub enum Event {
     Updated,
     /// A MinApp server token was issued.
     ServerTokenIssued,
+    /// An operator logged in to the console (recorded under `LOGIN#OPERATOR#<name>`).
+    OperatorLogin,
+    /// An operator login refused: wrong password or no such operator.
+    OperatorLoginFailed,
+    /// An operator was added, given a role or removed; `change` says which.
+    OperatorChanged { change: String },
+    /// An admin voided every token of the user (log out everywhere).
+    TokensRevoked,
+    /// An admin disabled the user, until a unix time or indefinitely (detail: `until=<s>`).
+    Disabled { until: Option<i64> },
+    /// An admin enabled the user again.
+    Enabled,
+    /// A disabled user's right password refused (after the check, so it tells no guesser).
+    LoginRefusedDisabled,
 }
 
 impl Event {
@@ -281,12 +310,21 @@ impl Event {
             Event::Registered => "registered",
             Event::Updated => "updated",
             Event::ServerTokenIssued => "server_token_issued",
+            Event::OperatorLogin | Event::OperatorLoginFailed => "operator_login",
+            Event::OperatorChanged { .. } => "operator_changed",
+            Event::TokensRevoked => "tokens_revoked",
+            Event::Disabled { .. } => "disabled",
+            Event::Enabled => "enabled",
+            Event::LoginRefusedDisabled => "login",
         }
     }
 
     pub fn outcome(&self) -> &'static str {
         match self {
-            Event::LoginFailed | Event::PasswordCheckFailed => "failure",
+            Event::LoginFailed | Event::PasswordCheckFailed | Event::OperatorLoginFailed => {
+                "failure"
+            }
+            Event::LoginRefusedDisabled => "refused",
             Event::LimitReached { .. } => "refused",
             _ => "success",
         }
@@ -297,6 +335,12 @@ impl Event {
             Event::LimitReached { limit } => Some((*limit).to_string()),
             Event::AccountChanged { fields } => Some(fields.join(",")),
             Event::SignUpFromAnonymous => Some("from_anonymous".into()),
+            Event::OperatorChanged { change } => Some(change.clone()),
+            Event::Disabled { until } => Some(match until {
+                Some(at) => format!("until={at}"),
+                None => "indefinitely".into(),
+            }),
+            Event::LoginRefusedDisabled => Some("disabled".into()),
             _ => None,
         }
     }

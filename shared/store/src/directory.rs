@@ -29,14 +29,20 @@ pub const DIRECTORY_INDEX: &str = "directory-index";
 pub const DIRECTORY_SHARDS: i64 = 4;
 /// Non-key attributes copied into the directory: what the whole-user view reads (so a listing
 /// needs no second read), less `pk` and `extends`, which no MinApp object shows, and the
-/// `anonymous` marker, which only the user's own object shows (and a deployed index's
+/// `anonymous` marker, which only the user's own object shows, and `disabled_until`, which a
+/// user's own page shows (and a deployed index's
 /// projection cannot change in place). The view holds no IM credential nor the password
 /// hash, so neither does the index.
 pub fn directory_attributes() -> Vec<&'static str> {
     User::ATTRIBUTES
         .iter()
         .copied()
-        .filter(|a| !matches!(*a, attr::PK | attr::EXTENDS | attr::ANONYMOUS))
+        .filter(|a| {
+            !matches!(
+                *a,
+                attr::PK | attr::EXTENDS | attr::ANONYMOUS | attr::DISABLED_UNTIL
+            )
+        })
         .collect()
 }
 /// Time kept back from the request's deadline: a listing that has not finished by then

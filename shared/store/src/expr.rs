@@ -273,13 +273,17 @@ impl Expr {
             .set_expression_attribute_values(self.values())
     }
 
-    /// The attributes a read projects, each through its name placeholder.
+    /// The attributes a read projects, each through its name placeholder, each once (a view's
+    /// attributes and the revocation marks overlap: `disabled_until`).
     pub fn projection(&mut self, attributes: &[&str]) -> String {
-        attributes
-            .iter()
-            .map(|a| self.name(a))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let mut named: Vec<String> = Vec::with_capacity(attributes.len());
+        for a in attributes {
+            let p = self.name(a);
+            if !named.contains(&p) {
+                named.push(p);
+            }
+        }
+        named.join(", ")
     }
 
     /// A TransactWriteItems update.

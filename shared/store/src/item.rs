@@ -83,8 +83,12 @@ pub mod attr {
     /// issued before `tokens_valid_after` (`auth::token::Revocation`); logout and a
     /// server-side password change remove it.
     pub const TOKENS_KEPT: &str = "tokens_kept";
+    /// Unix ms until which an admin disabled the user (`i64::MAX`: until enabled): its
+    /// logins are refused and its client tokens too, by the same rule as revocation
+    /// (`auth::token::Revocation`). Absent: not disabled.
+    pub const DISABLED_UNTIL: &str = "disabled_until";
     /// The sign-in attributes of a user item, all optional: what a revocation check reads.
-    pub const SESSION: [&str; 2] = [TOKENS_VALID_AFTER, TOKENS_KEPT];
+    pub const SESSION: [&str; 3] = [TOKENS_VALID_AFTER, TOKENS_KEPT, DISABLED_UNTIL];
 
     // --- Anonymous users (issue 19; see shared::session) ---
     /// `true` only on a user made by MinApp's anonymous login, removed when it registers;
@@ -95,6 +99,14 @@ pub mod attr {
     /// it are its anonymous sessions', which may not sign a second user up (a double submit
     /// of the register that registered it is a 400, never a new user).
     pub const ANONYMOUS_UNTIL: &str = "anonymous_until";
+
+    // --- Operators of the console (issue 21; see store::operators) ---
+    /// An operator's name (its key holds it too).
+    pub const OPERATOR_NAME: &str = "operator_name";
+    /// An operator's role: `viewer`, `editor` or `admin`.
+    pub const ROLE: &str = "role";
+    /// Unix ms: the operator's console sessions that began before it are void (logout).
+    pub const SESSIONS_VALID_AFTER: &str = "sessions_valid_after";
 
     // --- Per-caller limits (issue 18; see store::limits) ---
     /// Attempts counted in a limit counter's window.
@@ -192,6 +204,8 @@ pub struct StoredUser {
     pub tokens_valid_after: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_kept: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_until: Option<i64>,
 
     // --- Anonymous users (attr::ANONYMOUS) ---
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -206,6 +220,7 @@ impl StoredUser {
         auth::token::Revocation {
             valid_after: self.tokens_valid_after,
             kept: self.tokens_kept,
+            disabled_until: self.disabled_until,
         }
     }
 
@@ -335,10 +350,12 @@ impl UserView for User {
         attr::LANGUAGE,
         attr::CUSTOM,
         attr::ANONYMOUS,
+        attr::DISABLED_UNTIL,
     ];
     fn from_stored(user: StoredUser) -> ApiResult<Self> {
         Ok(User {
             anonymous: user.anonymous,
+            disabled_until: user.disabled_until,
             im_userid: StoredUser::required(user.im_userid, attr::IM_USERID)?,
             user_id: non_empty_id(user.user_id)?,
             nick: user.nick,
@@ -417,6 +434,7 @@ mod tests {
             // Sessions and sign-in.
             tokens_valid_after: Some(3000),
             tokens_kept: Some(2000),
+            disabled_until: Some(5000),
             anonymous: true,
             anonymous_until: Some(4000),
         }

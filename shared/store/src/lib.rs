@@ -7,6 +7,7 @@
 //! | IM id counter | `COUNTER#im_userid` | `COUNTER` | value |
 //! | guard | see [`lookup`] | `GUARD` | user_id |
 //! | limit counter | see [`attempts`] | `WINDOW#<start>` | attempts, expires_at (TTL) |
+//! | operator | `OPERATORS` | `OPERATOR#<name>` | see [`operators`]: operator_name, role, password_hash, created_at, sessions_valid_after |
 //!
 //! Attribute names are defined once, in [`attr`]; items map to and from [`StoredUser`]
 //! through `serde_dynamo`.
@@ -47,6 +48,7 @@ pub(crate) mod expr;
 mod filter;
 mod item;
 mod lookup;
+pub mod operators;
 pub mod profile;
 pub mod rekey;
 mod sessions;
@@ -791,7 +793,10 @@ mod tests {
         let def = table_definition();
         let dir = &def.indexes[1];
         for a in crate::user::User::ATTRIBUTES {
-            let needed = !matches!(*a, attr::PK | attr::EXTENDS | attr::ANONYMOUS);
+            let needed = !matches!(
+                *a,
+                attr::PK | attr::EXTENDS | attr::ANONYMOUS | attr::DISABLED_UNTIL
+            );
             assert_eq!(dir.attributes.contains(a), needed, "{a}");
         }
         for secret in [attr::IM_PASSWORD, attr::PASSWORD_HASH, attr::IM_USERNAME] {

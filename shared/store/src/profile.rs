@@ -211,9 +211,10 @@ impl UserTable {
                 Err(Failed::Store(err)) => return Err(err.into()),
                 Err(Failed::Condition(None)) => return Err(not_found()),
                 Err(Failed::Condition(Some(item)))
-                    if session.is_some_and(|s| s.check(item_revocation(&item)).is_err()) =>
+                    if let Some(Err(refused)) =
+                        session.map(|s| s.check(item_revocation(&item))) =>
                 {
-                    return Err(ApiError::Unauthorized(auth::token::TOKEN_REVOKED).into());
+                    return Err(refused.into());
                 }
                 Err(Failed::Condition(Some(item)))
                     if touches_custom && !item.contains_key(attr::CUSTOM) =>
@@ -305,6 +306,7 @@ fn item_revocation(item: &HashMap<String, AttributeValue>) -> auth::token::Revoc
     auth::token::Revocation {
         valid_after: mark(attr::TOKENS_VALID_AFTER),
         kept: mark(attr::TOKENS_KEPT),
+        disabled_until: mark(attr::DISABLED_UNTIL),
     }
 }
 

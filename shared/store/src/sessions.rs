@@ -289,6 +289,58 @@ impl UserTable {
         }
     }
 
+    /// An admin's revoke: every token of `user_id` issued up to `now_ms` is void, the kept
+    /// session's too (`tokens_kept` removed). One UpdateItem; an unknown user: 404.
+    pub async fn revoke_all(&self, user_id: &str, now_ms: i64) -> ApiResult<()> {
+        let mut e = Expr::new();
+        let tva = e.name(attr::TOKENS_VALID_AFTER);
+        let mark = e.number(now_ms);
+        e.set(&tva, &mark);
+        let kept = e.name(attr::TOKENS_KEPT);
+        e.remove(&kept);
+        self.admin_write(user_id, e, "revoke tokens").await
+    }
+
+    /// An admin disables `user_id` until `until` (unix seconds; `None`: until enabled). One
+    /// UpdateItem; an unknown user: 404.
+    pub async fn set_disabled(&self, user_id: &str, until: Option<i64>) -> ApiResult<()> {
+        let until_ms = until.map_or(auth::token::DISABLED_FOREVER, |s| s.saturating_mul(1000));
+        let mut e = Expr::new();
+        let disabled = e.name(attr::DISABLED_UNTIL);
+        let until = e.number(until_ms);
+        e.set(&disabled, &until);
+        self.admin_write(user_id, e, "disable user").await
+    }
+
+    /// An admin enables `user_id` again. One UpdateItem; an unknown user: 404.
+    pub async fn set_enabled(&self, user_id: &str) -> ApiResult<()> {
+        let mut e = Expr::new();
+        let disabled = e.name(attr::DISABLED_UNTIL);
+        e.remove(&disabled);
+        self.admin_write(user_id, e, "enable user").await
+    }
+
+    /// `e` on an existing user item (404 when there is none).
+    async fn admin_write(&self, user_id: &str, mut e: Expr, what: &str) -> ApiResult<()> {
+        let pk = e.name(attr::PK);
+        e.condition(exists(&pk));
+        let result = e
+            .update_item(self.client.update_item())
+            .table_name(&self.table)
+            .set_key(Some(user_key(user_id)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(ApiError::UserNotFound(user_id.to_string()))
+                }
+                _ => Err(store_error(what, err)),
+            },
+        }
+    }
+
     /// 401 unless the session's token is still valid: one GetItem of the revocation marks,
     /// for client reads that never read the caller's own item (run beside them).
     pub async fn check_session(&self, session: &Session) -> ApiResult<()> {

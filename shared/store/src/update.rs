@@ -38,7 +38,7 @@ fn base_expression(update: &UserUpdate, now: i64) -> Expr {
 
 /// For a client's own write: the token must still be valid when the write lands, by the
 /// rule of [`auth::token::Revocation`] in DynamoDB's words (issued at or after
-/// `tokens_valid_after`, or the session `tokens_kept`).
+/// `tokens_valid_after`, or the session `tokens_kept`; and the user not disabled now).
 pub(super) fn token_still_valid(e: &mut Expr, issued_at_ms: Option<i64>) {
     if let Some(iat) = issued_at_ms {
         let tva = e.name(attr::TOKENS_VALID_AFTER);
@@ -49,6 +49,9 @@ pub(super) fn token_still_valid(e: &mut Expr, issued_at_ms: Option<i64>) {
             format!("{tva} <= {iat}"),
             format!("{kept} = {iat}"),
         ]);
+        let disabled = e.name(attr::DISABLED_UNTIL);
+        let now = e.number(crate::clock::now_ms());
+        e.condition_any(&[not_exists(&disabled), format!("{disabled} <= {now}")]);
     }
 }
 
@@ -103,7 +106,12 @@ impl UserTable {
             return match self
                 .get_stored(
                     user_id,
-                    &[attr::USER_ID, attr::TOKENS_VALID_AFTER, attr::TOKENS_KEPT],
+                    &[
+                        attr::USER_ID,
+                        attr::TOKENS_VALID_AFTER,
+                        attr::TOKENS_KEPT,
+                        attr::DISABLED_UNTIL,
+                    ],
                 )
                 .await?
             {
@@ -154,6 +162,7 @@ impl UserTable {
                     attr::EXTENDS_BYTES,
                     attr::TOKENS_VALID_AFTER,
                     attr::TOKENS_KEPT,
+                    attr::DISABLED_UNTIL,
                     attr::IM_USERID,
                     attr::CREATED_AT,
                     attr::DIR,
