@@ -335,7 +335,10 @@ def readme_stack(tmp_path_factory):
 def test_every_shell_example_in_the_readme_runs_and_shows_what_it_prints(readme_stack, tmp_path):
     run, skipped = shell_blocks(README.read_text())
     assert run and skipped
-    env = {**os.environ, "PORT": str(readme_stack.port), "DYNAMODB_PORT": readme_stack.dynamodb.rsplit(":", 1)[1],
+    # As a reader's shell: not inside `make test`'s make (whose MAKEFLAGS/MAKELEVEL would make
+    # the README's `make users` print "Entering directory" lines around its output).
+    outer = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    env = {**outer, "PORT": str(readme_stack.port), "DYNAMODB_PORT": readme_stack.dynamodb.rsplit(":", 1)[1],
            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     session = Session(env, tmp_path)
     try:
