@@ -17,7 +17,8 @@ const LAYERS: [(&str, &[&str]); 4] = [
         &[
             // ground
             "error", "clock", "limits", "config", // pure domain
-            "account", "lookup", "user", "profile", "query", "views", // test support
+            "account", "lookup", "user", "profile", "query", "views", "moving",
+            // test support
             "testing",
         ],
     ),

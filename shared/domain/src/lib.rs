@@ -5,7 +5,8 @@
 //! - ground: [`error`], [`clock`], [`limits`], [`config`];
 //! - domain: [`account`] (login values, passwords) -> [`user`] (Qiniu users, IM identity)
 //!   and [`lookup`] (Deepin's lookups) -> [`profile`] (typed MinApp fields and updates) ->
-//!   [`query`] (MinApp's query language) -> [`views`] (every dialect's user objects).
+//!   [`query`] (MinApp's query language) -> [`views`] (every dialect's user objects) ->
+//!   [`moving`] (import files read into users, users written as export lines).
 
 pub mod clock;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod limits;
 
 pub mod account;
 pub mod lookup;
+pub mod moving;
 pub mod profile;
 pub mod query;
 pub mod user;
