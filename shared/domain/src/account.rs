@@ -1,11 +1,11 @@
 //! Accounts, the login identity every dialect shares (SPEC "Accounts"): validation of an
 //! account change, the guard keys that make values unique, the public view and password
-//! hashing. Pure: no HTTP, no DynamoDB (the store writes the guards this module names).
+//! hashes ([`password`]). Pure: no HTTP, no DynamoDB (the store writes the guards this
+//! module names).
 
 use std::fmt;
 use std::sync::OnceLock;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -17,6 +17,15 @@ use unicode_security::skeleton;
 
 use crate::config::ConfigError;
 use crate::error::{ApiError, ApiResult};
+
+pub mod password;
+
+#[cfg(any(test, feature = "testing"))]
+pub use password::password_verifications_on_this_thread;
+pub use password::{
+    ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, DUMMY_PASSWORD_HASH, check_imported_hash,
+    hash_password, needs_rehash, verify_password, verify_password_or_dummy,
+};
 
 pub const USERNAME_MAX_CHARS: usize = 64;
 pub const EMAIL_MAX_CHARS: usize = 254;
@@ -535,102 +544,6 @@ impl Account {
     }
 }
 
-/// argon2id cost, chosen for a Lambda: m = 46 MiB, t = 1, p = 1 (the first line of
-/// OWASP's equivalent settings; of those it has the most memory, which is what makes
-/// argon2 costly to attack, and the longest run, which fits the target).
-///
-/// Measured on this project's dev machine (x86_64 AMD EPYC, 2 cores shared with other
-/// work), a release build (`opt-level = "s"`, fat LTO, as the workspace profile), one
-/// thread, so about Lambda at 1 vCPU (1769 MB); median of 15 hashes, two quiet runs:
-///
-/// | m (MiB) | t | ms     | OWASP-equivalent |
-/// |---------|---|--------|------------------|
-/// | 7       | 5 | 37-41  | yes              |
-/// | 9       | 4 | 34-38  | yes              |
-/// | 12      | 3 | 36-43  | yes              |
-/// | 19      | 2 | 37-47  | yes              |
-/// | 19      | 3 | 59-62  |                  |
-/// | 19      | 4 | 83-84  |                  |
-/// | 32      | 2 | 96-98  |                  |
-/// | **46**  | **1** | **97-99** | yes     |
-/// | 46      | 2 | 148-156 |                 |
-/// | 64      | 1 | 131-133 |                 |
-///
-/// (An earlier run on a busier machine gave 62 ms for 19 MiB/t=2 and 91 ms for 46 MiB/t=1.)
-/// Lambda's CPU share scales with memory: ~170 ms at 1024 MB, ~340 ms at 512 MB. Give the
-/// hashing function 1769 MB: the hash is CPU-bound, so it costs about the same GB-seconds
-/// at any size and answers fastest at a full vCPU. Verification costs the same and reads
-/// the parameters from each PHC string, so changing these later keeps old hashes valid.
-/// Re-measure with
-/// `cargo test --release -p shared --lib account::tests::argon2_cost -- --ignored --nocapture`.
-pub const ARGON2_M_COST_KIB: u32 = 46 * 1024;
-pub const ARGON2_T_COST: u32 = 1;
-pub const ARGON2_P_COST: u32 = 1;
-
-// Checked at compile time, so building the hasher cannot fail at run time.
-const ARGON2_PARAMS: Params =
-    match Params::new(ARGON2_M_COST_KIB, ARGON2_T_COST, ARGON2_P_COST, None) {
-        Ok(p) => p,
-        Err(_) => panic!("invalid argon2 parameters"),
-    };
-
-fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, ARGON2_PARAMS)
-}
-
-/// A random 16-byte salt and argon2id: the PHC string to store (`$argon2id$v=19$...`).
-pub fn hash_password(password: &str) -> ApiResult<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| ApiError::Internal(format!("password salt: {e}")))?;
-    argon2()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| ApiError::Internal(format!("hash password: {e}")))
-}
-
-// Test-only: production code counts nothing here.
-#[cfg(any(test, feature = "testing"))]
-thread_local! {
-    static THREAD_VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Verifications run on the calling thread: a test (one thread per `#[tokio::test]`) reads it
-/// to prove that a login for an unknown user runs the same argon2 work as a wrong password.
-/// Compiled for tests only (`testing` feature).
-#[cfg(any(test, feature = "testing"))]
-pub fn password_verifications_on_this_thread() -> u64 {
-    THREAD_VERIFICATIONS.with(std::cell::Cell::get)
-}
-
-/// Whether `candidate` is the password of `phc`. A malformed PHC string is a mismatch.
-pub fn verify_password(phc: &str, candidate: &str) -> bool {
-    #[cfg(any(test, feature = "testing"))]
-    THREAD_VERIFICATIONS.with(|n| n.set(n.get() + 1));
-    match PasswordHash::new(phc) {
-        Ok(hash) => argon2()
-            .verify_password(candidate.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-/// A hash of a random password no one kept, with the current parameters (a test holds
-/// them equal). A sign-in for a user that does not exist verifies against it, so it takes
-/// as long as one with a wrong password and cannot tell which users exist.
-pub const DUMMY_PASSWORD_HASH: &str = "$argon2id$v=19$m=47104,t=1,p=1$rxwMPv+UBRd2cbNQNasE2w$lcwJHsS/uISN0C0ns+gqn1UzSwU3KH1TlvuEZkvrb3o";
-
-/// [`verify_password`] for a user that may not exist: with no hash it does the same work
-/// against [`DUMMY_PASSWORD_HASH`] and answers false.
-pub fn verify_password_or_dummy(phc: Option<&str>, candidate: &str) -> bool {
-    match phc {
-        Some(phc) => verify_password(phc, candidate),
-        None => {
-            let _ = verify_password(DUMMY_PASSWORD_HASH, candidate);
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1135,74 +1048,5 @@ mod tests {
         let shown = format!("{update:?}");
         assert!(!shown.contains("hunter2-secret"), "{shown}");
         assert!(shown.contains("Password(***)"), "{shown}");
-    }
-
-    #[test]
-    fn passwords_hash_to_argon2id_phc_strings_and_verify() {
-        let phc = hash_password("correct horse battery").unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$m=47104,t=1,p=1$"), "{phc}");
-        assert!(!phc.contains("correct horse"));
-        assert!(verify_password(&phc, "correct horse battery"));
-        assert!(!verify_password(&phc, "correct horse batterY"));
-        assert!(!verify_password(
-            "not a phc string",
-            "correct horse battery"
-        ));
-        // Salted: the same password never hashes to the same string twice.
-        assert_ne!(phc, hash_password("correct horse battery").unwrap());
-        assert!(verify_password_or_dummy(
-            Some(&phc),
-            "correct horse battery"
-        ));
-        assert!(!verify_password_or_dummy(None, "correct horse battery"));
-        // Every path runs one argon2 verification, the unknown user's too.
-        let before = password_verifications_on_this_thread();
-        assert!(!verify_password_or_dummy(Some(&phc), "wrong"));
-        assert!(!verify_password_or_dummy(None, "wrong"));
-        assert_eq!(password_verifications_on_this_thread() - before, 2);
-    }
-
-    #[test]
-    fn the_dummy_hash_costs_what_a_real_hash_costs() {
-        let dummy = PasswordHash::new(DUMMY_PASSWORD_HASH).unwrap();
-        let real_phc = hash_password("anything at all").unwrap();
-        let real = PasswordHash::new(&real_phc).unwrap();
-        assert_eq!(dummy.algorithm, real.algorithm);
-        assert_eq!(dummy.version, real.version);
-        assert_eq!(dummy.params, real.params);
-    }
-
-    /// Prints the hash time of candidate parameters; run it in release (see
-    /// [`ARGON2_M_COST_KIB`]).
-    #[test]
-    #[ignore = "a measurement, not a check: run in release with --nocapture"]
-    fn argon2_cost() {
-        let salt = [7u8; 16];
-        for (m, t) in [
-            (7 * 1024, 5),
-            (9 * 1024, 4),
-            (12 * 1024, 3),
-            (19 * 1024, 2),
-            (19 * 1024, 3),
-            (19 * 1024, 4),
-            (32 * 1024, 2),
-            (46 * 1024, 1),
-            (46 * 1024, 2),
-            (64 * 1024, 1),
-        ] {
-            let params = Params::new(m, t, 1, None).unwrap();
-            let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-            let mut ms: Vec<f64> = (0..15)
-                .map(|_| {
-                    let start = std::time::Instant::now();
-                    hasher
-                        .hash_password_with_salt(b"correct horse battery", &salt)
-                        .unwrap();
-                    start.elapsed().as_secs_f64() * 1000.0
-                })
-                .collect();
-            ms.sort_by(f64::total_cmp);
-            println!("m={} MiB t={t} p=1: median {:.1} ms", m / 1024, ms[7]);
-        }
     }
 }

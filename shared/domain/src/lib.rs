@@ -3,7 +3,8 @@
 //!
 //! Layers, bottom up (a module imports only from layers below it; `tests/layers.rs` checks):
 //! - ground: [`error`], [`clock`], [`limits`], [`config`];
-//! - domain: [`account`] (login values, passwords) -> [`user`] (Qiniu users, IM identity)
+//! - domain: [`account`] (login values; [`account::password`], our password hashes and
+//!   imported ones) -> [`user`] (Qiniu users, IM identity)
 //!   and [`lookup`] (Deepin's lookups) -> [`profile`] (typed MinApp fields and updates) ->
 //!   [`query`] (MinApp's query language) -> [`views`] (every dialect's user objects) ->
 //!   [`moving`] (import files read into users, users written as export lines).
