@@ -300,9 +300,6 @@ def test_wrong_credentials_are_refused_and_the_login_sets_a_strict_cookie(browse
 
 
 @backend
-@pytest.mark.xfail(reason="issue 21, open: the list re-checks `_email`/`_phone` $eq against the stored value after "
-                          "the guard lookup, so an email in another case or a phone without +86 finds nobody",
-                   strict=True)
 def test_search_by_each_mode_and_by_where(admin, stack, people):
     tag, users = people
     page = admin
@@ -333,8 +330,6 @@ def test_search_by_each_mode_and_by_where(admin, stack, people):
 
 
 @backend
-@pytest.mark.xfail(reason="issue 21, open: users created within one second sort by id, not by the fixture's order; "
-                          "the expected order is not yet derived from created_at", strict=True)
 def test_sort_page_count_and_choose_columns(admin, stack, people):
     tag, users = people
     page = admin
@@ -349,7 +344,10 @@ def test_sort_page_count_and_choose_columns(admin, stack, people):
     expect_ids(page, [users[3], users[2], users[1]])
     page.get_by_label("Sort").select_option("created_at")
     expect(page.get_by_text("this order reads only up to the page")).to_be_visible()
-    expect_ids(page, users[:3])
+    # Oldest first: by creation time, then by id (the directory's order). Users made within
+    # one second by different function instances (each holds its own block of ids) are not
+    # in the order they were made.
+    expect_ids(page, sorted(users, key=lambda u: (u["created_at"], u["id"]))[:3])
     page.get_by_label("Count the total").check()
     expect(page.get_by_text("4 users match.")).to_be_visible()
     page.get_by_text("Columns", exact=True).click()
