@@ -26,6 +26,19 @@ def local_env():
     return env
 
 
+def dynamodb(stack, target, body):
+    """One call of DynamoDB's JSON API on the stack's DynamoDB Local (any credentials do)."""
+    import json
+    r = requests.post(stack.dynamodb, timeout=60, data=json.dumps(body), headers={
+        "X-Amz-Target": f"DynamoDB_20120810.{target}",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host, Signature=0",
+    })
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

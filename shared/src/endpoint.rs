@@ -791,6 +791,28 @@ where
     .await
 }
 
+/// Runs a function that Step Functions invokes (not an HTTP route) with one event of type
+/// `E`: the same configuration, client and logging as every endpoint, the handler given the
+/// operations. Its error fails the invocation (the state machine retries it, then reports).
+pub async fn run_event<E, F, Fut, T>(handler: F) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    F: Fn(&'static Users, E) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = ApiResult<T>> + Send,
+    T: Serialize,
+{
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    crate::logging::init();
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    run(service_fn(move |event: LambdaEvent<E>| async move {
+        tracing::info!(request_id = %event.context.request_id, "event");
+        handler(&app.users, event.payload)
+            .await
+            .map_err(|e| format!("{e}: {}", e.detail().unwrap_or("")))
+    }))
+    .await
+}
+
 /// Handles one request end to end; never fails, never panics on input. The whole request,
 /// authentication and every store call of the handler, runs within one deadline
 /// ([`request_deadline`]), so it answers in its dialect's own form before the function times

@@ -6,7 +6,7 @@
 //! 2. `auth`: signatures, tokens and the verified callers only they make;
 //! 3. `store`: the DynamoDB adapter and the request deadline;
 //! 4. this crate: dialect-neutral operations ([`users`], [`user_profile`], [`session`],
-//!    [`console`], [`lookups`]),
+//!    [`console`], [`lookups`], [`moving`]),
 //!    the three dialect shapes ([`dialect`]) and the pipeline ([`endpoint`]) on top.
 //!
 //! A function's `main.rs` states which caller it serves (`Call<Server>`, `Call<Session>`,
@@ -22,6 +22,7 @@ pub use {auth, store};
 // Operations (dialect-neutral), bottom up.
 pub mod console;
 pub mod lookups;
+pub mod moving;
 pub mod session;
 pub mod user_profile;
 pub mod users;

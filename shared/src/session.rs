@@ -44,7 +44,7 @@ use serde_json::Value;
 use std::net::IpAddr;
 
 use crate::account::{
-    AccountField, AccountUpdate, Password, guard_key, hash_password, verify_password,
+    AccountField, AccountUpdate, Password, guard_key, hash_password, needs_rehash, verify_password,
     verify_password_or_dummy,
 };
 use crate::audit::{Event, Subject};
@@ -367,6 +367,16 @@ impl<'a> Sessions<'a> {
             let refused = Event::LoginRefusedDisabled;
             table.audit(Subject::User(&stored.user_id), refused).await;
             return Err(ApiError::Forbidden(USER_DISABLED));
+        }
+        // A hash that moved in with the user (bcrypt, Django PBKDF2, other argon2) becomes
+        // ours at its first login: the password just verified, hashed with argon2id. A hash
+        // changed meanwhile (a new password) wins; the login goes on either way.
+        if let Some(was) = stored.password_hash.as_deref().filter(|h| needs_rehash(h)) {
+            let hash = hash_password(credentials.password.expose())?;
+            if table.rehash_password(&stored.user_id, was, &hash).await? {
+                let rehashed = Event::PasswordRehashed;
+                table.audit(Subject::User(&stored.user_id), rehashed).await;
+            }
         }
         table
             .audit(Subject::User(&stored.user_id), Event::Login)

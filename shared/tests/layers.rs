@@ -45,6 +45,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "sessions",
             "backfill",
             "rekey",
+            "import",
             "filter",
         ],
     ),
@@ -57,6 +58,7 @@ const LAYERS: [(&str, &[&str]); 4] = [
             "session",
             "console",
             "lookups",
+            "moving",
             // dialects, then the pipeline
             "dialect",
             "cors",

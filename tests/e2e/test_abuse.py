@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from test_auth import everywhere, post  # the sign-up tests' helpers
+from conftest import dynamodb
 
 
 LOGIN = "/hserve/v2.1/login/username/"
@@ -33,17 +34,6 @@ def wrong(stack, name):
 
 def at_the_start_of_a_second():
     time.sleep(1 - time.time() % 1 + 0.005)
-
-
-def dynamodb(stack, target, body):
-    r = requests.post(stack.dynamodb, timeout=30, data=json.dumps(body), headers={
-        "X-Amz-Target": f"DynamoDB_20120810.{target}",
-        "Content-Type": "application/x-amz-json-1.0",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
-                         "SignedHeaders=host, Signature=0",
-    })
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def counters(stack, needle):

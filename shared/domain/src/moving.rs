@@ -50,8 +50,10 @@ pub const PASSWORD_HASH: &str = "_password_hash";
 /// The password hash as another system's export may name it; read from every source.
 pub const PASSWORD_HASH_PLAIN: &str = "password_hash";
 
-/// The largest numeric id: 14 digits, as MinApp's ids have at most.
-pub const ID_MAX: i64 = 99_999_999_999_999;
+/// The largest numeric id: the largest integer JavaScript holds exactly (2^53 - 1), which
+/// MinApp's SDKs read ids as. MinApp's own ids have at most 14 digits, but a table that took
+/// one near the top hands later sign-ups 15-digit ids, and its export must import again.
+pub const ID_MAX: i64 = 9_007_199_254_740_991;
 /// The last second of 9999 (`9999-12-31T23:59:59Z`): a time past it is most likely in
 /// milliseconds, so it is refused rather than read as a year beyond 50000.
 pub const UNIX_TIME_MAX: i64 = 253_402_300_799;
@@ -443,7 +445,7 @@ fn numeric_id(name: &str, value: &Value) -> ApiResult<i64> {
     value
         .as_i64()
         .filter(|id| (1..=ID_MAX).contains(id))
-        .ok_or_else(|| ApiError::invalid(name, "must be a positive integer of at most 14 digits"))
+        .ok_or_else(|| ApiError::invalid(name, "must be a positive integer up to 2^53 - 1"))
 }
 
 fn unix_time(name: &str, value: Option<&Value>) -> ApiResult<i64> {

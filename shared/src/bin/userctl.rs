@@ -27,6 +27,16 @@
 //!                                    give every user of TABLE_NAME written before the directory
 //!                                    index its `dir`/`dir_order` (MinApp lists and batch updates
 //!                                    find only users that have them); see below
+//! userctl import BASE_URL --from minapp|qnlivekit|jsonl FILE [--dry-run]
+//!                                    move users in with their ids, times, account values and
+//!                                    password hashes; a per-row report on stdout, a progress bar
+//!                                    on stderr, then `imported N, unchanged N, failed N`
+//! userctl import BASE_URL --from minapp|qnlivekit|jsonl --s3 s3://BUCKET/KEY
+//!                                    the same on AWS: start the import state machine over the
+//!                                    file in S3 (IMPORT_STATE_MACHINE_ARN) and follow its progress
+//! userctl export BASE_URL [--where JSON] --format minapp-csv|jsonl [--with-password-hashes]
+//!                                    every user matching the MinApp `where` (all without) to
+//!                                    stdout, a scan page at a time, with a progress bar
 //! userctl rekey-guards [--page-size N]
 //!                                    move every user's username, email and phone guards of a
 //!                                    table written before issue 18 to the look-alike keys (one
@@ -46,6 +56,12 @@
 //! `./local.env` must be the deployment's) and is safe while traffic flows and to rerun; it
 //! exits non-zero when a collision is reported (see README "Moving a deployed table to the
 //! look-alike keys").
+//! `import` and `export` read and write TABLE_NAME directly (transactions of up to 100 writes,
+//! scans of 1 MB pages: much faster than a request per user), under the deployment's
+//! `USER_FIELDS`, `IM_USERNAME_PREFIX` and `PHONE_DEFAULT_REGION` (environment, else
+//! `./local.env`); BASE_URL is the deployment they are meant for: the import reads its first
+//! imported user back through it (the Qiniu server API, signed), which catches a TABLE_NAME
+//! that is not that deployment's. Exit status 1 when a row failed.
 //! Keys come from the environment (`ACCESS_KEYS`: the first pair signs), else `./local.env`.
 //! A body is sent as `application/json`. Nothing secret is printed except what was asked for.
 
@@ -69,7 +85,10 @@ const USAGE: &str =
        userctl operator list
        userctl operator dev
        userctl backfill-directory [--segments N] [--page-size N] [--resume TOKEN]
-       userctl rekey-guards [--page-size N]";
+       userctl rekey-guards [--page-size N]
+       userctl import BASE_URL --from minapp|qnlivekit|jsonl FILE [--dry-run]
+       userctl import BASE_URL --from minapp|qnlivekit|jsonl --s3 s3://BUCKET/KEY
+       userctl export BASE_URL [--where JSON] --format minapp-csv|jsonl [--with-password-hashes]";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -101,6 +120,8 @@ fn main() -> ExitCode {
         (Some("operator"), _) => operator(args[1..].to_vec()),
         (Some("backfill-directory"), _) => backfill_directory(args[1..].to_vec()),
         (Some("rekey-guards"), _) => rekey_guards(args[1..].to_vec()),
+        (Some("import"), _) => import(args[1..].to_vec()),
+        (Some("export"), _) => export(args[1..].to_vec()),
         // Asked for, the usage is an answer (stdout, exit 0); otherwise it is the error.
         (Some("--help" | "-h" | "help"), 1) => {
             println!("{USAGE}");
@@ -598,4 +619,265 @@ fn table_and_runtime() -> Result<(String, tokio::runtime::Runtime), String> {
         .build()
         .map_err(|e| e.to_string())?;
     Ok((table, runtime))
+}
+
+/// The operations over TABLE_NAME under the deployment's settings (environment, else
+/// `./local.env`): what `import` and `export` run on.
+async fn deployment_users(table: &str) -> Result<shared::users::Users, String> {
+    let fields = shared::profile::UserFields::parse(&setting("USER_FIELDS").unwrap_or_default())?;
+    let region = setting("PHONE_DEFAULT_REGION").unwrap_or_else(|| "CN".into());
+    AccountRules::new(&region)
+        .and_then(AccountRules::install)
+        .map_err(|e| e.to_string())?;
+    let prefix = setting("IM_USERNAME_PREFIX").unwrap_or_else(|| "ql".into());
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let table = UserTable::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    Ok(shared::users::Users::new(table, prefix).with_minapp(fields, usize::MAX))
+}
+
+fn progress_bar(len: u64, what: &str) -> Result<indicatif::ProgressBar, String> {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{per_sec}}) {{msg}}"
+        ))
+        .map_err(|e| e.to_string())?
+        .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+/// `import`: the file read whole ([`shared::moving::read`]), then written by
+/// [`shared::moving::import`]; one JSON line per row on stdout, the totals last.
+fn import(mut args: Vec<String>) -> Result<(), String> {
+    let from =
+        take_flag(&mut args, "--from").ok_or("import needs --from minapp|qnlivekit|jsonl")?;
+    let source = shared::moving::Source::from_name(&from)
+        .ok_or_else(|| format!("--from {from:?}: one of minapp, qnlivekit, jsonl"))?;
+    let dry_run = match args.iter().position(|a| a == "--dry-run") {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    };
+    if let Some(url) = take_flag(&mut args, "--s3") {
+        let [base] = <[String; 1]>::try_from(args).map_err(|_| USAGE.to_string())?;
+        return import_s3(&base, &from, &url);
+    }
+    let [base, file] = <[String; 2]>::try_from(args).map_err(|_| USAGE.to_string())?;
+    let (table, runtime) = table_and_runtime()?;
+    let report = runtime.block_on(async {
+        let users = deployment_users(&table).await?;
+        let input = std::fs::File::open(&file).map_err(|e| format!("{file}: {e}"))?;
+        let rows =
+            shared::moving::read(source, std::io::BufReader::new(input), users.user_fields())
+                .map_err(|e| format!("{file}: {e}"))?;
+        let bar = progress_bar(rows.len() as u64, "rows")?;
+        let tick = |n: usize| bar.inc(n as u64);
+        let report = shared::moving::import(&users, rows, dry_run, &tick).await;
+        bar.abandon();
+        Ok::<_, String>(report)
+    })?;
+    let cost = (report.transactions, report.write_units);
+    let reports = report.rows;
+    for r in &reports {
+        println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+    }
+    let totals = shared::moving::Totals::of(&reports);
+    if totals.imported > 0 && !dry_run {
+        eprintln!(
+            "written in {} transactions, {} write units ({:.1} a user imported)",
+            cost.0,
+            cost.1,
+            cost.1 / totals.imported as f64
+        );
+    }
+    println!(
+        "{totals}{}",
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+    if !dry_run {
+        // The first imported user, read back through the deployment.
+        if let Some(r) = reports
+            .iter()
+            .find(|r| r.outcome == shared::moving::Outcome::Imported)
+        {
+            let user_id = r.user_id.as_deref().unwrap_or_default();
+            let url = format!("{}/server/user/info/{user_id}", base.trim_end_matches('/'));
+            match send("GET", &url, None, &Credential::Signature) {
+                Ok((200, _)) => {}
+                Ok((status, _)) => eprintln!(
+                    "warning: {url} answered {status}: is TABLE_NAME ({table}) the table of {base}?"
+                ),
+                Err(e) => eprintln!("warning: could not read the user back through {base}: {e}"),
+            }
+        }
+    }
+    if totals.failed > 0 {
+        return Err(format!(
+            "{} rows failed (see their lines above)",
+            totals.failed
+        ));
+    }
+    Ok(())
+}
+
+/// `export`: [`shared::moving::export`] to stdout, page by page.
+fn export(mut args: Vec<String>) -> Result<(), String> {
+    use std::io::Write;
+    let format =
+        take_flag(&mut args, "--format").ok_or("export needs --format minapp-csv|jsonl")?;
+    let filter = take_flag(&mut args, "--where");
+    let with_password_hashes = match args.iter().position(|a| a == "--with-password-hashes") {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    };
+    let [_base] = <[String; 1]>::try_from(args).map_err(|_| USAGE.to_string())?;
+    if !matches!(format.as_str(), "minapp-csv" | "jsonl") {
+        return Err(format!("--format {format:?}: one of minapp-csv, jsonl"));
+    }
+    let (table, runtime) = table_and_runtime()?;
+    let total = runtime.block_on(async {
+        let users = deployment_users(&table).await?;
+        let fields = users.user_fields().clone();
+        let filter = match filter {
+            Some(text) => Some(
+                shared::query::Filter::from_where(&text, &fields)
+                    .map_err(|e| format!("--where: {e}"))?,
+            ),
+            None => None,
+        };
+        let options = shared::moving::ExportOptions {
+            filter,
+            with_password_hashes,
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        if format == "minapp-csv" {
+            let header = shared::moving::minapp_csv_header(&fields);
+            out.write_all(shared::moving::csv_line(&header).as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+        let bar = progress_bar(0, "items scanned")?;
+        let total = shared::moving::export(&users, &options, |page, scanned| {
+            bar.inc_length(scanned as u64);
+            bar.inc(scanned as u64);
+            for e in &page {
+                let line = if format == "jsonl" {
+                    shared::moving::jsonl_line(&e.user, &e.secrets(), &fields) + "\n"
+                } else {
+                    let record = shared::moving::minapp_csv_record(&e.user, &e.secrets(), &fields);
+                    shared::moving::csv_line(&record)
+                };
+                out.write_all(line.as_bytes())
+                    .map_err(|e| shared::error::ApiError::Internal(format!("stdout: {e}")))?;
+            }
+            bar.set_message(format!("{} users", page.len()));
+            Ok(())
+        })
+        .await
+        .map_err(|e| format!("{e}: {}", e.detail().unwrap_or("")))?;
+        out.flush().map_err(|e| e.to_string())?;
+        bar.abandon();
+        Ok::<_, String>(total)
+    })?;
+    eprintln!("exported {total} users");
+    Ok(())
+}
+
+/// `import --s3`: starts the import state machine (`IMPORT_STATE_MACHINE_ARN`, the stack's
+/// output) over `s3://BUCKET/KEY` and follows its map run until it ends.
+fn import_s3(base: &str, source: &str, url: &str) -> Result<(), String> {
+    let (bucket, key) = url
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .ok_or_else(|| format!("--s3 {url:?}: s3://BUCKET/KEY"))?;
+    let arn = setting("IMPORT_STATE_MACHINE_ARN")
+        .ok_or("IMPORT_STATE_MACHINE_ARN is not set: the stack's ImportStateMachineArn output (deploy with ImportBucket set)")?;
+    let format = if key.ends_with(".jsonl") || key.ends_with(".json") {
+        "JSONL"
+    } else {
+        "CSV"
+    };
+    let input =
+        serde_json::json!({"key": key, "source": source, "format": format, "dry_run": false});
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let sfn = aws_sdk_sfn::Client::new(&sdk);
+        let started = sfn
+            .start_execution()
+            .state_machine_arn(&arn)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "start the import: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(&e)
+                )
+            })?;
+        let execution = started.execution_arn().to_string();
+        eprintln!("started {execution} over s3://{bucket}/{key} for {base}");
+        let bar = progress_bar(0, "rows")?;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            let runs = sfn.list_map_runs().execution_arn(&execution).send().await;
+            if let Some(run) = runs.ok().and_then(|r| r.map_runs().first().cloned()) {
+                let described = sfn
+                    .describe_map_run()
+                    .map_run_arn(run.map_run_arn())
+                    .send()
+                    .await;
+                if let Some(counts) = described.ok().and_then(|d| d.item_counts().cloned()) {
+                    bar.set_length(u64::try_from(counts.total()).unwrap_or(0));
+                    bar.set_position(
+                        u64::try_from(counts.succeeded() + counts.failed()).unwrap_or(0),
+                    );
+                    bar.set_message(format!("{} batches' rows failed", counts.failed()));
+                }
+            }
+            let status = sfn
+                .describe_execution()
+                .execution_arn(&execution)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "follow the import: {}",
+                        aws_sdk_sfn::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            match status.status() {
+                aws_sdk_sfn::types::ExecutionStatus::Running => continue,
+                aws_sdk_sfn::types::ExecutionStatus::Succeeded => {
+                    bar.abandon();
+                    println!("import done: per-batch reports in s3://{bucket}/import-reports/");
+                    return Ok(());
+                }
+                other => {
+                    bar.abandon();
+                    return Err(format!(
+                        "import {other:?}: {}",
+                        status.cause().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    })
 }

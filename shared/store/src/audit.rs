@@ -296,6 +296,12 @@ pub enum Event {
     Enabled,
     /// A disabled user's right password refused (after the check, so it tells no guesser).
     LoginRefusedDisabled,
+    /// The user moved in by an import, with its id (`userctl import`, the import batch).
+    Imported,
+    /// Users' password hashes were exported (`userctl export --with-password-hashes`).
+    HashesExported,
+    /// A login replaced the user's imported password hash with argon2id.
+    PasswordRehashed,
 }
 
 impl Event {
@@ -316,6 +322,9 @@ impl Event {
             Event::Disabled { .. } => "disabled",
             Event::Enabled => "enabled",
             Event::LoginRefusedDisabled => "login",
+            Event::Imported => "imported",
+            Event::HashesExported => "password_hash_exported",
+            Event::PasswordRehashed => "password_rehashed",
         }
     }
 

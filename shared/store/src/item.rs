@@ -45,6 +45,9 @@ pub mod attr {
     pub const DIR_ORDER: &str = "dir_order";
     /// The IM id counter item's value.
     pub const VALUE: &str = "value";
+    /// A range of ids the counter skipped for an import (`store::import`): its bounds.
+    pub const GAP_FIRST: &str = "first";
+    pub const GAP_LAST: &str = "last";
 
     /// Every attribute of a user item besides its key.
     pub const USER: [&str; 24] = [

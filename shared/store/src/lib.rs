@@ -7,6 +7,7 @@
 //! | IM id counter | `COUNTER#im_userid` | `COUNTER` | value |
 //! | guard | see [`lookup`] | `GUARD` | user_id |
 //! | limit counter | see [`attempts`] | `WINDOW#<start>` | attempts, expires_at (TTL) |
+//! | id guard, skipped id range | see [`import`] | | |
 //! | operator | `OPERATORS` | `OPERATOR#<name>` | see [`operators`]: operator_name, role, password_hash, created_at, sessions_valid_after |
 //!
 //! Attribute names are defined once, in [`attr`]; items map to and from [`StoredUser`]
@@ -46,6 +47,7 @@ pub mod directory;
 pub(crate) mod expr;
 #[cfg(test)]
 mod filter;
+mod import;
 mod item;
 mod lookup;
 pub mod operators;
@@ -58,6 +60,7 @@ pub use attempts::Reservation;
 pub use deadline::{
     Deadline, REQUEST_BUDGET, SDK_OPERATION_TIMEOUT, backoff, within_budget, within_deadline,
 };
+pub use import::{Claim, ImportUser, ImportWrites, Imported, ScanPage, account_values};
 pub use item::{StoredUser, UserView, attr};
 
 use expr::Expr;
@@ -406,6 +409,24 @@ impl UserTable {
             .zip(outcome)
             .map(|((user, _), o)| (user.user_id.clone(), o.unwrap_or(Ok(()))))
             .collect()
+    }
+
+    /// The update `e` (its condition included) on one user's item: false when the condition
+    /// failed, which the caller decides the meaning of.
+    async fn update_user_if(&self, user_id: &str, e: expr::Expr, what: &str) -> ApiResult<bool> {
+        let result = e
+            .update_item(self.client.update_item())
+            .table_name(&self.table)
+            .set_key(Some(user_key(user_id)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => Ok(false),
+                _ => Err(store_error(what, err)),
+            },
+        }
     }
 
     /// One strongly consistent read of one user.

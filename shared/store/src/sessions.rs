@@ -211,7 +211,7 @@ impl UserTable {
     }
 
     /// A TransactWriteItems put of an item that must not exist yet.
-    fn put_new(&self, item: Item) -> TransactWriteItem {
+    pub(super) fn put_new(&self, item: Item) -> TransactWriteItem {
         let put = Expr::new_item_only()
             .transact_put(Put::builder())
             .table_name(&self.table)
@@ -324,20 +324,9 @@ impl UserTable {
     async fn admin_write(&self, user_id: &str, mut e: Expr, what: &str) -> ApiResult<()> {
         let pk = e.name(attr::PK);
         e.condition(exists(&pk));
-        let result = e
-            .update_item(self.client.update_item())
-            .table_name(&self.table)
-            .set_key(Some(user_key(user_id)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(ApiError::UserNotFound(user_id.to_string()))
-                }
-                _ => Err(store_error(what, err)),
-            },
+        match self.update_user_if(user_id, e, what).await? {
+            true => Ok(()),
+            false => Err(ApiError::UserNotFound(user_id.to_string())),
         }
     }
 

@@ -803,3 +803,81 @@ pub async fn bulk(batch_users: usize, single_users: usize) -> Bulk {
         single_calls: trips.take(),
     }
 }
+
+/// Moving in (issue 22): `users` MinApp rows (account value and every custom type) through
+/// `shared::moving::import`, the code `userctl import` and the import batch run, in process.
+pub struct MovingIn {
+    pub users: usize,
+    pub time: Duration,
+    pub calls: Vec<String>,
+    pub transactions: usize,
+    pub write_units: f64,
+    pub imported: usize,
+    /// The same rows again: every user found unchanged.
+    pub rerun_time: Duration,
+    pub rerun_write_units: f64,
+}
+
+pub async fn moving_in(users: usize) -> MovingIn {
+    let (t, trips) = TestApp::counting_round_trips().await;
+    let mut csv = String::from(
+        "id,nickname,created_at,updated_at,_username,level,score,vip,tags,bio,prefs,birthday\n",
+    );
+    for i in 0..users {
+        let id = 90_000_000_000_000_i64 + i as i64;
+        csv.push_str(&format!(
+            "{id},Moved {i},1600000000,1600000001,moved_{i},{},{}.5,true,\"[\"\"a\"\"]\",bio {i},\"{{\"\"k\"\": {i}}}\",2020-01-02\n",
+            i % 10,
+            i
+        ));
+    }
+    let read = |text: &str| {
+        shared::moving::read(
+            shared::moving::Source::MinApp,
+            text.as_bytes(),
+            t.app.users.user_fields(),
+        )
+        .expect("the bench's file reads")
+    };
+    let rows = read(&csv);
+    trips.take();
+    let (took, report) = time(shared::moving::import(&t.app.users, rows, false, &|_| {})).await;
+    let calls = trips.take();
+    let imported = report
+        .rows
+        .iter()
+        .filter(|r| r.outcome == shared::moving::Outcome::Imported)
+        .count();
+    assert_eq!(
+        imported,
+        users,
+        "every bench user is imported: {:?}",
+        report
+            .rows
+            .iter()
+            .find(|r| r.outcome != shared::moving::Outcome::Imported)
+    );
+    let (rerun_time, rerun) = time(shared::moving::import(
+        &t.app.users,
+        read(&csv),
+        false,
+        &|_| {},
+    ))
+    .await;
+    assert!(
+        rerun
+            .rows
+            .iter()
+            .all(|r| r.outcome == shared::moving::Outcome::Unchanged)
+    );
+    MovingIn {
+        users,
+        time: took,
+        calls,
+        transactions: report.transactions,
+        write_units: report.write_units,
+        imported,
+        rerun_time,
+        rerun_write_units: rerun.write_units,
+    }
+}

@@ -186,6 +186,9 @@ async fn main() {
     let single_users = setting("BENCH_BULK_SINGLE", 1_000);
     eprintln!("bulk: {bulk_users} users by batch, {single_users} one by one");
     let bulk = inprocess::bulk(bulk_users, single_users).await;
+    let moving_users = setting("BENCH_IMPORT", 5_000);
+    eprintln!("moving in: {moving_users} users imported, then again");
+    let moving = inprocess::moving_in(moving_users).await;
     eprintln!("minapp: list and update at {minapp_sizes:?} users");
     let minapp = minapp::minapp(&minapp_sizes, minapp_runs).await;
     eprintln!("argon2id: 21 hashes and verifications");
@@ -204,6 +207,7 @@ async fn main() {
         overhead,
         trips,
         bulk,
+        moving,
         minapp,
         argon2,
         login,

@@ -275,7 +275,7 @@ fn the_qnlivekit_sample_yields_four_users_and_skips_the_deleted_one() {
         found[0],
         Incoming {
             line: 2,
-            id: Some(1001),
+            id: Some(608001001),
             user_id: Some("u-1001".into()),
             nick: "主播小王".into(),
             avatar: "https://cdn.example.com/live/u-1001.png".into(),
@@ -308,7 +308,7 @@ fn the_qnlivekit_sample_yields_four_users_and_skips_the_deleted_one() {
         [
             (
                 2,
-                Some(1001),
+                Some(608001001),
                 "u-1001",
                 "主播小王",
                 1_652_973_840,
@@ -316,7 +316,7 @@ fn the_qnlivekit_sample_yields_four_users_and_skips_the_deleted_one() {
             ),
             (
                 3,
-                Some(1002),
+                Some(608001002),
                 "anchor@example.com",
                 "Anchor",
                 1_654_070_400,
@@ -324,7 +324,7 @@ fn the_qnlivekit_sample_yields_four_users_and_skips_the_deleted_one() {
             ),
             (
                 5,
-                Some(1004),
+                Some(608001004),
                 "13800138000",
                 "Li, Lei \"LL\"",
                 1_677_628_799,
@@ -332,7 +332,7 @@ fn the_qnlivekit_sample_yields_four_users_and_skips_the_deleted_one() {
             ),
             (
                 6,
-                Some(1005),
+                Some(608001005),
                 "u-1005",
                 "视频达人",
                 1_704_067_200,
@@ -482,12 +482,12 @@ fn each_minapp_value_error_names_its_column() {
         (json!({"id": null}), "id: is required"),
         (
             json!({"id": "12345678"}),
-            "id: must be a positive integer of at most 14 digits",
+            "id: must be a positive integer up to 2^53 - 1",
         ),
         (json!({"id": 0}), "id: must be a positive integer"),
         (
-            json!({"id": 100_000_000_000_000_i64}),
-            "id: must be a positive integer of at most 14 digits",
+            json!({"id": 9_007_199_254_740_992_i64}),
+            "id: must be a positive integer up to 2^53 - 1",
         ),
         (json!({"id": 1.5}), "id: must be a positive integer"),
         (json!({"user_id": 5}), "user_id: must equal id"),
@@ -617,15 +617,11 @@ fn each_minapp_csv_cell_error_names_its_column_and_line() {
         "id,created_at,updated_at,level,score,vip,tags,prefs,birthday,_email,_email_verified";
     let good = "12345678,1,2,3,1.5,true,[],{},2024-01-01,a@b.cn,true";
     let cases = [
+        (0, "12.5", "id: must be a positive integer up to 2^53 - 1"),
         (
             0,
-            "12.5",
-            "id: must be a positive integer of at most 14 digits",
-        ),
-        (
-            0,
-            "123456789012345",
-            "id: must be a positive integer of at most 14 digits",
+            "9007199254740992",
+            "id: must be a positive integer up to 2^53 - 1",
         ),
         (0, "-5", "id: must be a positive integer"),
         (1, "2024-01-01", "created_at: must be unix seconds"),
@@ -694,7 +690,7 @@ fn each_qnlivekit_error_names_its_column() {
         (
             4,
             "abc",
-            "im_userid: must be a positive integer of at most 14 digits",
+            "im_userid: must be a positive integer up to 2^53 - 1",
         ),
         (4, "0", "im_userid: must be a positive integer"),
         (7, "", "created_at: is required"),
