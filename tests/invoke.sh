@@ -37,7 +37,7 @@ TOKEN="$token" PORT="$port" python3 - "events/$fn.json" "$event" <<'EOF'
 import json, os, subprocess, sys
 e = json.load(open(sys.argv[1]))
 headers = e.get("headers", {})
-for name, value in headers.items():
+for name, value in list(headers.items()):
     parts = value.split()
     if parts and parts[-1].startswith("eyJ") and os.environ["TOKEN"]:
         headers[name] = " ".join(parts[:-1] + [os.environ["TOKEN"]])

@@ -41,6 +41,7 @@ export async function api(method, path, body) {
 }
 
 export const LIST = '/userve/v2.2/miniapp/user_profile/';
+export const LOOKUP = '/console/users/lookup';
 export const user = (id) => `/userve/v2.2/miniapp/user_profile/${encodeURIComponent(id)}/`;
 export const userUpdate = (id) => `/userve/v2.6/miniapp/user_profile/${encodeURIComponent(id)}/`;
 export const BATCH = '/userve/v2.6/miniapp/user_profile/';

@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, LIST, offsetOf, query, user } from './api.js';
+import { api, LIST, LOOKUP, offsetOf, query, user } from './api.js';
 import { t } from './i18n.js';
 import { follow, href, navigate } from './route.js';
 import { Cell } from './fields.jsx';
 
 export const MODES = ['nickname', 'id', 'user_id', 'username', 'email', 'phone'];
-const MODE_FIELD = { user_id: '_user_id', username: '_username', email: '_email', phone: '_phone' };
+const MODE_FIELD = { user_id: '_user_id' };
+/** Modes answered by the account lookup (`GET /console/users/lookup`), not by a `where`. */
+const ACCOUNT_MODES = ['username', 'email', 'phone'];
 /** The orders the directory serves by reading only up to the page. */
 export const DIRECTORY_ORDERS = ['-created_at', 'created_at'];
 const COSTLY_ORDERS = ['-updated_at', 'updated_at', 'nickname', '-nickname'];
@@ -116,9 +118,13 @@ export function Users({ route }) {
     let live = true;
     setState((s) => ({ ...s, loading: true, error: '' }));
     (async () => {
-      if (mode === 'id' && route.q) {
+      // A numeric id, or an account value through its guard (any case, a phone in any of
+      // its forms, as sign-up and login match them): the one user, else nobody.
+      const one = mode === 'id' ? user(route.q && route.q.trim())
+        : ACCOUNT_MODES.includes(mode) ? LOOKUP + query({ [mode]: route.q && route.q.trim() }) : null;
+      if (one && route.q) {
         try {
-          return { objects: [await api('GET', user(route.q.trim()))], meta: { total_count: 1 } };
+          return { objects: [await api('GET', one)], meta: { total_count: 1 } };
         } catch (e) {
           if (e.status === 404) return { objects: [], meta: { total_count: 0 } };
           throw e;

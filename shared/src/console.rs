@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::account::{Password, hash_password, verify_password_or_dummy};
+use crate::account::{AccountField, Password, hash_password, verify_password_or_dummy};
 use crate::audit::{Event, Subject};
 use crate::auth::console::{ConsoleKeys, ConsoleSession, Operator, Role, SESSION_SECONDS};
 use crate::clock::{now, now_ms};
@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::limits::Counter;
 use crate::store::operators::StoredOperator;
 use crate::users::Users;
+use crate::views::MinAppUser;
 
 /// The 401 of a wrong operator name or password (the same for both).
 pub const WRONG_CREDENTIALS: &str = "wrong operator name or password";
@@ -247,6 +248,27 @@ impl<'a> Console<'a> {
                 Event::OperatorChanged { change },
             )
             .await;
+    }
+
+    /// `GET /console/users/lookup` (any role): the user holding `value` as its `field`,
+    /// through the guard (the account rules' equality: any case, a phone in any of its
+    /// forms), as the user's own page shows it; 404 when nobody holds it. Round trips: the
+    /// guard, then the user.
+    pub async fn lookup(
+        &self,
+        by: &Operator,
+        field: AccountField,
+        value: &str,
+    ) -> ApiResult<MinAppUser> {
+        by.require(Role::Viewer)?;
+        field.validate(value)?;
+        let user = self
+            .users
+            .table()
+            .find_by_account(field, value)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(format!("{} {value}", field.name())))?;
+        Ok(MinAppUser::with_disabled(&user, self.users.user_fields()))
     }
 
     /// `POST /console/users/{id}/revoke` (admin; `id` the numeric id): every token of the user

@@ -289,7 +289,7 @@ impl<'a> UserProfiles<'a> {
                 .filter
                 .matches(MinAppUser::new(user, fields).as_value())
         };
-        if let Some((direct, rest)) = self.direct_lookup(&query.filter).await? {
+        if let Some(direct) = self.direct_lookup(&query.filter).await? {
             let after_cursor = |u: &User| {
                 after.as_deref().is_none_or(|after| {
                     let key = order_key(u.created_at, u.im_userid);
@@ -301,7 +301,7 @@ impl<'a> UserProfiles<'a> {
             };
             let matches: Vec<User> = direct
                 .into_iter()
-                .filter(|u| after_cursor(u) && rest.matches(MinAppUser::new(u, fields).as_value()))
+                .filter(|u| after_cursor(u) && keep(u))
                 .collect();
             let total = matches.len();
             let users: Vec<User> = matches.into_iter().skip(skip).take(page.limit).collect();
@@ -349,10 +349,9 @@ impl<'a> UserProfiles<'a> {
     }
 
     /// The one user an exact id, `_user_id`, `_username`, `_email` or `_phone` condition
-    /// names (`Some(vec![])` when nobody holds it) and the rest of the filter, or `None` when
-    /// the query has none.
-    async fn direct_lookup(&self, filter: &Filter) -> ApiResult<Option<(Vec<User>, Filter)>> {
-        let Some((field, value, rest)) = filter.direct_lookup() else {
+    /// names (`Some(vec![])` when nobody holds it), or `None` when the query has none.
+    async fn direct_lookup(&self, filter: &Filter) -> ApiResult<Option<Vec<User>>> {
+        let Some((field, value)) = filter.direct_lookup() else {
             return Ok(None);
         };
         let table = self.users.table();
@@ -379,7 +378,7 @@ impl<'a> UserProfiles<'a> {
             Builtin::Phone => table.find_by_account(AccountField::Phone, text).await?,
             _ => return Ok(None),
         };
-        Ok(Some((user.into_iter().collect(), rest)))
+        Ok(Some(user.into_iter().collect()))
     }
 }
 

@@ -26,7 +26,7 @@ def template_routes():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         function = pathlib.PurePath(res["Properties"]["CodeUri"]).name
-        for event in res["Properties"]["Events"].values():
+        for event in res["Properties"].get("Events", {}).values():
             assert event["Type"] == "HttpApi"
             routes.add((event["Properties"]["Method"], event["Properties"]["Path"], function))
     return routes
@@ -121,11 +121,11 @@ def test_read_only_functions_hold_no_write_permission():
     for res in template()["Resources"].values():
         if res["Type"] != "AWS::Serverless::Function":
             continue
-        methods = {e["Properties"]["Method"] for e in res["Properties"]["Events"].values()}
+        methods = {e["Properties"]["Method"] for e in res["Properties"].get("Events", {}).values()}
         statements = [st for p in res["Properties"].get("Policies", []) for st in p["Statement"]]
         actions = {a for st in statements for a in st["Action"]}
         assert not any(a.endswith("*") for a in actions)
-        if methods == {"GET"} and "auth/token" not in json.dumps(res["Properties"]["Events"]):
+        if methods == {"GET"} and "auth/token" not in json.dumps(res["Properties"].get("Events", {})):
             user_actions = {a for st in statements if not limit_counters_only(st) for a in st["Action"]}
             assert user_actions <= READ_ACTIONS, (res["Properties"]["CodeUri"], user_actions)
 
@@ -161,7 +161,6 @@ def test_local_table_matches_the_template(stack):
 
 # Every sample event in an order that works on a fresh stack; the sign-ups and logins answer 201.
 SAMPLE_EVENTS = [
-    "import-batch",
     "server-user-register", "server-user-register-batch", "server-user-update", "server-user-info",
     "server-user-infos", "server-user-profile", "server-user-profiles", "server-auth-token",
     "client-user-profile", "client-user-user", "client-user-users", "client-user-update",
@@ -178,9 +177,11 @@ SAMPLE_EVENTS = [
     # added, changed and removed; sample-1 revoked, disabled and enabled again before its own calls.
     "console-session-create", "console-session-get", "console-operators-list", "console-operator-add",
     "console-operator-update", "console-operator-remove", "console-user-revoke", "console-user-disable",
-    "console-user-enable", "console-session-delete",
+    "console-user-enable", "console-user-lookup", "console-session-delete",
     # Logout last: it voids sample-1's tokens (each event's is minted when it is invoked).
     "minapp-user-profile-current", "minapp-session-destroy",
+    # Last: its ids move the IM id counter past them, and the samples above name IM ids 1 and 2.
+    "import-batch",
 ]
 SAMPLE_CREATES = {
     "minapp-register-username", "minapp-register-email", "minapp-register-phone",

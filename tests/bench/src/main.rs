@@ -92,6 +92,15 @@ async fn main() {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let minapp_runs = setting("BENCH_MINAPP_RUNS", 15);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("moving") {
+        // The import alone, with its baseline (the batch register) in the same run.
+        let users = setting("BENCH_IMPORT", 5_000);
+        let bulk = inprocess::bulk(users, 0).await;
+        let baseline = bulk.batch_users as f64 / bulk.batch_time.as_secs_f64();
+        let moving = inprocess::moving_in(users).await;
+        println!("{}", report::moving_section(&moving, baseline));
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("minapp") {
         let m = minapp::minapp(&minapp_sizes, minapp_runs).await;
         println!("{}", report::minapp_section(&m));

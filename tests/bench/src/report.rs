@@ -368,58 +368,9 @@ impl Report<'_> {
             unknown.as_secs_f64() * 1000.0,
         );
 
-        let moving = &self.moving;
-        let import_users_s = moving.users as f64 / moving.time.as_secs_f64();
         let batch_users_s = bulk.batch_users as f64 / bulk.batch_time.as_secs_f64();
-        let calls_of = |name: &str| moving.calls.iter().filter(|c| *c == name).count();
-        // Each user's items: its item, its id guard, its username guard, its audit record;
-        // transactional writes cost two units each (items under 1 KB).
-        let floor_units = 2.0 * 4.0;
-        let units_user = moving.write_units / moving.imported as f64;
-        let floor_transactions = (moving.users * 4).div_ceil(100);
-        let _ = writeln!(out, "\n## Moving in\n");
-        let _ = writeln!(
-            out,
-            "{} MinApp rows (a username and every custom type each) through \
-             `shared::moving::import`, the code of `userctl import` and of the import batch, in \
-             process; then the same rows again. Baseline: the batch register above, same run.\n",
-            moving.users
-        );
-        let _ = writeln!(
-            out,
-            "| measure | import | baseline / floor | ratio |\n|---|---:|---:|---:|"
-        );
-        let _ = writeln!(
-            out,
-            "| users per second | {import_users_s:.0} | {batch_users_s:.0} (batch register) | {:.2}x |",
-            import_users_s / batch_users_s
-        );
-        let _ = writeln!(
-            out,
-            "| write units per user (DynamoDB's count) | {units_user:.2} | {floor_units:.0} (4 items, transactional) | {:.2}x |",
-            units_user / floor_units
-        );
-        let _ = writeln!(
-            out,
-            "| TransactWriteItems calls | {} | {floor_transactions} (100 writes a call) | {:.2}x |",
-            moving.transactions,
-            moving.transactions as f64 / floor_transactions as f64
-        );
-        let _ = writeln!(
-            out,
-            "| other calls | BatchGetItem {}, Query {}, GetItem {}, UpdateItem {} | | |",
-            calls_of("BatchGetItem"),
-            calls_of("Query"),
-            calls_of("GetItem"),
-            calls_of("UpdateItem")
-        );
-        let _ = writeln!(
-            out,
-            "| rerun (all unchanged) | {:.1} s, {} write units | | |",
-            moving.rerun_time.as_secs_f64(),
-            moving.rerun_write_units
-        );
-
+        out.push('\n');
+        out.push_str(&moving_section(&self.moving, batch_users_s));
         let _ = writeln!(out, "\n## Bulk registration\n");
         let _ = writeln!(
             out,
@@ -570,6 +521,62 @@ fn minapp_goal(m: &MinApp) -> Option<String> {
 }
 
 /// The MinApp rows: latency and capacity per request at each table size.
+/// Moving in: `moving` against the batch register's users a second (`batch_users_s`), both
+/// measured in the same run.
+pub fn moving_section(moving: &MovingIn, batch_users_s: f64) -> String {
+    let mut out = String::new();
+    let import_users_s = moving.users as f64 / moving.time.as_secs_f64();
+    let calls_of = |name: &str| moving.calls.iter().filter(|c| *c == name).count();
+    // Each user's items: its item, its id guard, its username guard, its audit record;
+    // transactional writes cost two units each (items under 1 KB).
+    let floor_units = 2.0 * 4.0;
+    let units_user = moving.write_units / moving.imported as f64;
+    let floor_transactions = (moving.users * 4).div_ceil(100);
+    let _ = writeln!(out, "## Moving in\n");
+    let _ = writeln!(
+        out,
+        "{} MinApp rows (a username and every custom type each) through \
+         `shared::moving::import`, the code of `userctl import` and of the import batch, in \
+         process; then the same rows again. Baseline: the batch register above, same run.\n",
+        moving.users
+    );
+    let _ = writeln!(
+        out,
+        "| measure | import | baseline / floor | ratio |\n|---|---:|---:|---:|"
+    );
+    let _ = writeln!(
+        out,
+        "| users per second | {import_users_s:.0} | {batch_users_s:.0} (batch register) | {:.2}x |",
+        import_users_s / batch_users_s
+    );
+    let _ = writeln!(
+        out,
+        "| write units per user (DynamoDB's count) | {units_user:.2} | {floor_units:.0} (4 items, transactional) | {:.2}x |",
+        units_user / floor_units
+    );
+    let _ = writeln!(
+        out,
+        "| TransactWriteItems calls | {} | {floor_transactions} (100 writes a call) | {:.2}x |",
+        moving.transactions,
+        moving.transactions as f64 / floor_transactions as f64
+    );
+    let _ = writeln!(
+        out,
+        "| other calls | BatchGetItem {}, Query {}, GetItem {}, UpdateItem {} | | |",
+        calls_of("BatchGetItem"),
+        calls_of("Query"),
+        calls_of("GetItem"),
+        calls_of("UpdateItem")
+    );
+    let _ = writeln!(
+        out,
+        "| rerun (all unchanged) | {:.1} s, {} write units | | |",
+        moving.rerun_time.as_secs_f64(),
+        moving.rerun_write_units
+    );
+    out
+}
+
 pub fn minapp_section(m: &MinApp) -> String {
     let mut out = String::new();
     let sizes: Vec<String> = m.sizes.iter().map(|n| n.to_string()).collect();

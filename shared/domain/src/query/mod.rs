@@ -344,16 +344,14 @@ impl Filter {
     }
 
     /// An exact-match condition on an id, `_user_id`, `_username`, `_email` or `_phone` that every match
-    /// must satisfy (a top-level conjunct), and the rest of the filter: such a query reads that
-    /// one user directly and checks only the rest with [`Filter::matches`]. The lookup itself
-    /// decides the named condition, since account values match through their guards (another
-    /// case, a phone without its country code), which the stored value's text would not.
-    pub fn direct_lookup(&self) -> Option<(Builtin, &Value, Filter)> {
+    /// must satisfy (a top-level conjunct): such a query can read that one user directly and
+    /// check it with [`Filter::matches`] instead of listing.
+    pub fn direct_lookup(&self) -> Option<(Builtin, &Value)> {
         let conjuncts: &[Filter] = match self {
             Filter::And(parts) => parts,
             other => std::slice::from_ref(other),
         };
-        let (at, builtin, value) = conjuncts.iter().enumerate().find_map(|(at, f)| match f {
+        conjuncts.iter().find_map(|f| match f {
             Filter::Cond(Cond {
                 field,
                 op: Op::Eq(v),
@@ -371,21 +369,9 @@ impl Filter {
                             | Builtin::StringId
                     )
                 })
-                .map(|b| (at, b, v)),
+                .map(|b| (b, v)),
             _ => None,
-        })?;
-        let rest: Vec<Filter> = conjuncts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(_, f)| f.clone())
-            .collect();
-        let rest = match rest.len() {
-            0 => Filter::True,
-            1 => rest.into_iter().next().unwrap_or(Filter::True),
-            _ => Filter::And(rest),
-        };
-        Some((builtin, value, rest))
+        })
     }
 }
 
