@@ -30,10 +30,19 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     use tracing_subscriber::layer::SubscriberExt;
-    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+    let rust_log = std::env::var("RUST_LOG")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| "info".parse().expect("valid default filter"));
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "info".into());
+    let mut filter: tracing_subscriber::filter::Targets = rust_log
+        .parse()
+        .unwrap_or_else(|_| "info".parse().expect("valid default filter"));
+    // The runtime's own warnings are about how it was started (under `cargo lambda watch`,
+    // one per process that AWS_LAMBDA_MAX_CONCURRENCY is set): its errors only, unless
+    // RUST_LOG names it.
+    if !rust_log.contains("lambda_runtime") {
+        filter = filter.with_target("lambda_runtime", tracing::Level::ERROR);
+    }
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()

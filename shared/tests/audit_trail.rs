@@ -162,3 +162,17 @@ async fn an_unauthenticated_request_is_named_unverified_and_lines_outside_reques
         .unwrap();
     assert!(outside.get("request_id").is_none() && outside.get("caller").is_none());
 }
+
+#[test]
+fn the_runtime_s_own_warnings_are_left_out_and_its_errors_kept() {
+    // RUST_LOG is not set for the tests: the default, info.
+    let (logs, _guard) = capture();
+    tracing::warn!(target: "lambda_runtime", "AWS_LAMBDA_MAX_CONCURRENCY is set to '1'");
+    tracing::error!(target: "lambda_runtime::runtime", "the runtime API went away");
+    tracing::warn!(target: "shared::endpoint", "ours");
+    let messages: Vec<Value> = logs.lines().iter().map(|l| l["message"].clone()).collect();
+    assert_eq!(
+        messages,
+        [json!("the runtime API went away"), json!("ours")]
+    );
+}

@@ -351,7 +351,7 @@ impl UserTable {
             Ok(_) => {
                 *units += cost;
                 for &i in chunk {
-                    tracing::info!(user_id = %users[i].stored.user_id, im_userid = ?users[i].stored.im_userid, "imported");
+                    tracing::info!(user_id = %users[i].stored.user_id, im_userid = users[i].stored.im_userid.unwrap_or_default(), "imported");
                 }
                 return Ok(());
             }
