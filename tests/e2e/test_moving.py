@@ -124,6 +124,19 @@ def test_a_minapp_export_moves_in_keeping_ids_and_values_and_a_rerun_changes_not
     assert [e["event"] for e in trail].count("imported") == 1, trail
 
 
+def test_the_import_shows_a_progress_bar_on_a_terminal(stack):
+    """On a terminal (here `script`'s pseudo-terminal), stderr carries the bar; piped, the
+    report alone."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": stack.dynamodb, "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "TABLE_NAME": stack.env["TABLE_NAME"]}
+    command = f"{USERCTL} import {stack.base} --from minapp {SAMPLES / 'minapp-sample.csv'} --dry-run >/dev/null"
+    out = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stdout
+    rows = len(list(csv.DictReader((SAMPLES / "minapp-sample.csv").open(encoding="utf-8"))))
+    assert f"{rows}/{rows} rows" in out.stdout.replace("\r", "\n"), out.stdout[-500:]
+
+
 # --- QNLiveKit --------------------------------------------------------------------------------
 
 def test_a_qnlivekit_table_moves_in_with_its_im_identity_and_skips_deleted_rows(stack):
