@@ -27,6 +27,8 @@ use crate::account::{AccountField, guard_key};
 
 const IMPORT_PK: &str = "IMPORT#ids";
 const GAP_SK_PREFIX: &str = "GAP#";
+/// BatchGetItem calls an import keeps in flight.
+const BATCH_GETS_AT_ONCE: usize = 16;
 /// Tries of the counter's raise when sign-ups move the counter in between.
 const RAISE_ATTEMPTS: u32 = 20;
 
@@ -213,12 +215,9 @@ impl UserTable {
             .iter()
             .map(|id| guard_item(&id_guard_key(*id)))
             .collect();
-        let calls = keys
-            .chunks(KEYS_PER_CALL)
-            .map(|chunk| self.batch_get(chunk.to_vec(), &[attr::PK, attr::USER_ID]));
         let mut holders = HashMap::new();
-        for items in join_all(calls).await {
-            for item in items? {
+        for items in self.batch_get_all(keys, &[attr::PK, attr::USER_ID]).await? {
+            for item in items {
                 let key = item.get(attr::PK).and_then(|v| v.as_s().ok());
                 let id = key
                     .and_then(|k| k.strip_prefix("ID#"))
@@ -236,16 +235,29 @@ impl UserTable {
     pub async fn stored_users(&self, user_ids: &[String]) -> ApiResult<Vec<StoredUser>> {
         let attributes = [&attr::USER[..], &[attr::PASSWORD_HASH]].concat();
         let keys: Vec<Item> = user_ids.iter().map(|id| user_key(id)).collect();
-        let calls = keys
-            .chunks(KEYS_PER_CALL)
-            .map(|chunk| self.batch_get(chunk.to_vec(), &attributes));
         let mut users = Vec::new();
-        for items in join_all(calls).await {
-            for item in items? {
+        for items in self.batch_get_all(keys, &attributes).await? {
+            for item in items {
                 users.push(from_item::<StoredUser>(item)?);
             }
         }
         Ok(users)
+    }
+
+    /// `keys` read 100 a BatchGetItem, a bounded number of calls at once (a file's worth of
+    /// keys must not open thousands of requests together).
+    async fn batch_get_all(
+        &self,
+        keys: Vec<Item>,
+        attributes: &[&str],
+    ) -> ApiResult<Vec<Vec<Item>>> {
+        futures_util::stream::iter(keys.chunks(KEYS_PER_CALL).map(<[Item]>::to_vec))
+            .map(|chunk| self.batch_get(chunk, attributes))
+            .buffered(BATCH_GETS_AT_ONCE)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Writes `users` (none of whose ids any guard holds yet, all allowed by
