@@ -26,6 +26,17 @@ FIELDS = {"level": int, "score": float, "vip": bool, "tags": list, "bio": str, "
 RUN = uuid.uuid4().int % 10**6
 
 
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """A stack of its own, fresh: the samples' fixed ids and account values, and the id counter
+    this module moves by millions, meet no other module's users (other modules sign up the
+    samples' phone numbers, and this module's ids would take theirs). Several instances per
+    function, as on Lambda, for the sign-ups that race an import."""
+    from conftest import start_stack
+    with start_stack(tmp_path_factory, "moving-stack", WATCH_CONCURRENCY="4") as s:
+        yield s
+
+
 def userctl(stack, *args, table=None, timeout=600):
     env = {**os.environ, "AWS_ENDPOINT_URL": stack.dynamodb, "AWS_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
