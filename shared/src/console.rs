@@ -138,17 +138,7 @@ impl<'a> Console<'a> {
             )
             .await?;
         let identifier = format!("OPERATOR#{name}");
-        let reserved = match table
-            .reserve(&Counter::login(&identifier, limits.login), now)
-            .await
-        {
-            Err(refused @ ApiError::TooManyAttempts(_)) => {
-                let limit = Event::LimitReached { limit: "login" };
-                table.audit(Subject::Identifier(&identifier), limit).await;
-                return Err(refused);
-            }
-            reserved => reserved?,
-        };
+        let reserved = table.reserve_login(&identifier, limits.login, now).await?;
         let found = table.operator(&name, true).await?;
         let hash = found.as_ref().and_then(|o| o.password_hash.as_deref());
         let verified = verify_password_or_dummy(hash, password.expose());

@@ -334,17 +334,7 @@ impl<'a> Sessions<'a> {
             )
             .await?;
         let identifier = guard_key(credentials.field, &credentials.value);
-        let reserved = match table
-            .reserve(&Counter::login(&identifier, limits.login), now)
-            .await
-        {
-            Err(refused @ ApiError::TooManyAttempts(_)) => {
-                let limit = Event::LimitReached { limit: "login" };
-                table.audit(Subject::Identifier(&identifier), limit).await;
-                return Err(refused);
-            }
-            reserved => reserved?,
-        };
+        let reserved = table.reserve_login(&identifier, limits.login, now).await?;
         let found = table
             .sign_in_record(credentials.field, &credentials.value)
             .await?;

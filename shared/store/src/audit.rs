@@ -26,7 +26,9 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::attempts::Reservation;
 use super::*;
+use crate::limits::{Counter, Limit};
 use auth::caller::{Anonymous, Lookup, Operator, Registrant, Server, ServerCredential, Session};
 
 /// The sort key prefix of audit records.
@@ -482,6 +484,24 @@ impl UserTable {
         let sk = format!("{AUDIT_SK_PREFIX}{}", new_record_id(at_ms)?);
         item.insert(attr::SK.into(), s(sk));
         Ok(Some(item))
+    }
+
+    /// One attempt from the login limit of `identifier` (a login value's guard key, or
+    /// `OPERATOR#<name>`): past it, the refusal recorded under the identifier, and the 429.
+    pub async fn reserve_login(
+        &self,
+        identifier: &str,
+        limit: Limit,
+        now: i64,
+    ) -> ApiResult<Reservation> {
+        match self.reserve(&Counter::login(identifier, limit), now).await {
+            Err(refused @ ApiError::TooManyAttempts(_)) => {
+                let limit = Event::LimitReached { limit: "login" };
+                self.audit(Subject::Identifier(identifier), limit).await;
+                Err(refused)
+            }
+            other => other,
+        }
     }
 
     /// Records `event` with one PutItem (none for [`Subject::Nobody`]) and logs it. Best
